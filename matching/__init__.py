@@ -1,0 +1,1 @@
+"""Rule compilation to polars, the reference evaluator, matching runs (issue 3)."""

@@ -1,0 +1,1 @@
+"""Payout batches, Celery tasks, bank gateways, reconciliation, ledger (issue 5)."""

@@ -1,0 +1,1 @@
+"""Policy documents: schema, YAML loading, type-checking, tests, versions (issue 3)."""

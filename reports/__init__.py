@@ -1,0 +1,1 @@
+"""Excel workbooks for finance and policy officers (issue 6)."""

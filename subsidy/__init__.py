@@ -1,0 +1,1 @@
+"""Qinqing application shell and shared core: settings, database, registry, CLI."""

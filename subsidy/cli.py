@@ -1,0 +1,70 @@
+"""The `qinqing` command: the CLI root that assembles every domain's commands."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from subsidy import db
+from subsidy.errors import QinqingError
+from subsidy.registry import cli as registry_cli
+from subsidy.registry import demo
+from subsidy.registry import service as registry_service
+from subsidy.settings import get_settings
+
+app = typer.Typer(
+    name="qinqing",
+    help="Qinqing: policy subsidies from published rules to the firm's bank account.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema migrations.")
+app.add_typer(db_app, name="db")
+app.add_typer(registry_cli.import_app, name="import")
+app.add_typer(registry_cli.registry_app, name="registry")
+app.command("demo-data")(registry_cli.demo_data)
+
+console = Console()
+
+
+@app.callback()
+def _startup() -> None:
+    """Load and check the settings before any command (a production default secret is refused)."""
+    try:
+        get_settings()
+    except QinqingError as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the database schema to REVISION (default: the newest)."""
+    db.upgrade(revision=revision)
+    console.print(f"database at revision {db.current_revision()}")
+
+
+@app.command("demo")
+def run_demo(
+    firms: Annotated[int, typer.Option(min=1, help="Number of demo firms.")] = 2_000,
+    seed: Annotated[int, typer.Option(help="Seed of the demo registry.")] = 2020,
+    data: Annotated[Path, typer.Option(file_okay=False, help="Where to write the files.")] = Path(
+        "demo-data"
+    ),
+) -> None:
+    """Generate a demo registry, migrate the database, import it and summarise it."""
+    settings = get_settings()
+    started = time.perf_counter()
+    enterprises, employees = demo.generate(firms, seed=seed)
+    paths = demo.write(enterprises, employees, data, "parquet")
+    console.print(f"generated {enterprises.height:,} firms and {employees.height:,} employees")
+    db.upgrade()
+    with db.session_scope() as session:
+        registry_service.import_registry(session, *paths, data_dir=settings.data_dir)
+    registry_cli.registry_status()
+    registry_cli.district_summary()
+    console.print(f"demo ready in {time.perf_counter() - started:.1f} s")

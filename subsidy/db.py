@@ -1,0 +1,131 @@
+"""The database: engine, sessions, column types that behave alike on SQLite and PostgreSQL,
+and migrations.
+
+Transactions are committed in one place: the command, request or task that opened the session
+(`session_scope`). Services and repositories only `flush`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Numeric, create_engine, event
+from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlmodel import Session
+
+from subsidy.money import to_yuan
+from subsidy.settings import get_settings
+
+
+class Money(TypeDecorator[Decimal]):
+    """Yuan with two decimals, exact on both databases.
+
+    PostgreSQL stores NUMERIC(16,2). SQLite has no exact decimal type (it would keep a float), so
+    there the column holds an integer number of fen; sums stay exact and values come back as
+    Decimal either way.
+    """
+
+    impl = Numeric(16, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(16, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        yuan = to_yuan(value)
+        return int(yuan * 100) if dialect.name == "sqlite" else yuan
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+        return to_yuan(value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on both databases (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers go on while an import writes; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine(get_settings().sqlalchemy_url)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """The unit of work of one command or task: commits on success, rolls back on any error."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("subsidy") / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine | None = None, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the demo and the tests use this, never create_all)."""
+    command.upgrade(alembic_config(engine or get_engine()), revision)
+
+
+def current_revision(engine: Engine | None = None) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with (engine or get_engine()).connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

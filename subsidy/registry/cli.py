@@ -1,0 +1,185 @@
+"""Registry commands: `qinqing import …`, `qinqing registry status`, `qinqing demo-data`."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from subsidy.db import session_scope
+from subsidy.registry import demo, service
+from subsidy.registry.errors import Problem, RegistryError, RegistryValidationError
+from subsidy.registry.models import RegistrySnapshot
+from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
+from subsidy.settings import get_settings
+
+SHOWN_PROBLEMS = 50
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+console = Console()
+err_console = Console(stderr=True)
+
+import_app = typer.Typer(help="Replace a registry with the contents of a file (CSV, XLSX, Parquet).")
+registry_app = typer.Typer(help="The enterprise and employee registries.")
+
+ErrorsOption = Annotated[
+    Path | None,
+    typer.Option("--errors", help="Write every problem to this CSV file.", dir_okay=False),
+]
+FileArgument = Annotated[Path, typer.Argument(help="CSV, XLSX or Parquet file.", dir_okay=False)]
+
+
+@import_app.command("enterprises")
+def import_enterprises(file: FileArgument, errors: ErrorsOption = None) -> None:
+    """Replace the enterprise registry with FILE."""
+    _import_one(ENTERPRISES, file, errors)
+
+
+@import_app.command("employees")
+def import_employees(file: FileArgument, errors: ErrorsOption = None) -> None:
+    """Replace the employee registry with FILE; every employee's firm must be registered."""
+    _import_one(EMPLOYEES, file, errors)
+
+
+@import_app.command("registry")
+def import_registry(
+    enterprises: FileArgument, employees: FileArgument, errors: ErrorsOption = None
+) -> None:
+    """Replace both registries at once, in one transaction."""
+    settings = get_settings()
+    with _refusals(errors), _progress("importing registry") as advance, session_scope() as session:
+        snapshots = service.import_registry(
+            session, enterprises, employees, data_dir=settings.data_dir, progress=advance
+        )
+    for snapshot in snapshots:
+        _print_accepted(snapshot)
+
+
+@registry_app.command("status")
+def registry_status() -> None:
+    """Show the current snapshot of each registry and its row count."""
+    with session_scope() as session:
+        rows = service.status(session)
+    table = RichTable("registry", "rows", "snapshot", "source", "imported at (UTC)", "sha256")
+    for row in rows:
+        snap = row.snapshot
+        if snap is None:
+            table.add_row(row.registry, str(row.rows), "-", "-", "-", "-")
+        else:
+            table.add_row(
+                row.registry,
+                f"{row.rows:,}",
+                str(snap.id),
+                snap.source_name,
+                f"{snap.imported_at:%Y-%m-%d %H:%M:%S}",
+                snap.content_hash[:12],
+            )
+    console.print(table)
+
+
+@registry_app.command("districts")
+def district_summary() -> None:
+    """Firms, active firms and employees per district in the current registry."""
+    with session_scope() as session:
+        rows = service.district_summary(session)
+    table = RichTable("district", "firms", "active", "employees", title="registry by district")
+    for row in rows:
+        table.add_row(row.district, f"{row.firms:,}", f"{row.active:,}", f"{row.employees:,}")
+    console.print(table)
+
+
+def demo_data(
+    firms: Annotated[int, typer.Option(min=1, help="Number of firms.")],
+    out: Annotated[Path, typer.Option(file_okay=False, help="Output folder.")],
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 2020,
+    fmt: Annotated[
+        Literal["parquet", "csv", "xlsx"], typer.Option("--format", help="File format.")
+    ] = "parquet",
+) -> None:
+    """Write a realistic demo registry: OUT/enterprises.<ext> and OUT/employees.<ext>."""
+    enterprises, employees = demo.generate(firms, seed=seed)
+    try:
+        paths = demo.write(enterprises, employees, out, fmt)
+    except ValueError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    for path, frame in zip(paths, (enterprises, employees), strict=True):
+        console.print(f"wrote {path} ({frame.height:,} rows)")
+
+
+def _import_one(table: Table, file: Path, errors: Path | None) -> None:
+    settings = get_settings()
+    with _refusals(errors), _progress(f"importing {table.name}") as advance, session_scope() as s:
+        snapshot = service.import_file(s, table, file, data_dir=settings.data_dir, progress=advance)
+    _print_accepted(snapshot)
+
+
+def _print_accepted(snapshot: RegistrySnapshot) -> None:
+    console.print(
+        f"[green]{snapshot.registry_name}[/green]: {snapshot.row_count:,} rows from "
+        f"{snapshot.source_name} as snapshot {snapshot.id} (sha256 {snapshot.content_hash[:12]})"
+    )
+
+
+@contextmanager
+def _refusals(errors_file: Path | None) -> Iterator[None]:
+    """Turn a refused import into its messages and exit status 1."""
+    try:
+        yield
+    except RegistryValidationError as exc:
+        _report(exc, errors_file)
+        raise typer.Exit(1) from exc
+    except RegistryError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def _report(exc: RegistryValidationError, errors_file: Path | None) -> None:
+    err_console.print(f"[red]{exc}[/red]")
+    for problem in exc.problems[:SHOWN_PROBLEMS]:
+        err_console.print(str(problem), markup=False, highlight=False)
+    hidden = len(exc.problems) - SHOWN_PROBLEMS
+    if hidden > 0:
+        hint = "" if errors_file else " (--errors FILE.csv writes them all)"
+        err_console.print(f"… and {hidden:,} more{hint}")
+    if errors_file:
+        write_problems(exc.problems, errors_file)
+        err_console.print(f"all {len(exc.problems):,} problems written to {errors_file}")
+
+
+def write_problems(problems: list[Problem], path: Path) -> None:
+    """Every problem as CSV; cells that a spreadsheet would run as a formula are kept as text."""
+    with path.open("w", newline="", encoding="utf-8-sig") as file:
+        writer = csv.writer(file)
+        writer.writerow(["file", "row", "column", "value", "message"])
+        for p in problems:
+            writer.writerow(
+                [_as_text(p.file), p.row or "", p.column or "", _as_text(p.value), p.message]
+            )
+
+
+def _as_text(value: str | None) -> str:
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda rows: bar.advance(task, rows)

@@ -1,0 +1,61 @@
+"""Registry tables: the enterprises and employees of the current snapshot, and the snapshots.
+
+An import replaces a table's rows wholesale and records a `RegistrySnapshot`; the accepted data is
+also kept as an immutable Parquet file (named by the source file's hash) so any later match can be
+reproduced on exactly the data it saw.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from subsidy.db import Money, UTCDateTime, utcnow
+
+
+class Enterprise(SQLModel, table=True):
+    __tablename__ = "enterprise"
+
+    uscc: str = Field(primary_key=True, max_length=18)
+    name: str
+    district: str = Field(index=True)
+    industry: str
+    established: date
+    size: str
+    status: str
+    tax_rating: str
+    dishonest: bool
+    high_tech: bool
+    revenue: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    tax_paid: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    ui_premium: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    bank_account: str | None = None
+
+
+class Employee(SQLModel, table=True):
+    __tablename__ = "employee"
+    __table_args__ = (Index("ix_employee_uscc", "uscc"),)
+
+    person_id: str = Field(primary_key=True)
+    uscc: str = Field(max_length=18)
+    hire_date: date
+    leave_date: date | None = None
+    insured: bool
+    monthly_wage: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    local_hukou: bool
+    birth_date: date | None = None
+
+
+class RegistrySnapshot(SQLModel, table=True):
+    __tablename__ = "registry_snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    registry_name: str = Field(index=True, description="enterprises or employees")
+    source_name: str
+    content_hash: str = Field(max_length=64, description="sha256 of the source file's bytes")
+    row_count: int
+    parquet_file: str = Field(description="file name in the data directory")
+    imported_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))

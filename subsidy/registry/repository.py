@@ -1,0 +1,134 @@
+"""Queries and bulk writes for the registry tables.
+
+Replacing a table is a bulk operation: PostgreSQL's COPY, or one executemany on SQLite, inside the
+caller's transaction, so a failure leaves the previous rows in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+from sqlalchemy import func, select, text
+from sqlmodel import Session
+
+from subsidy.registry.models import Employee, Enterprise, RegistrySnapshot
+from subsidy.registry.schema import ENTERPRISES, Kind, Table
+
+CHUNK_ROWS = 50_000
+TABLE_NAMES = {"enterprises": Enterprise.__tablename__, "employees": Employee.__tablename__}
+
+Progress = Callable[[int], None]
+"""Called with the number of rows just written."""
+
+
+def enterprise_usccs(session: Session) -> pl.Series:
+    rows = session.execute(select(Enterprise.uscc)).scalars().all()  # type: ignore[call-overload]
+    return pl.Series("uscc", rows, dtype=pl.String)
+
+
+def employer_usccs(session: Session) -> pl.Series:
+    """The firms that employees in the current registry belong to."""
+    rows = session.execute(select(Employee.uscc).distinct()).scalars().all()  # type: ignore[call-overload]
+    return pl.Series("uscc", rows, dtype=pl.String)
+
+
+def count_rows(session: Session, table: Table) -> int:
+    model = Enterprise if table is ENTERPRISES else Employee
+    return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def district_counts(session: Session) -> list[tuple[str, int, int, int]]:
+    """(district, firms, active firms, employees), largest first."""
+    staff = (
+        select(Employee.uscc, func.count().label("n"))
+        .group_by(Employee.uscc)  # type: ignore[arg-type]
+        .subquery()
+    )
+    query = (
+        select(
+            Enterprise.district,
+            func.count(),
+            func.count().filter(Enterprise.status == "active"),
+            func.coalesce(func.sum(staff.c.n), 0),
+        )
+        .outerjoin(staff, staff.c.uscc == Enterprise.uscc)
+        .group_by(Enterprise.district)  # type: ignore[arg-type]
+        .order_by(func.count().desc(), Enterprise.district)
+    )
+    return [(d, int(f), int(a), int(e)) for d, f, a, e in session.execute(query).all()]
+
+
+def latest_snapshot(session: Session, registry: str) -> RegistrySnapshot | None:
+    query = (
+        select(RegistrySnapshot)
+        .where(RegistrySnapshot.registry_name == registry)  # type: ignore[arg-type]
+        .order_by(RegistrySnapshot.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    return session.execute(query).scalars().first()
+
+
+def replace_rows(
+    session: Session, table: Table, frame: pl.DataFrame, progress: Progress | None = None
+) -> None:
+    """Make `frame` the table's whole content, in the session's transaction."""
+    session.flush()
+    connection = session.connection()
+    name = TABLE_NAMES[table.name]
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"TRUNCATE {name}"))
+        _copy_postgresql(session, name, frame, progress)
+    else:
+        connection.execute(text(f"DELETE FROM {name}"))
+        _insert_many(session, name, table, frame, progress)
+
+
+def _copy_postgresql(
+    session: Session, name: str, frame: pl.DataFrame, progress: Progress | None
+) -> None:
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    columns = ", ".join(frame.columns)
+    with dbapi.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
+        f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)"
+    ) as copy:
+        for chunk in frame.iter_slices(CHUNK_ROWS):
+            copy.write(chunk.write_csv(include_header=False).encode())
+            if progress:
+                progress(chunk.height)
+
+
+def _insert_many(
+    session: Session, name: str, table: Table, frame: pl.DataFrame, progress: Progress | None
+) -> None:
+    # The values SQLAlchemy's types would bind on SQLite: ISO dates, 0/1, money as integer fen.
+    stored = frame.with_columns(
+        [_as_sqlite(c.name, c.kind) for c in table.columns if c.kind in _SQLITE_KINDS]
+    )
+    placeholders = ", ".join("?" for _ in stored.columns)
+    sql = f"INSERT INTO {name} ({', '.join(stored.columns)}) VALUES ({placeholders})"
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        for chunk in stored.iter_slices(CHUNK_ROWS):
+            cursor.executemany(sql, chunk.iter_rows())
+            if progress:
+                progress(chunk.height)
+    finally:
+        cursor.close()
+
+
+_SQLITE_KINDS = (Kind.DATE, Kind.BOOL, Kind.MONEY)
+
+
+def _as_sqlite(name: str, kind: Kind) -> pl.Expr:
+    column = pl.col(name)
+    match kind:
+        case Kind.DATE:
+            return column.cast(pl.String)
+        case Kind.BOOL:
+            return column.cast(pl.Int8)
+        case _:
+            return (column * 100).cast(pl.Int64)

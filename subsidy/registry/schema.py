@@ -1,0 +1,109 @@
+"""The registry contract: the columns of the enterprise and employee tables.
+
+One declaration serves the importer (what to parse and check), the database models (what to store)
+and the demo-data generator (what to write). Each column has a logical kind; the polars dtype and
+the parsing rules follow from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import polars as pl
+
+MONEY_DTYPE = pl.Decimal(16, 2)
+"""Money is yuan with two decimals, exact: NUMERIC(16,2) in the database, Decimal in Python."""
+
+
+class Kind(StrEnum):
+    USCC = "uscc"
+    TEXT = "text"
+    DATE = "date"
+    BOOL = "bool"
+    MONEY = "money"
+    CHOICE = "choice"
+    INDUSTRY = "industry"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def dtype(self) -> pl.DataType:
+        match self.kind:
+            case Kind.DATE:
+                return pl.Date()
+            case Kind.BOOL:
+                return pl.Boolean()
+            case Kind.MONEY:
+                return MONEY_DTYPE
+            case _:
+                return pl.String()
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    """The registry's name in messages and snapshots: `enterprises` or `employees`."""
+    key: str
+    """The column that identifies a row; duplicates are refused."""
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        return pl.Schema({c.name: c.dtype for c in self.columns})
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+SIZES = ("micro", "small", "medium", "large")
+STATUSES = ("active", "suspended", "deregistered")
+TAX_RATINGS = ("A", "B", "M", "C", "D")
+
+ENTERPRISES = Table(
+    name="enterprises",
+    key="uscc",
+    columns=(
+        Column("uscc", Kind.USCC),
+        Column("name", Kind.TEXT),
+        Column("district", Kind.TEXT),
+        Column("industry", Kind.INDUSTRY),
+        Column("established", Kind.DATE),
+        Column("size", Kind.CHOICE, choices=SIZES),
+        Column("status", Kind.CHOICE, choices=STATUSES),
+        Column("tax_rating", Kind.CHOICE, choices=TAX_RATINGS),
+        Column("dishonest", Kind.BOOL),
+        Column("high_tech", Kind.BOOL),
+        Column("revenue", Kind.MONEY, nullable=True),
+        Column("tax_paid", Kind.MONEY, nullable=True),
+        Column("ui_premium", Kind.MONEY, nullable=True),
+        Column("bank_account", Kind.TEXT, nullable=True),
+    ),
+)
+
+EMPLOYEES = Table(
+    name="employees",
+    key="person_id",
+    columns=(
+        Column("person_id", Kind.TEXT),
+        Column("uscc", Kind.USCC),
+        Column("hire_date", Kind.DATE),
+        Column("leave_date", Kind.DATE, nullable=True),
+        Column("insured", Kind.BOOL),
+        Column("monthly_wage", Kind.MONEY, nullable=True),
+        Column("local_hukou", Kind.BOOL),
+        Column("birth_date", Kind.DATE, nullable=True),
+    ),
+)
+
+TABLES = {t.name: t for t in (ENTERPRISES, EMPLOYEES)}

@@ -1,0 +1,188 @@
+"""Checking a registry file against the contract, for all rows at once, before anything is written.
+
+Every cell is parsed by its column's kind (`schema.Kind`); a cell that does not parse, a required
+cell that is empty, a negative amount, a bad USCC, a duplicate key, an employee of an unknown firm
+or a leave date before the hire date each become a `Problem` naming the file, the row (header = row
+1), the column and the value. Nothing is silently coerced: an amount with three decimals is refused,
+not rounded. Text cells are trimmed and an empty cell is a null.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from subsidy.registry import uscc
+from subsidy.registry.errors import Problem, RegistryValidationError
+from subsidy.registry.schema import MONEY_DTYPE, Column, Kind, Table
+
+ROW = "__row"
+FIRST_RECORD_ROW = 2  # the header is row 1
+_PROBLEM = "__problem:"
+_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+_MONEY_TEXT = r"^-?[0-9]{1,14}(\.[0-9]{1,2})?$"
+_INDUSTRY = r"^[A-T]([0-9]{2}([0-9]{1,2})?)?$"
+_MIDNIGHT = r"[ T]00:00(:00(\.0+)?)?$"
+_NO_PROBLEM = pl.lit(None, dtype=pl.String)
+
+
+def validate(
+    raw: pl.DataFrame, table: Table, source: str, *, known_usccs: pl.Series | None = None
+) -> pl.DataFrame:
+    """The file's rows typed as `table.polars_schema`, or RegistryValidationError with them all.
+
+    `known_usccs`, for the employee registry, are the firms an employee may belong to.
+    """
+    header = _header_problems(raw, table, source)
+    if header:
+        raise RegistryValidationError(source, header)
+    checked = raw.select(table.names).with_row_index(ROW, offset=FIRST_RECORD_ROW)
+    checked = checked.with_columns(_cell_checks(raw.schema, table)).with_columns(
+        _table_checks(table, known_usccs)
+    )
+    problems = _problems(checked, raw, table, source)
+    if problems:
+        raise RegistryValidationError(source, problems)
+    return checked.select(table.names)
+
+
+def _header_problems(raw: pl.DataFrame, table: Table, source: str) -> list[Problem]:
+    missing = [n for n in table.names if n not in raw.columns]
+    unknown = [n for n in raw.columns if n not in table.names]
+    duplicated = {n for n in raw.columns if raw.columns.count(n) > 1}
+    return (
+        [Problem(source, 1, n, None, "column is missing") for n in missing]
+        + [Problem(source, 1, n, None, f"unknown column for {table.name}") for n in unknown]
+        + [Problem(source, 1, n, None, "column appears more than once") for n in duplicated]
+    )
+
+
+def _cell_checks(schema: pl.Schema, table: Table) -> list[pl.Expr]:
+    """For each column: its typed value (replacing it) and its problem message (beside it)."""
+    exprs: list[pl.Expr] = []
+    for column in table.columns:
+        value, problem = _parse(column, schema[column.name])
+        if not column.nullable:
+            missing = pl.col(column.name).is_null() | (_text(column.name).is_null())
+            problem = pl.when(missing).then(pl.lit("is required")).otherwise(problem)
+        exprs += [value.alias(column.name), problem.alias(_PROBLEM + column.name)]
+    return exprs
+
+
+def _text(name: str) -> pl.Expr:
+    """The cell as trimmed text, an empty cell as null (typed Parquet cells are cast to text)."""
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, problem message) of a column; the value is null where there is a problem."""
+    cell = pl.col(column.name)
+    if dtype == column.dtype and column.kind in (Kind.DATE, Kind.BOOL):
+        return cell, _NO_PROBLEM
+    if column.kind is Kind.MONEY and (dtype.is_integer() or _is_exact_money(dtype)):
+        value = cell.cast(MONEY_DTYPE, strict=False)
+        return _money(value, malformed=cell.is_not_null() & value.is_null())
+    text = _text(column.name)
+    match column.kind:
+        case Kind.USCC:
+            return text, uscc.problem_expr(text)
+        case Kind.TEXT:
+            return text, _NO_PROBLEM
+        case Kind.CHOICE:
+            allowed = ", ".join(column.choices)
+            return _where_ok(text, text, text.is_in(column.choices), f"must be one of {allowed}")
+        case Kind.INDUSTRY:
+            return _where_ok(
+                text,
+                text,
+                text.str.contains(_INDUSTRY),
+                "is not a GB/T 4754 industry code (a section letter A-T, then 2 to 4 digits)",
+            )
+        case Kind.BOOL:
+            value = text.str.to_lowercase().replace_strict(
+                _BOOLS, default=None, return_dtype=pl.Boolean
+            )
+            return _where_ok(text, value, value.is_not_null(), "is not true or false")
+        case Kind.DATE:
+            value = text.str.replace(_MIDNIGHT, "").str.to_date("%Y-%m-%d", strict=False)
+            return _where_ok(text, value, value.is_not_null(), "is not a date (YYYY-MM-DD)")
+        case Kind.MONEY:
+            well_formed = text.str.contains(_MONEY_TEXT)
+            value = pl.when(well_formed).then(text.cast(MONEY_DTYPE, strict=False))
+            return _money(value, malformed=well_formed.not_())
+
+
+def _is_exact_money(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 2
+
+
+def _where_ok(
+    text: pl.Expr, value: pl.Expr, ok: pl.Expr, message: str
+) -> tuple[pl.Expr, pl.Expr]:
+    """Null the value and give `message` where a cell that is present (`text`) is not `ok`."""
+    bad = text.is_not_null() & ok.not_().fill_null(False)
+    return (
+        pl.when(bad).then(None).otherwise(value),
+        pl.when(bad).then(pl.lit(message)).otherwise(_NO_PROBLEM),
+    )
+
+
+def _money(value: pl.Expr, malformed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    malformed = malformed.fill_null(False)
+    problem = (
+        pl.when(malformed)
+        .then(pl.lit("is not an amount in yuan (at most 14 digits and 2 decimals)"))
+        .when(value < 0)
+        .then(pl.lit("must not be negative"))
+        .otherwise(_NO_PROBLEM)
+    )
+    return pl.when(malformed | (value < 0).fill_null(False)).then(None).otherwise(value), problem
+
+
+def _table_checks(table: Table, known_usccs: pl.Series | None) -> list[pl.Expr]:
+    """Checks across rows or columns, on the typed values, each beside the column it blames."""
+    key = pl.col(table.key)
+    first_row = pl.col(ROW).min().over(table.key)
+    duplicate = pl.when(key.is_not_null() & (pl.col(ROW) != first_row)).then(
+        pl.format("appears again: first on row {}", first_row)
+    )
+    checks = [_or(table.key, duplicate)]
+    if known_usccs is not None:
+        unknown = pl.col("uscc").is_not_null() & pl.col("uscc").is_in(known_usccs.implode()).not_()
+        checks.append(_or("uscc", pl.when(unknown).then(pl.lit("is not in the enterprise registry"))))
+    if "leave_date" in table.names:
+        early = pl.col("leave_date") < pl.col("hire_date")
+        message = pl.format("is before hire_date {}", pl.col("hire_date").cast(pl.String))
+        checks.append(_or("leave_date", pl.when(early).then(message)))
+    return checks
+
+
+def _or(name: str, problem: pl.Expr) -> pl.Expr:
+    """Keep the column's first problem; add `problem` only where it had none."""
+    column = pl.col(_PROBLEM + name)
+    return pl.coalesce(column, problem.otherwise(_NO_PROBLEM)).alias(_PROBLEM + name)
+
+
+def _problems(checked: pl.DataFrame, raw: pl.DataFrame, table: Table, source: str) -> list[Problem]:
+    problem_columns = [_PROBLEM + n for n in table.names]
+    if checked.select(pl.any_horizontal(pl.col(problem_columns).is_not_null()).any()).item() is not True:
+        return []
+    cells = raw.select(
+        pl.int_range(FIRST_RECORD_ROW, pl.len() + FIRST_RECORD_ROW, dtype=pl.UInt32).alias(ROW),
+        *[pl.col(n).cast(pl.String) for n in table.names],
+    )
+    found = (
+        checked.select(ROW, *problem_columns)
+        .unpivot(index=ROW, variable_name="column", value_name="message")
+        .drop_nulls("message")
+        .with_columns(pl.col("column").str.strip_prefix(_PROBLEM))
+    )
+    values = cells.unpivot(index=ROW, variable_name="column", value_name="value")
+    order = {n: i for i, n in enumerate(table.names)}
+    found = found.join(values, on=[ROW, "column"], how="left").sort(
+        pl.col(ROW), pl.col("column").replace_strict(order, return_dtype=pl.Int32)
+    )
+    return [
+        Problem(source, row, column, value, message)
+        for row, column, message, value in found.iter_rows()
+    ]

@@ -1,0 +1,54 @@
+"""Settings from the environment (prefix `QINQING_`) or a `.env` file.
+
+The embedded default needs nothing: a SQLite file and a data directory in the working directory,
+and no broker (tasks run in-process). Production sets `QINQING_ENVIRONMENT=production`, a database
+URL, a broker URL and a secret key; a production start with the development secret is refused.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from subsidy.errors import ConfigurationError
+
+DEVELOPMENT_SECRET = "qinqing-development-secret-do-not-use-in-production"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QINQING_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///qinqing.db"
+    broker_url: str = Field(default="", description="Empty: Celery tasks run in-process.")
+    data_dir: Path = Path("qinqing-data")
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+
+    @model_validator(mode="after")
+    def _refuse_development_secret(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
+        ):
+            raise ConfigurationError(
+                "QINQING_SECRET_KEY is left at its development default; "
+                "set a secret of your own before starting in production"
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with an explicit driver: psycopg 3 for PostgreSQL."""
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,94 @@
+"""Shared fixtures: a migrated database per test, on SQLite or on PostgreSQL.
+
+The suite runs on SQLite unless `QINQING_DATABASE_URL` names a PostgreSQL database; `.ci/run`
+runs it both ways. Tests marked `postgres` always need the PostgreSQL server: they skip when it is
+absent, except under CI=true, where its absence fails them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from subsidy import db
+from subsidy.settings import Settings, get_settings
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _configured_url() -> str | None:
+    url = os.environ.get("QINQING_DATABASE_URL")
+    return Settings(database_url=url).sqlalchemy_url if url else None
+
+
+def _postgres_url() -> str:
+    configured = _configured_url()
+    if configured and configured.startswith("postgresql"):
+        return configured
+    return os.environ.get("QINQING_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def _fresh_postgres(url: str) -> Engine:
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    except OperationalError as exc:
+        engine.dispose()
+        message = f"PostgreSQL is not reachable at {url}: {exc.orig}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return engine
+
+
+def _migrated(engine: Engine) -> Engine:
+    db.upgrade(engine)
+    return engine
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A freshly migrated database: the configured PostgreSQL, or a SQLite file."""
+    configured = _configured_url()
+    if configured and configured.startswith("postgresql"):
+        engine = _fresh_postgres(configured)
+    else:
+        engine = db.make_engine(f"sqlite:///{tmp_path / 'qinqing.db'}")
+    yield _migrated(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    """A freshly migrated PostgreSQL database, whatever the suite runs on."""
+    engine = _migrated(_fresh_postgres(_postgres_url()))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def app_env(
+    engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """Settings and the engine cache pointed at the test database, for CLI tests."""
+    monkeypatch.setenv("QINQING_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("QINQING_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    yield engine
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 
 from subsidy.registry.errors import RegistryFileError
@@ -27,7 +28,7 @@ def read_source(path: Path) -> pl.DataFrame:
         raise RegistryFileError(f"{path}: no such file")
     try:
         frame = _read(path, fmt)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+    except (pl.exceptions.PolarsError, fastexcel.FastExcelError, OSError, ValueError) as exc:
         raise RegistryFileError(f"{path.name}: cannot be read as {fmt}: {exc}") from exc
     if frame.width == 0:
         raise RegistryFileError(f"{path.name}: has no header row")

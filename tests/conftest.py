@@ -35,6 +35,10 @@ def _postgres_url() -> str:
 
 def _fresh_postgres(url: str) -> Engine:
     engine = db.make_engine(url)
+    if "test" not in (engine.url.database or ""):
+        pytest.fail(
+            f"refusing to wipe {engine.url.database!r}: test databases have 'test' in the name"
+        )
     try:
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -81,9 +85,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def app_env(
-    engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
+def app_env(engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """Settings and the engine cache pointed at the test database, for CLI tests."""
     monkeypatch.setenv("QINQING_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("QINQING_DATA_DIR", str(data_dir))

@@ -26,7 +26,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 console = Console()
 err_console = Console(stderr=True)
 
-import_app = typer.Typer(help="Replace a registry with the contents of a file (CSV, XLSX, Parquet).")
+import_app = typer.Typer(
+    help="Replace a registry with the contents of a file (CSV, XLSX, Parquet)."
+)
 registry_app = typer.Typer(help="The enterprise and employee registries.")
 
 ErrorsOption = Annotated[

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import polars as pl
+import psycopg
 from sqlalchemy import func, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from subsidy.registry.models import Employee, Enterprise, RegistrySnapshot
 from subsidy.registry.schema import ENTERPRISES, Kind, Table
@@ -23,13 +24,13 @@ Progress = Callable[[int], None]
 
 
 def enterprise_usccs(session: Session) -> pl.Series:
-    rows = session.execute(select(Enterprise.uscc)).scalars().all()  # type: ignore[call-overload]
+    rows = session.execute(select(col(Enterprise.uscc))).scalars().all()
     return pl.Series("uscc", rows, dtype=pl.String)
 
 
 def employer_usccs(session: Session) -> pl.Series:
     """The firms that employees in the current registry belong to."""
-    rows = session.execute(select(Employee.uscc).distinct()).scalars().all()  # type: ignore[call-overload]
+    rows = session.execute(select(col(Employee.uscc)).distinct()).scalars().all()
     return pl.Series("uscc", rows, dtype=pl.String)
 
 
@@ -41,20 +42,19 @@ def count_rows(session: Session, table: Table) -> int:
 def district_counts(session: Session) -> list[tuple[str, int, int, int]]:
     """(district, firms, active firms, employees), largest first."""
     staff = (
-        select(Employee.uscc, func.count().label("n"))
-        .group_by(Employee.uscc)  # type: ignore[arg-type]
-        .subquery()
+        select(col(Employee.uscc), func.count().label("n")).group_by(col(Employee.uscc)).subquery()
     )
+    district = col(Enterprise.district)
     query = (
         select(
-            Enterprise.district,
+            district,
             func.count(),
-            func.count().filter(Enterprise.status == "active"),
+            func.count().filter(col(Enterprise.status) == "active"),
             func.coalesce(func.sum(staff.c.n), 0),
         )
-        .outerjoin(staff, staff.c.uscc == Enterprise.uscc)
-        .group_by(Enterprise.district)  # type: ignore[arg-type]
-        .order_by(func.count().desc(), Enterprise.district)
+        .outerjoin(staff, staff.c.uscc == col(Enterprise.uscc))
+        .group_by(district)
+        .order_by(func.count().desc(), district)
     )
     return [(d, int(f), int(a), int(e)) for d, f, a, e in session.execute(query).all()]
 
@@ -62,8 +62,8 @@ def district_counts(session: Session) -> list[tuple[str, int, int, int]]:
 def latest_snapshot(session: Session, registry: str) -> RegistrySnapshot | None:
     query = (
         select(RegistrySnapshot)
-        .where(RegistrySnapshot.registry_name == registry)  # type: ignore[arg-type]
-        .order_by(RegistrySnapshot.id.desc())  # type: ignore[union-attr]
+        .where(col(RegistrySnapshot.registry_name) == registry)
+        .order_by(col(RegistrySnapshot.id).desc())
         .limit(1)
     )
     return session.execute(query).scalars().first()
@@ -87,12 +87,13 @@ def replace_rows(
 def _copy_postgresql(
     session: Session, name: str, frame: pl.DataFrame, progress: Progress | None
 ) -> None:
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
     columns = ", ".join(frame.columns)
-    with dbapi.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
-        f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)"
-    ) as copy:
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+    ):
         for chunk in frame.iter_slices(CHUNK_ROWS):
             copy.write(chunk.write_csv(include_header=False).encode())
             if progress:
@@ -113,7 +114,7 @@ def _insert_many(
     cursor = dbapi.cursor()
     try:
         for chunk in stored.iter_slices(CHUNK_ROWS):
-            cursor.executemany(sql, chunk.iter_rows())
+            cursor.executemany(sql, chunk.rows())
             if progress:
                 progress(chunk.height)
     finally:

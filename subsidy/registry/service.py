@@ -58,9 +58,7 @@ def import_registry(
 ) -> tuple[RegistrySnapshot, RegistrySnapshot]:
     """Replace both registries at once: employees are checked against the new enterprise file."""
     firms = validate(read_source(enterprises), ENTERPRISES, enterprises.name)
-    people = validate(
-        read_source(employees), EMPLOYEES, employees.name, known_usccs=firms["uscc"]
-    )
+    people = validate(read_source(employees), EMPLOYEES, employees.name, known_usccs=firms["uscc"])
     return (
         _replace(session, ENTERPRISES, firms, enterprises, data_dir, progress),
         _replace(session, EMPLOYEES, people, employees, data_dir, progress),
@@ -104,7 +102,9 @@ def district_summary(session: Session) -> list[DistrictSummary]:
 
 def status(session: Session) -> list[RegistryStatus]:
     return [
-        RegistryStatus(t.name, repository.count_rows(session, t), repository.latest_snapshot(session, t.name))
+        RegistryStatus(
+            t.name, repository.count_rows(session, t), repository.latest_snapshot(session, t.name)
+        )
         for t in (ENTERPRISES, EMPLOYEES)
     ]
 

@@ -116,9 +116,7 @@ def _is_exact_money(dtype: pl.DataType) -> bool:
     return isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 2
 
 
-def _where_ok(
-    text: pl.Expr, value: pl.Expr, ok: pl.Expr, message: str
-) -> tuple[pl.Expr, pl.Expr]:
+def _where_ok(text: pl.Expr, value: pl.Expr, ok: pl.Expr, message: str) -> tuple[pl.Expr, pl.Expr]:
     """Null the value and give `message` where a cell that is present (`text`) is not `ok`."""
     bad = text.is_not_null() & ok.not_().fill_null(False)
     return (
@@ -143,29 +141,31 @@ def _table_checks(table: Table, known_usccs: pl.Series | None) -> list[pl.Expr]:
     """Checks across rows or columns, on the typed values, each beside the column it blames."""
     key = pl.col(table.key)
     first_row = pl.col(ROW).min().over(table.key)
-    duplicate = pl.when(key.is_not_null() & (pl.col(ROW) != first_row)).then(
-        pl.format("appears again: first on row {}", first_row)
-    )
-    checks = [_or(table.key, duplicate)]
+    duplicate = key.is_not_null() & (pl.col(ROW) != first_row)
+    checks = [_or(table.key, duplicate, pl.format("appears again: first on row {}", first_row))]
     if known_usccs is not None:
-        unknown = pl.col("uscc").is_not_null() & pl.col("uscc").is_in(known_usccs.implode()).not_()
-        checks.append(_or("uscc", pl.when(unknown).then(pl.lit("is not in the enterprise registry"))))
+        uscc = pl.col("uscc")
+        unknown = uscc.is_not_null() & uscc.is_in(known_usccs.implode()).not_()
+        checks.append(_or("uscc", unknown, pl.lit("is not in the enterprise registry")))
     if "leave_date" in table.names:
         early = pl.col("leave_date") < pl.col("hire_date")
         message = pl.format("is before hire_date {}", pl.col("hire_date").cast(pl.String))
-        checks.append(_or("leave_date", pl.when(early).then(message)))
+        checks.append(_or("leave_date", early, message))
     return checks
 
 
-def _or(name: str, problem: pl.Expr) -> pl.Expr:
-    """Keep the column's first problem; add `problem` only where it had none."""
-    column = pl.col(_PROBLEM + name)
-    return pl.coalesce(column, problem.otherwise(_NO_PROBLEM)).alias(_PROBLEM + name)
+def _or(name: str, condition: pl.Expr, message: pl.Expr) -> pl.Expr:
+    """Keep the column's first problem; add `message` where `condition` holds and it had none."""
+    added = pl.when(condition).then(message).otherwise(_NO_PROBLEM)
+    return pl.coalesce(pl.col(_PROBLEM + name), added).alias(_PROBLEM + name)
 
 
 def _problems(checked: pl.DataFrame, raw: pl.DataFrame, table: Table, source: str) -> list[Problem]:
     problem_columns = [_PROBLEM + n for n in table.names]
-    if checked.select(pl.any_horizontal(pl.col(problem_columns).is_not_null()).any()).item() is not True:
+    if (
+        checked.select(pl.any_horizontal(pl.col(problem_columns).is_not_null()).any()).item()
+        is not True
+    ):
         return []
     cells = raw.select(
         pl.int_range(FIRST_RECORD_ROW, pl.len() + FIRST_RECORD_ROW, dtype=pl.UInt32).alias(ROW),

@@ -1,4 +1,4 @@
-"""Importing registries into the database: all-or-nothing, snapshots, reproducible Parquet copies."""
+"""Importing registries: all-or-nothing, snapshots, reproducible Parquet copies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from subsidy import db
 from subsidy.registry import service
@@ -35,9 +35,9 @@ def registry_state(engine: Engine) -> tuple[object, ...]:
     """Everything an import may touch, to prove a refused one touched nothing."""
     with Session(engine) as session:
         return (
-            session.execute(select(Enterprise).order_by(Enterprise.uscc)).scalars().all(),
-            session.execute(select(Employee).order_by(Employee.person_id)).scalars().all(),
-            session.execute(select(RegistrySnapshot.id)).scalars().all(),
+            session.execute(select(Enterprise).order_by(col(Enterprise.uscc))).scalars().all(),
+            session.execute(select(Employee).order_by(col(Employee.person_id))).scalars().all(),
+            session.execute(select(col(RegistrySnapshot.id))).scalars().all(),
         )
 
 
@@ -64,7 +64,7 @@ def test_snapshot_parquet_reproduces_the_stored_rows(loaded: Engine, data_dir: P
     with Session(loaded) as session:
         snapshot = service.status(session)[0].snapshot
         assert snapshot is not None
-        stored = session.execute(select(Enterprise).order_by(Enterprise.uscc)).scalars().all()
+        stored = session.execute(select(Enterprise).order_by(col(Enterprise.uscc))).scalars().all()
     kept = service.snapshot_frame(data_dir, snapshot).sort("uscc")
     assert kept.schema == ENTERPRISES.polars_schema
     assert kept.to_dicts() == [firm.model_dump() for firm in stored]
@@ -85,7 +85,7 @@ def test_each_format_imports_the_same_rows(
     expected.write_parquet(tmp_path / "firms.parquet")
     load(engine, ENTERPRISES, path, data_dir)
     with Session(engine) as session:
-        stored = session.execute(select(Enterprise).order_by(Enterprise.uscc)).scalars().all()
+        stored = session.execute(select(Enterprise).order_by(col(Enterprise.uscc))).scalars().all()
     assert [firm.model_dump() for firm in stored] == expected.to_dicts()
 
 
@@ -93,8 +93,8 @@ def test_reimport_replaces_the_table(loaded: Engine, data_dir: Path, tmp_path: P
     fewer = [enterprise(i, name=f"renamed {i}") for i in range(1, 21)]
     load(loaded, ENTERPRISES, write_csv(tmp_path / "v2.csv", fewer), data_dir)
     with Session(loaded) as session:
-        names = session.execute(select(Enterprise.name)).scalars().all()
-        snapshots = session.execute(select(RegistrySnapshot.id)).scalars().all()
+        names = session.execute(select(col(Enterprise.name))).scalars().all()
+        snapshots = session.execute(select(col(RegistrySnapshot.id))).scalars().all()
     assert sorted(names) == sorted(f"renamed {i}" for i in range(1, 21))
     assert len(snapshots) == 3
 
@@ -193,7 +193,7 @@ def test_postgresql_import_uses_copy_and_keeps_every_value(
     snapshot = load(pg_engine, ENTERPRISES, write_csv(tmp_path / "e.csv", rows), data_dir)
     kept = service.snapshot_frame(data_dir, snapshot).sort("uscc")
     with Session(pg_engine) as session:
-        stored = session.execute(select(Enterprise).order_by(Enterprise.uscc)).scalars().all()
+        stored = session.execute(select(Enterprise).order_by(col(Enterprise.uscc))).scalars().all()
     assert [firm.model_dump() for firm in stored] == kept.to_dicts()
     assert stored[-1].name == 'He said "hi", then left\nline two'
     assert stored[-1].bank_account is None

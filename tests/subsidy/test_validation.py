@@ -1,4 +1,4 @@
-"""Every kind of bad registry input is refused with file, row, column and value; good input parses."""
+"""Every kind of bad registry input is refused naming file, row, column and value."""
 
 from __future__ import annotations
 
@@ -43,7 +43,11 @@ def test_good_enterprises_parse_to_contract_types(tmp_path: Path) -> None:
 
 
 BAD_ENTERPRISE_CELLS = [
-    ("uscc", make_uscc(7)[:-1] + ("1" if make_uscc(7)[-1] != "1" else "2"), "wrong check character"),
+    (
+        "uscc",
+        make_uscc(7)[:-1] + ("1" if make_uscc(7)[-1] != "1" else "2"),
+        "wrong check character",
+    ),
     ("uscc", "9133010600000000", "must be 18 characters, not 16"),
     ("uscc", "91330106000000O07X", "is not a USCC"),
     ("uscc", "", "is required"),
@@ -63,7 +67,9 @@ BAD_ENTERPRISE_CELLS = [
 
 
 @pytest.mark.parametrize(("column", "value", "message"), BAD_ENTERPRISE_CELLS)
-def test_bad_enterprise_cell_is_named(tmp_path: Path, column: str, value: str, message: str) -> None:
+def test_bad_enterprise_cell_is_named(
+    tmp_path: Path, column: str, value: str, message: str
+) -> None:
     rows = firms(5)
     rows[3] = rows[3] | {column: value}
     problems = problems_of(write_csv(tmp_path / "firms.csv", rows), ENTERPRISES)

@@ -69,7 +69,7 @@ def registry_status() -> None:
     """Show the current snapshot of each registry and its row count."""
     with session_scope() as session:
         rows = service.status(session)
-    table = RichTable("registry", "rows", "snapshot", "source", "imported at (UTC)", "sha256")
+    table = _table("registry", "rows", "snapshot", "source", "imported at (UTC)", "sha256")
     for row in rows:
         snap = row.snapshot
         if snap is None:
@@ -91,10 +91,18 @@ def district_summary() -> None:
     """Firms, active firms and employees per district in the current registry."""
     with session_scope() as session:
         rows = service.district_summary(session)
-    table = RichTable("district", "firms", "active", "employees", title="registry by district")
+    table = _table("district", "firms", "active", "employees", title="registry by district")
     for row in rows:
         table.add_row(row.district, f"{row.firms:,}", f"{row.active:,}", f"{row.employees:,}")
     console.print(table)
+
+
+def _table(*headers: str, title: str | None = None) -> RichTable:
+    """A table that folds a long cell rather than cutting it, whatever the terminal's width."""
+    table = RichTable(*headers, title=title)
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
 
 
 def demo_data(
@@ -146,7 +154,7 @@ def _refusals(errors_file: Path | None) -> Iterator[None]:
 def _report(exc: RegistryValidationError, errors_file: Path | None) -> None:
     err_console.print(f"[red]{exc}[/red]")
     for problem in exc.problems[:SHOWN_PROBLEMS]:
-        err_console.print(str(problem), markup=False, highlight=False)
+        err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     hidden = len(exc.problems) - SHOWN_PROBLEMS
     if hidden > 0:
         hint = "" if errors_file else " (--errors FILE.csv writes them all)"

@@ -37,7 +37,9 @@ def registry_state(engine: Engine) -> tuple[object, ...]:
         return (
             session.execute(select(Enterprise).order_by(col(Enterprise.uscc))).scalars().all(),
             session.execute(select(Employee).order_by(col(Employee.person_id))).scalars().all(),
-            session.execute(select(col(RegistrySnapshot.id))).scalars().all(),
+            session.execute(select(col(RegistrySnapshot.id)).order_by(col(RegistrySnapshot.id)))
+            .scalars()
+            .all(),
         )
 
 

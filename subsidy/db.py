@@ -17,10 +17,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Numeric, create_engine, event
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session
 
+from subsidy.errors import ConfigurationError
 from subsidy.money import to_yuan
 from subsidy.settings import get_settings
 
@@ -125,7 +128,18 @@ def upgrade(engine: Engine | None = None, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine | None = None) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with (engine or get_engine()).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_current_schema(engine: Engine | None = None) -> None:
+    """Refuse to work on a database whose schema is not the one this code was written for."""
+    engine = engine or get_engine()
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    current = current_revision(engine)
+    if current != head:
+        raise ConfigurationError(
+            f"the database {engine.url.render_as_string(hide_password=True)} is at schema "
+            f"revision {current or '(none)'}, this version needs {head}: "
+            "run `qinqing db upgrade`"
+        )

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table as RichTable
 
-from subsidy.db import session_scope
+from subsidy.db import require_current_schema, session_scope
+from subsidy.errors import QinqingError
 from subsidy.registry import demo, service
-from subsidy.registry.errors import Problem, RegistryError, RegistryValidationError
+from subsidy.registry.errors import Problem, RegistryValidationError
 from subsidy.registry.models import RegistrySnapshot
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
 from subsidy.settings import get_settings
@@ -56,9 +64,9 @@ def import_registry(
 ) -> None:
     """Replace both registries at once, in one transaction."""
     settings = get_settings()
-    with _refusals(errors), _progress("importing registry") as advance, session_scope() as session:
+    with _refusals(errors), _progress() as progress, session_scope() as session:
         snapshots = service.import_registry(
-            session, enterprises, employees, data_dir=settings.data_dir, progress=advance
+            session, enterprises, employees, data_dir=settings.data_dir, progress=progress
         )
     for snapshot in snapshots:
         _print_accepted(snapshot)
@@ -67,7 +75,7 @@ def import_registry(
 @registry_app.command("status")
 def registry_status() -> None:
     """Show the current snapshot of each registry and its row count."""
-    with session_scope() as session:
+    with _refusals(None), session_scope() as session:
         rows = service.status(session)
     table = _table("registry", "rows", "snapshot", "source", "imported at (UTC)", "sha256")
     for row in rows:
@@ -89,7 +97,7 @@ def registry_status() -> None:
 @registry_app.command("districts")
 def district_summary() -> None:
     """Firms, active firms and employees per district in the current registry."""
-    with session_scope() as session:
+    with _refusals(None), session_scope() as session:
         rows = service.district_summary(session)
     table = _table("district", "firms", "active", "employees", title="registry by district")
     for row in rows:
@@ -126,8 +134,10 @@ def demo_data(
 
 def _import_one(table: Table, file: Path, errors: Path | None) -> None:
     settings = get_settings()
-    with _refusals(errors), _progress(f"importing {table.name}") as advance, session_scope() as s:
-        snapshot = service.import_file(s, table, file, data_dir=settings.data_dir, progress=advance)
+    with _refusals(errors), _progress() as progress, session_scope() as session:
+        snapshot = service.import_file(
+            session, table, file, data_dir=settings.data_dir, progress=progress
+        )
     _print_accepted(snapshot)
 
 
@@ -140,13 +150,14 @@ def _print_accepted(snapshot: RegistrySnapshot) -> None:
 
 @contextmanager
 def _refusals(errors_file: Path | None) -> Iterator[None]:
-    """Turn a refused import into its messages and exit status 1."""
+    """Check the schema first; turn a refusal into its messages and exit status 1."""
     try:
+        require_current_schema()
         yield
     except RegistryValidationError as exc:
         _report(exc, errors_file)
         raise typer.Exit(1) from exc
-    except RegistryError as exc:
+    except QinqingError as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
 
@@ -181,8 +192,25 @@ def _as_text(value: str | None) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
+class _Bars:
+    """Progress drawn as a rich bar for the current stage."""
+
+    def __init__(self, bars: Progress) -> None:
+        self._bars = bars
+        self._task: TaskID | None = None
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        if self._task is not None:
+            self._bars.remove_task(self._task)
+        self._task = self._bars.add_task(name, total=total)
+
+    def advance(self, units: int) -> None:
+        if self._task is not None:
+            self._bars.advance(self._task, units)
+
+
 @contextmanager
-def _progress(label: str) -> Iterator[Callable[[int], None]]:
+def _progress() -> Iterator[_Bars]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -190,6 +218,5 @@ def _progress(label: str) -> Iterator[Callable[[int], None]]:
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda rows: bar.advance(task, rows)
+    ) as bars:
+        yield _Bars(bars)

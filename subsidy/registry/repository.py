@@ -6,21 +6,17 @@ caller's transaction, so a failure leaves the previous rows in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 import psycopg
 from sqlalchemy import func, select, text
 from sqlmodel import Session, col
 
+from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.registry.models import Employee, Enterprise, RegistrySnapshot
 from subsidy.registry.schema import ENTERPRISES, Kind, Table
 
 CHUNK_ROWS = 50_000
 TABLE_NAMES = {"enterprises": Enterprise.__tablename__, "employees": Employee.__tablename__}
-
-Progress = Callable[[int], None]
-"""Called with the number of rows just written."""
 
 
 def enterprise_usccs(session: Session) -> pl.Series:
@@ -70,12 +66,13 @@ def latest_snapshot(session: Session, registry: str) -> RegistrySnapshot | None:
 
 
 def replace_rows(
-    session: Session, table: Table, frame: pl.DataFrame, progress: Progress | None = None
+    session: Session, table: Table, frame: pl.DataFrame, progress: Progress = NO_PROGRESS
 ) -> None:
     """Make `frame` the table's whole content, in the session's transaction."""
     session.flush()
     connection = session.connection()
     name = TABLE_NAMES[table.name]
+    progress.stage(f"writing {table.name}", total=frame.height)
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"TRUNCATE {name}"))
         _copy_postgresql(session, name, frame, progress)
@@ -84,9 +81,7 @@ def replace_rows(
         _insert_many(session, name, table, frame, progress)
 
 
-def _copy_postgresql(
-    session: Session, name: str, frame: pl.DataFrame, progress: Progress | None
-) -> None:
+def _copy_postgresql(session: Session, name: str, frame: pl.DataFrame, progress: Progress) -> None:
     driver = session.connection().connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     columns = ", ".join(frame.columns)
@@ -96,12 +91,11 @@ def _copy_postgresql(
     ):
         for chunk in frame.iter_slices(CHUNK_ROWS):
             copy.write(chunk.write_csv(include_header=False).encode())
-            if progress:
-                progress(chunk.height)
+            progress.advance(chunk.height)
 
 
 def _insert_many(
-    session: Session, name: str, table: Table, frame: pl.DataFrame, progress: Progress | None
+    session: Session, name: str, table: Table, frame: pl.DataFrame, progress: Progress
 ) -> None:
     # The values SQLAlchemy's types would bind on SQLite: ISO dates, 0/1, money as integer fen.
     stored = frame.with_columns(
@@ -115,8 +109,7 @@ def _insert_many(
     try:
         for chunk in stored.iter_slices(CHUNK_ROWS):
             cursor.executemany(sql, chunk.rows())
-            if progress:
-                progress(chunk.height)
+            progress.advance(chunk.height)
     finally:
         cursor.close()
 

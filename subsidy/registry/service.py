@@ -14,11 +14,11 @@ from pathlib import Path
 import polars as pl
 from sqlmodel import Session
 
+from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.registry import repository
 from subsidy.registry.errors import Problem, RegistryValidationError
 from subsidy.registry.models import RegistrySnapshot
 from subsidy.registry.reader import read_source
-from subsidy.registry.repository import Progress
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
 from subsidy.registry.validation import validate
 
@@ -38,11 +38,11 @@ def import_file(
     path: Path,
     *,
     data_dir: Path,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> RegistrySnapshot:
     """Replace `table` with the rows of `path` as a new snapshot, or raise RegistryError."""
     known = repository.enterprise_usccs(session) if table is EMPLOYEES else None
-    frame = validate(read_source(path), table, path.name, known_usccs=known)
+    frame = _checked(path, table, known, progress)
     if table is ENTERPRISES:
         _refuse_orphaned_employees(session, frame, path.name)
     return _replace(session, table, frame, path, data_dir, progress)
@@ -54,7 +54,7 @@ def import_registry(
     employees: Path,
     *,
     data_dir: Path,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> tuple[RegistrySnapshot, RegistrySnapshot]:
     """Replace both registries at once: employees are checked against the new enterprise file."""
     firms = validate(read_source(enterprises), ENTERPRISES, enterprises.name)
@@ -65,13 +65,22 @@ def import_registry(
     )
 
 
+def _checked(
+    path: Path, table: Table, known_usccs: pl.Series | None, progress: Progress
+) -> pl.DataFrame:
+    progress.stage(f"reading {path.name}")
+    raw = read_source(path)
+    progress.stage(f"checking {raw.height:,} {table.name}")
+    return validate(raw, table, path.name, known_usccs=known_usccs)
+
+
 def _replace(
     session: Session,
     table: Table,
     frame: pl.DataFrame,
     path: Path,
     data_dir: Path,
-    progress: Progress | None,
+    progress: Progress,
 ) -> RegistrySnapshot:
     content_hash = _sha256(path)
     parquet = _keep_parquet(frame, data_dir, table, content_hash)

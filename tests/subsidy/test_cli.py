@@ -123,6 +123,25 @@ def test_unreadable_file_exits_1_with_its_name(app_env: Engine, tmp_path: Path) 
     assert "firms.json: unsupported file type '.json'" in output
 
 
+def test_an_unmigrated_database_is_named_not_crashed_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subsidy import db
+    from subsidy.settings import get_settings
+
+    monkeypatch.setenv("QINQING_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    try:
+        code, output = qinqing("registry", "status")
+    finally:
+        get_settings.cache_clear()
+        db.get_engine.cache_clear()
+    assert code == 1
+    assert "schema revision (none)" in output
+    assert "run `qinqing db upgrade`" in output
+
+
 def test_demo_runs_end_to_end(app_env: Engine, tmp_path: Path) -> None:
     code, output = qinqing("demo", "--firms", 300, "--data", tmp_path / "demo")
     assert code == 0, output

@@ -134,12 +134,16 @@ def test_a_failure_while_writing_rolls_everything_back(
 ) -> None:
     before = registry_state(loaded)
 
-    def disk_full(rows: int) -> None:
-        raise OSError("disk full")
+    class DiskFull:
+        def stage(self, name: str, total: int | None = None) -> None:
+            pass
+
+        def advance(self, units: int) -> None:
+            raise OSError("disk full")
 
     path = write_csv(tmp_path / "v2.csv", [enterprise(i, name="v2") for i in range(1, 21)])
     with pytest.raises(OSError, match="disk full"), db.session_scope(loaded) as session:
-        service.import_file(session, ENTERPRISES, path, data_dir=data_dir, progress=disk_full)
+        service.import_file(session, ENTERPRISES, path, data_dir=data_dir, progress=DiskFull())
     assert registry_state(loaded) == before
 
 

@@ -19,7 +19,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Numeric, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Engine,
+    Numeric,
+    String,
+    create_engine,
+    event,
+)
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session
 
@@ -56,6 +65,15 @@ class Money(TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
         return to_yuan(value)
+
+
+def identifier(length: int | None = None) -> TypeEngine[str]:
+    """A code compared byte by byte (USCC, person id): collation "C" on PostgreSQL.
+
+    Codes have no linguistic order; the "C" collation makes their indexes several times faster
+    to build and to search than the database's locale would.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

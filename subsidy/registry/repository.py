@@ -6,9 +6,13 @@ caller's transaction, so a failure leaves the previous rows in place.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import polars as pl
 import psycopg
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, inspect, select, text
+from sqlalchemy import Table as SATable
 from sqlmodel import Session, col
 
 from subsidy.progress import NO_PROGRESS, Progress
@@ -16,7 +20,10 @@ from subsidy.registry.models import Employee, Enterprise, RegistrySnapshot
 from subsidy.registry.schema import ENTERPRISES, Kind, Table
 
 CHUNK_ROWS = 50_000
-TABLE_NAMES = {"enterprises": Enterprise.__tablename__, "employees": Employee.__tablename__}
+SQL_TABLES: dict[str, SATable] = {
+    "enterprises": Enterprise.__table__,  # type: ignore[attr-defined]
+    "employees": Employee.__table__,  # type: ignore[attr-defined]
+}
 
 
 def enterprise_usccs(session: Session) -> pl.Series:
@@ -71,14 +78,41 @@ def replace_rows(
     """Make `frame` the table's whole content, in the session's transaction."""
     session.flush()
     connection = session.connection()
-    name = TABLE_NAMES[table.name]
+    sql_table = SQL_TABLES[table.name]
     progress.stage(f"writing {table.name}", total=frame.height)
+    with _indexes_rebuilt_after(connection, sql_table, progress):
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {sql_table.name}"))
+            _copy_postgresql(session, sql_table.name, frame, progress)
+        else:
+            connection.execute(text(f"DELETE FROM {sql_table.name}"))
+            # Rows in key order append to the primary-key index instead of splitting its pages.
+            _insert_many(session, sql_table.name, table, frame.sort(table.key), progress)
+
+
+@contextmanager
+def _indexes_rebuilt_after(
+    connection: Connection, sql_table: SATable, progress: Progress
+) -> Iterator[None]:
+    """Load without secondary indexes (and without the primary key on PostgreSQL), then build
+    them once: one sorted build is many times faster than two million scattered insertions.
+    DDL is transactional on both databases, so a failed load leaves every index as it was."""
+    indexes = list(sql_table.indexes)
+    for index in indexes:
+        index.drop(connection)
+    primary_key = None
     if connection.dialect.name == "postgresql":
-        connection.execute(text(f"TRUNCATE {name}"))
-        _copy_postgresql(session, name, frame, progress)
-    else:
-        connection.execute(text(f"DELETE FROM {name}"))
-        _insert_many(session, name, table, frame, progress)
+        primary_key = inspect(connection).get_pk_constraint(sql_table.name)["name"]
+        connection.execute(text(f"ALTER TABLE {sql_table.name} DROP CONSTRAINT {primary_key}"))
+    yield
+    progress.stage(f"indexing {sql_table.name}")
+    if primary_key is not None:
+        keys = ", ".join(c.name for c in sql_table.primary_key.columns)
+        connection.execute(
+            text(f"ALTER TABLE {sql_table.name} ADD CONSTRAINT {primary_key} PRIMARY KEY ({keys})")
+        )
+    for index in indexes:
+        index.create(connection)
 
 
 def _copy_postgresql(session: Session, name: str, frame: pl.DataFrame, progress: Progress) -> None:

@@ -53,3 +53,15 @@ def problem_expr(codes: pl.Expr) -> pl.Expr:
         .then(pl.format("has a wrong check character: expected {}", expected))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
+
+
+def problems(codes: pl.Series) -> pl.Series:
+    """`problem_expr` for a whole column, computed once per distinct code.
+
+    An employee file repeats each firm's code about ten times; checking the distinct codes and
+    mapping the answers back is several times faster than checking every row.
+    """
+    distinct = codes.drop_nulls().unique()
+    found = pl.DataFrame({"code": distinct}).with_columns(problem=problem_expr(pl.col("code")))
+    bad = found.filter(pl.col("problem").is_not_null())
+    return codes.replace_strict(bad["code"], bad["problem"], default=None, return_dtype=pl.String)

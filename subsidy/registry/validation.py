@@ -85,7 +85,7 @@ def _parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
     text = _text(column.name)
     match column.kind:
         case Kind.USCC:
-            return text, uscc.problem_expr(text)
+            return text, text.map_batches(uscc.problems, return_dtype=pl.String)
         case Kind.TEXT:
             return text, _NO_PROBLEM
         case Kind.CHOICE:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import uscc as stdnum_uscc
 
-from subsidy.registry.uscc import ALPHABET, check_character, problem_expr
+from subsidy.registry.uscc import ALPHABET, check_character, problem_expr, problems
 
 well_shaped = st.builds(
     lambda digits, rest: digits + rest,
@@ -34,3 +34,10 @@ def test_the_right_check_character_is_named(digits: str, rest: str) -> None:
         None,
         f"has a wrong check character: expected {right}",
     ]
+
+
+@given(st.lists(st.one_of(well_shaped, anything, st.none()), min_size=1, max_size=30))
+def test_checking_distinct_codes_gives_the_answer_of_every_row(codes: list[str | None]) -> None:
+    series = pl.Series(codes + codes, dtype=pl.String)
+    per_row = pl.select(problem_expr(pl.lit(series))).to_series()
+    assert problems(series).to_list() == per_row.to_list()

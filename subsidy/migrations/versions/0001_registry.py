@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from subsidy.db import Money, UTCDateTime
+from subsidy.db import Money, UTCDateTime, identifier
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "enterprise",
-        sa.Column("uscc", sa.String(18), primary_key=True),
+        sa.Column("uscc", identifier(18), primary_key=True),
         sa.Column("name", sa.String(), nullable=False),
         sa.Column("district", sa.String(), nullable=False),
         sa.Column("industry", sa.String(), nullable=False),
@@ -39,8 +39,8 @@ def upgrade() -> None:
     op.create_index("ix_enterprise_district", "enterprise", ["district"])
     op.create_table(
         "employee",
-        sa.Column("person_id", sa.String(), primary_key=True),
-        sa.Column("uscc", sa.String(18), nullable=False),
+        sa.Column("person_id", identifier(), primary_key=True),
+        sa.Column("uscc", identifier(18), nullable=False),
         sa.Column("hire_date", sa.Date(), nullable=False),
         sa.Column("leave_date", sa.Date(), nullable=True),
         sa.Column("insured", sa.Boolean(), nullable=False),

@@ -1,6 +1,6 @@
 """Registry import benchmark (issue 2): rows per second into SQLite and PostgreSQL.
 
-    python -m bench.import_registry [--firms 200000] [--postgres URL] [--skip-sqlite]
+    python -m bench.import [--firms 200000] [--postgres URL] [--skip-sqlite]
 
 Generates the demo registry once (cached under bench/data/), then imports enterprises and employees
 from Parquet into a fresh database of each kind and prints the time of each stage and rows/s, as a
@@ -12,17 +12,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
 from subsidy import db
-from subsidy.registry import demo, repository, service
-from subsidy.registry.reader import read_source
+from subsidy.registry import demo, service
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
-from subsidy.registry.validation import validate
 
 DATA = Path(__file__).parent / "data"
 
@@ -50,28 +46,46 @@ def fresh_engine(kind: str, postgres_url: str, workdir: Path) -> Engine:
     return engine
 
 
-@contextmanager
-def timed(into: dict[str, float], stage: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    into[stage] = time.perf_counter() - started
+class StageClock:
+    """A `Progress` that records how long each stage of an import took."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._started = time.perf_counter()
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self._close()
+        self._stage = name.split()[0]  # "reading x.parquet" -> "reading"
+        self._started = time.perf_counter()
+
+    def advance(self, units: int) -> None:
+        pass
+
+    def _close(self) -> None:
+        if self._stage is not None:
+            self.seconds[self._stage] = time.perf_counter() - self._started
+
+    def finish(self) -> dict[str, float]:
+        self._close()
+        return self.seconds
 
 
-def import_stages(
+def import_timed(
     engine: Engine, table: Table, path: Path, data_dir: Path
-) -> tuple[int, dict[str, float]]:
-    """Time reading and validating alone, then the whole import; writing is the difference."""
-    stages: dict[str, float] = {}
+) -> tuple[int, float, dict[str, float]]:
+    """(rows, seconds end to end including commit, seconds per stage)."""
+    clock = StageClock()
+    started = time.perf_counter()
     with db.session_scope(engine) as session:
-        with timed(stages, "read"):
-            raw = read_source(path)
-        with timed(stages, "validate"):
-            known = repository.enterprise_usccs(session) if table is EMPLOYEES else None
-            rows = validate(raw, table, path.name, known_usccs=known).height
-    with timed(stages, "total"), db.session_scope(engine) as session:
-        service.import_file(session, table, path, data_dir=data_dir)
-    stages["write"] = stages["total"] - stages["read"] - stages["validate"]
-    return rows, stages
+        snapshot = service.import_file(session, table, path, data_dir=data_dir, progress=clock)
+        stages = clock.finish()
+        commit_started = time.perf_counter()
+    stages["commit"] = time.perf_counter() - commit_started
+    return snapshot.row_count, time.perf_counter() - started, stages
+
+
+STAGES = ("reading", "checking", "writing", "indexing", "commit")
 
 
 def main() -> None:
@@ -87,21 +101,18 @@ def main() -> None:
         for k, skip in (("sqlite", args.skip_sqlite), ("postgres", args.skip_postgres))
         if not skip
     ]
-    print(
-        "| database | registry | rows | read s | validate s | hash + Parquet + write s"
-        " | end to end s | rows/s |"
-    )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    header = " | ".join(f"{stage} s" for stage in STAGES)
+    print(f"| database | registry | rows | {header} | end to end s | rows/s |")
+    print("| --- | --- | ---: |" + " ---: |" * (len(STAGES) + 2))
     for kind in kinds:
         with tempfile.TemporaryDirectory() as tmp:
             engine = fresh_engine(kind, args.postgres, Path(tmp))
             for table in (ENTERPRISES, EMPLOYEES):
-                rows, s = import_stages(engine, table, files[table.name], Path(tmp) / "data")
-                total = s["total"]
-                print(
-                    f"| {kind} | {table.name} | {rows:,} | {s['read']:.2f} | {s['validate']:.2f}"
-                    f" | {s['write']:.2f} | {total:.2f} | {rows / total:,.0f} |"
-                )
+                path = files[table.name]
+                rows, total, stages = import_timed(engine, table, path, Path(tmp) / "data")
+                cells = " | ".join(f"{stages.get(stage, 0):.2f}" for stage in STAGES)
+                speed = f"{total:.2f} | {rows / total:,.0f}"
+                print(f"| {kind} | {table.name} | {rows:,} | {cells} | {speed} |")
             engine.dispose()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,11 +83,8 @@ def _replace(
     progress: Progress,
 ) -> RegistrySnapshot:
     content_hash = _sha256(path)
-    # The Parquet copy is written while the database loads: both release the GIL.
-    with ThreadPoolExecutor(max_workers=1) as background:
-        kept = background.submit(_keep_parquet, frame, data_dir, table, content_hash)
-        repository.replace_rows(session, table, frame, progress)
-        parquet = kept.result()
+    parquet = _keep_parquet(frame, data_dir, table, content_hash)
+    repository.replace_rows(session, table, frame, progress)
     snapshot = RegistrySnapshot(
         registry_name=table.name,
         source_name=path.name,

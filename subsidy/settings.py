@@ -2,7 +2,8 @@
 
 The embedded default needs nothing: a SQLite file and a data directory in the working directory,
 and no broker (tasks run in-process). Production sets `QINQING_ENVIRONMENT=production`, a database
-URL, a broker URL and a secret key; a production start with the development secret is refused.
+URL, a broker URL and a secret key; any environment but development refuses to start with the
+development secret.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:
-        if self.environment == "production" and (
+        if self.environment != "development" and (
             self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
         ):
             raise ConfigurationError(
                 "QINQING_SECRET_KEY is left at its development default; "
-                "set a secret of your own before starting in production"
+                f"set a secret of your own to run as {self.environment}"
             )
         return self
 

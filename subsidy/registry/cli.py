@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -31,8 +32,15 @@ from subsidy.settings import get_settings
 SHOWN_PROBLEMS = 50
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(stderr: bool = False) -> Console:
+    """A console for the terminal's width; a pipe or a file gets wide, unfolded tables."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=200)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 import_app = typer.Typer(
     help="Replace a registry with the contents of a file (CSV, XLSX, Parquet)."
@@ -77,7 +85,7 @@ def registry_status() -> None:
     """Show the current snapshot of each registry and its row count."""
     with _refusals(None), session_scope() as session:
         rows = service.status(session)
-    table = _table("registry", "rows", "snapshot", "source", "imported at (UTC)", "sha256")
+    table = _table("registry", "rows", "snapshot", "source", "imported (UTC)", "sha256")
     for row in rows:
         snap = row.snapshot
         if snap is None:
@@ -88,8 +96,8 @@ def registry_status() -> None:
                 f"{row.rows:,}",
                 str(snap.id),
                 snap.source_name,
-                f"{snap.imported_at:%Y-%m-%d %H:%M:%S}",
-                snap.content_hash[:12],
+                f"{snap.imported_at:%Y-%m-%d %H:%M}",
+                snap.content_hash[:8],
             )
     console.print(table)
 
@@ -107,7 +115,7 @@ def district_summary() -> None:
 
 def _table(*headers: str, title: str | None = None) -> RichTable:
     """A table that folds a long cell rather than cutting it, whatever the terminal's width."""
-    table = RichTable(*headers, title=title)
+    table = RichTable(*headers, title=title, box=box.SIMPLE_HEAD)
     for column in table.columns:
         column.overflow = "fold"
     return table

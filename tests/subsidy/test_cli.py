@@ -60,7 +60,7 @@ def test_demo_data_then_import_then_status(app_env: Engine, tmp_path: Path) -> N
     assert "as snapshot 2" in output
     code, output = qinqing("registry", "status")
     assert code == 0
-    lines = {line.split("│")[1].strip(): line for line in output.splitlines() if "│" in line}
+    lines = {line.split()[0]: line for line in output.splitlines() if line.strip()}
     assert "1,000" in lines["enterprises"]
     assert "enterprises.parquet" in lines["enterprises"]
     assert "employees.parquet" in lines["employees"]

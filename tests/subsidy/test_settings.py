@@ -17,10 +17,12 @@ def test_defaults_need_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.broker_url == ""
 
 
-def test_production_with_the_development_secret_is_refused() -> None:
+@pytest.mark.parametrize("environment", ["test", "production"])
+def test_outside_development_the_development_secret_is_refused(environment: str) -> None:
     with pytest.raises(ConfigurationError, match="QINQING_SECRET_KEY"):
-        Settings(environment="production", secret_key=SecretStr(DEVELOPMENT_SECRET))
-    Settings(environment="production", secret_key=SecretStr("a real secret"))
+        Settings(environment=environment, secret_key=SecretStr(DEVELOPMENT_SECRET))
+    Settings(environment=environment, secret_key=SecretStr("a real secret"))
+    Settings(environment="development", secret_key=SecretStr(DEVELOPMENT_SECRET))
 
 
 def test_the_secret_never_shows_in_a_repr() -> None:

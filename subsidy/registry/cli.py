@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table as RichTable
 
+from subsidy.console import make_console
 from subsidy.db import require_current_schema, session_scope
 from subsidy.errors import QinqingError
 from subsidy.registry import demo, service
@@ -33,14 +33,8 @@ SHOWN_PROBLEMS = 50
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _console(stderr: bool = False) -> Console:
-    """A console for the terminal's width; a pipe or a file gets wide, unfolded tables."""
-    console = Console(stderr=stderr)
-    return console if console.is_terminal else Console(stderr=stderr, width=200)
-
-
-console = _console()
-err_console = _console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 import_app = typer.Typer(
     help="Replace a registry with the contents of a file (CSV, XLSX, Parquet)."
@@ -134,7 +128,7 @@ def demo_data(
     try:
         paths = demo.write(enterprises, employees, out, fmt)
     except ValueError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(str(exc), style="red", markup=False, highlight=False)
         raise typer.Exit(1) from exc
     for path, frame in zip(paths, (enterprises, employees), strict=True):
         console.print(f"wrote {path} ({frame.height:,} rows)")
@@ -166,12 +160,12 @@ def _refusals(errors_file: Path | None) -> Iterator[None]:
         _report(exc, errors_file)
         raise typer.Exit(1) from exc
     except QinqingError as exc:
-        err_console.print(f"[red]{exc}[/red]")
+        err_console.print(str(exc), style="red", markup=False, highlight=False)
         raise typer.Exit(1) from exc
 
 
 def _report(exc: RegistryValidationError, errors_file: Path | None) -> None:
-    err_console.print(f"[red]{exc}[/red]")
+    err_console.print(str(exc), style="red", markup=False, highlight=False)
     for problem in exc.problems[:SHOWN_PROBLEMS]:
         err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     hidden = len(exc.problems) - SHOWN_PROBLEMS

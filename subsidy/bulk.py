@@ -1,0 +1,100 @@
+"""Bulk writes of polars frames into tables, inside the caller's transaction.
+
+PostgreSQL gets COPY; SQLite one `executemany` of the values SQLAlchemy's column types would
+bind (ISO dates, 0/1 flags, money as integer fen, naive UTC timestamps). Both run on the session's
+own connection, so a failure rolls back with everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import polars as pl
+import psycopg
+from sqlalchemy import Boolean, Connection, Date, inspect, text
+from sqlalchemy import Table as SATable
+
+from subsidy.db import Money, UTCDateTime
+from subsidy.progress import NO_PROGRESS, Progress
+
+CHUNK_ROWS = 50_000
+
+
+def insert_frame(
+    connection: Connection, table: SATable, frame: pl.DataFrame, progress: Progress = NO_PROGRESS
+) -> None:
+    """Append the frame's rows; its columns are named as the table's."""
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table.name, frame, progress)
+    else:
+        _insert_many(connection, table, frame, progress)
+
+
+@contextmanager
+def indexes_rebuilt_after(
+    connection: Connection, table: SATable, progress: Progress = NO_PROGRESS
+) -> Iterator[None]:
+    """Load without secondary indexes (and without the primary key on PostgreSQL), then build
+    them once: one sorted build is many times faster than millions of scattered insertions.
+    DDL is transactional on both databases, so a failed load leaves every index as it was."""
+    indexes = list(table.indexes)
+    for index in indexes:
+        index.drop(connection)
+    primary_key = None
+    if connection.dialect.name == "postgresql":
+        primary_key = inspect(connection).get_pk_constraint(table.name)["name"]
+        connection.execute(text(f"ALTER TABLE {table.name} DROP CONSTRAINT {primary_key}"))
+    yield
+    progress.stage(f"indexing {table.name}")
+    if primary_key is not None:
+        keys = ", ".join(c.name for c in table.primary_key.columns)
+        connection.execute(
+            text(f"ALTER TABLE {table.name} ADD CONSTRAINT {primary_key} PRIMARY KEY ({keys})")
+        )
+    for index in indexes:
+        index.create(connection)
+
+
+def _copy(connection: Connection, name: str, frame: pl.DataFrame, progress: Progress) -> None:
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    columns = ", ".join(frame.columns)
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        for chunk in frame.iter_slices(CHUNK_ROWS):
+            copy.write(chunk.write_csv(include_header=False).encode())
+            progress.advance(chunk.height)
+
+
+def _insert_many(
+    connection: Connection, table: SATable, frame: pl.DataFrame, progress: Progress
+) -> None:
+    stored = frame.with_columns(_sqlite_value(table, name) for name in frame.columns)
+    placeholders = ", ".join("?" for _ in stored.columns)
+    sql = f"INSERT INTO {table.name} ({', '.join(stored.columns)}) VALUES ({placeholders})"
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for chunk in stored.iter_slices(CHUNK_ROWS):
+            cursor.executemany(sql, chunk.rows())
+            progress.advance(chunk.height)
+    finally:
+        cursor.close()
+
+
+def _sqlite_value(table: SATable, name: str) -> pl.Expr:
+    """The column as SQLite stores it through our SQLAlchemy types."""
+    column = pl.col(name)
+    kind = table.c[name].type
+    if isinstance(kind, Money):
+        return (column * 100).cast(pl.Int64)
+    if isinstance(kind, UTCDateTime):
+        naive = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return naive.dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
+    if isinstance(kind, Date):
+        return column.cast(pl.String)
+    if isinstance(kind, Boolean):
+        return column.cast(pl.Int8)
+    return column

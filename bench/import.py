@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from bench._clock import StageClock
 from subsidy import db
 from subsidy.registry import demo, service
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
@@ -44,31 +45,6 @@ def fresh_engine(kind: str, postgres_url: str, workdir: Path) -> Engine:
             connection.execute(text("CREATE SCHEMA public"))
     db.upgrade(engine)
     return engine
-
-
-class StageClock:
-    """A `Progress` that records how long each stage of an import took."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._stage: str | None = None
-        self._started = time.perf_counter()
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        self._close()
-        self._stage = name.split()[0]  # "reading x.parquet" -> "reading"
-        self._started = time.perf_counter()
-
-    def advance(self, units: int) -> None:
-        pass
-
-    def _close(self) -> None:
-        if self._stage is not None:
-            self.seconds[self._stage] = time.perf_counter() - self._started
-
-    def finish(self) -> dict[str, float]:
-        self._close()
-        return self.seconds
 
 
 def import_timed(

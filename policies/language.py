@@ -159,4 +159,6 @@ def evaluate_firm(
         final = round_amount(value, cap)
     except rule_engine.EngineError as exc:
         return Outcome(False, error=f"{type(exc).__name__}: {exc.message}")
+    except ArithmeticError as exc:  # a Decimal overflow, e.g. rounding `revenue ** 9999`
+        return Outcome(False, error=f"{type(exc).__name__}: amount out of range")
     return Outcome(True, final) if final > 0 else Outcome(False)

@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from subsidy.db import UTCDateTime, utcnow
+from subsidy.db import UTCDateTime, identifier, utcnow
 
 
 class PolicyState(StrEnum):
@@ -25,7 +25,7 @@ class PolicyState(StrEnum):
 class Policy(SQLModel, table=True):
     __tablename__ = "policy"
 
-    id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(sa_column=Column(identifier(64), primary_key=True))
     title: str
     state: PolicyState = Field(sa_column=Column(String(16), nullable=False))
     latest_version: int = 0
@@ -38,7 +38,9 @@ class PolicyVersion(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("policy_id", "version", name="uq_policy_version"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    policy_id: str = Field(sa_column=Column(String(64), ForeignKey("policy.id"), nullable=False))
+    policy_id: str = Field(
+        sa_column=Column(identifier(64), ForeignKey("policy.id"), nullable=False)
+    )
     version: int
     content_hash: str = Field(max_length=64)
     document: str = Field(sa_column=Column(Text(), nullable=False))

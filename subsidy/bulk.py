@@ -35,25 +35,43 @@ def insert_frame(
 def indexes_rebuilt_after(
     connection: Connection, table: SATable, progress: Progress = NO_PROGRESS
 ) -> Iterator[None]:
-    """Load without secondary indexes (and without the primary key on PostgreSQL), then build
-    them once: one sorted build is many times faster than millions of scattered insertions.
-    DDL is transactional on both databases, so a failed load leaves every index as it was."""
+    """Load without secondary indexes (and, on PostgreSQL, without the primary key and foreign
+    keys), then build them once: one sorted build is many times faster than millions of
+    scattered insertions, and one join checks every foreign key at once instead of a trigger per
+    row. DDL is transactional on both databases, so a failed load leaves everything as it was."""
     indexes = list(table.indexes)
     for index in indexes:
         index.drop(connection)
-    primary_key = None
+    restore: list[str] = []
     if connection.dialect.name == "postgresql":
-        primary_key = inspect(connection).get_pk_constraint(table.name)["name"]
-        connection.execute(text(f"ALTER TABLE {table.name} DROP CONSTRAINT {primary_key}"))
+        restore = _drop_constraints(connection, table.name)
     yield
     progress.stage(f"indexing {table.name}")
-    if primary_key is not None:
-        keys = ", ".join(c.name for c in table.primary_key.columns)
-        connection.execute(
-            text(f"ALTER TABLE {table.name} ADD CONSTRAINT {primary_key} PRIMARY KEY ({keys})")
-        )
+    for statement in restore:
+        connection.execute(text(statement))
     for index in indexes:
         index.create(connection)
+
+
+def _drop_constraints(connection: Connection, name: str) -> list[str]:
+    """Drop the table's primary and foreign keys; return the statements that restore them."""
+    inspector = inspect(connection)
+    restore = []
+    primary = inspector.get_pk_constraint(name)
+    if primary.get("name"):
+        keys = ", ".join(primary["constrained_columns"])
+        restore.append(f"ALTER TABLE {name} ADD CONSTRAINT {primary['name']} PRIMARY KEY ({keys})")
+    for foreign in inspector.get_foreign_keys(name):
+        columns = ", ".join(foreign["constrained_columns"])
+        referred = ", ".join(foreign["referred_columns"])
+        restore.append(
+            f"ALTER TABLE {name} ADD CONSTRAINT {foreign['name']} FOREIGN KEY ({columns}) "
+            f"REFERENCES {foreign['referred_table']} ({referred})"
+        )
+    for constraint in [primary, *inspector.get_foreign_keys(name)]:
+        if constraint.get("name"):
+            connection.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {constraint['name']}"))
+    return restore
 
 
 def _copy(connection: Connection, name: str, frame: pl.DataFrame, progress: Progress) -> None:

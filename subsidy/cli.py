@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from matching import cli as matching_cli
+from matching import service as matching_service
+from policies import cli as policies_cli
+from policies import service as policy_service
+from policies.document import load_path
 from subsidy import db
+from subsidy.console import progress_bars
 from subsidy.errors import QinqingError
 from subsidy.registry import cli as registry_cli
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
 from subsidy.settings import get_settings
+
+EXAMPLES = resources.files("policies") / "examples"
 
 app = typer.Typer(
     name="qinqing",
@@ -27,6 +37,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(registry_cli.import_app, name="import")
 app.add_typer(registry_cli.registry_app, name="registry")
 app.command("demo-data")(registry_cli.demo_data)
+policy_app = policies_cli.build(extra_checks=[matching_service.compile_issues])
+policy_app.command("preview")(matching_cli.preview)
+app.add_typer(policy_app, name="policy")
+app.command("match")(matching_cli.match)
+app.command("explain")(matching_cli.explain)
 
 console = Console()
 
@@ -56,7 +71,7 @@ def run_demo(
         "demo-data"
     ),
 ) -> None:
-    """Generate a demo registry, migrate the database, import it and summarise it."""
+    """Generate a registry, migrate, import it, publish the example policies and match them."""
     settings = get_settings()
     started = time.perf_counter()
     enterprises, employees = demo.generate(firms, seed=seed)
@@ -67,4 +82,19 @@ def run_demo(
         registry_service.import_registry(session, *paths, data_dir=settings.data_dir)
     registry_cli.registry_status()
     registry_cli.district_summary()
+    _publish_examples()
+    # The demo registry describes mid-2020, when the example policies were in force.
+    matching_cli.match(as_of=datetime.combine(demo.REFERENCE_DATE, datetime.min.time()))
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s")
+
+
+def _publish_examples() -> None:
+    checks = [matching_service.compile_issues]
+    with progress_bars() as progress, db.session_scope() as session:
+        files = sorted((f for f in EXAMPLES.iterdir() if f.name.endswith(".yaml")), key=str)
+        progress.stage("publishing the example policies", total=len(files))
+        for file in files:
+            approved = policy_service.approve(load_path(Path(str(file))), file.name, checks)
+            policy_service.publish(session, approved, by="demo")
+            progress.advance(1)
+    console.print(f"published {len(files)} example policies")

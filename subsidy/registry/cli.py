@@ -10,17 +10,9 @@ from typing import Annotated, Literal
 
 import typer
 from rich import box
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table as RichTable
 
-from subsidy.console import make_console
+from subsidy.console import make_console, progress_bars
 from subsidy.db import require_current_schema, session_scope
 from subsidy.errors import QinqingError
 from subsidy.registry import demo, service
@@ -66,7 +58,7 @@ def import_registry(
 ) -> None:
     """Replace both registries at once, in one transaction."""
     settings = get_settings()
-    with _refusals(errors), _progress() as progress, session_scope() as session:
+    with _refusals(errors), progress_bars() as progress, session_scope() as session:
         snapshots = service.import_registry(
             session, enterprises, employees, data_dir=settings.data_dir, progress=progress
         )
@@ -136,7 +128,7 @@ def demo_data(
 
 def _import_one(table: Table, file: Path, errors: Path | None) -> None:
     settings = get_settings()
-    with _refusals(errors), _progress() as progress, session_scope() as session:
+    with _refusals(errors), progress_bars() as progress, session_scope() as session:
         snapshot = service.import_file(
             session, table, file, data_dir=settings.data_dir, progress=progress
         )
@@ -192,33 +184,3 @@ def _as_text(value: str | None) -> str:
     if value is None:
         return ""
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
-class _Bars:
-    """Progress drawn as a rich bar for the current stage."""
-
-    def __init__(self, bars: Progress) -> None:
-        self._bars = bars
-        self._task: TaskID | None = None
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        if self._task is not None:
-            self._bars.remove_task(self._task)
-        self._task = self._bars.add_task(name, total=total)
-
-    def advance(self, units: int) -> None:
-        if self._task is not None:
-            self._bars.advance(self._task, units)
-
-
-@contextmanager
-def _progress() -> Iterator[_Bars]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bars:
-        yield _Bars(bars)

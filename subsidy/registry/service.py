@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.registry import repository
-from subsidy.registry.errors import Problem, RegistryValidationError
+from subsidy.registry.errors import Problem, RegistryError, RegistryValidationError
 from subsidy.registry.models import RegistrySnapshot
 from subsidy.registry.reader import read_source
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
@@ -121,6 +121,28 @@ def status(session: Session) -> list[RegistryStatus]:
 def snapshot_frame(data_dir: Path, snapshot: RegistrySnapshot) -> pl.DataFrame:
     """The exact rows a snapshot accepted, from its immutable Parquet file."""
     return pl.read_parquet(data_dir / snapshot.parquet_file)
+
+
+@dataclass(frozen=True)
+class RegistryFrames:
+    """The current registry as polars frames, with the snapshots they are."""
+
+    enterprises: pl.DataFrame
+    employees: pl.DataFrame
+    enterprise_snapshot: RegistrySnapshot
+    employee_snapshot: RegistrySnapshot
+
+
+def current_frames(session: Session, data_dir: Path) -> RegistryFrames:
+    """The registry as of its latest imports, read from the snapshots' Parquet copies."""
+    firms = repository.latest_snapshot(session, ENTERPRISES.name)
+    people = repository.latest_snapshot(session, EMPLOYEES.name)
+    if firms is None or people is None:
+        missing = ENTERPRISES.name if firms is None else EMPLOYEES.name
+        raise RegistryError(f"no {missing} registry has been imported yet")
+    return RegistryFrames(
+        snapshot_frame(data_dir, firms), snapshot_frame(data_dir, people), firms, people
+    )
 
 
 def _refuse_orphaned_employees(session: Session, frame: pl.DataFrame, source: str) -> None:

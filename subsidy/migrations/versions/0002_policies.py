@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from subsidy.db import UTCDateTime
+from subsidy.db import UTCDateTime, identifier
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "policy",
-        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("id", identifier(64), primary_key=True),
         sa.Column("title", sa.String(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("latest_version", sa.Integer(), nullable=False),
@@ -31,7 +31,7 @@ def upgrade() -> None:
     op.create_table(
         "policy_version",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("policy_id", sa.String(64), sa.ForeignKey("policy.id"), nullable=False),
+        sa.Column("policy_id", identifier(64), sa.ForeignKey("policy.id"), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("content_hash", sa.String(64), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),

@@ -1,0 +1,152 @@
+"""Matching benchmark (issue 3), city scale: stored registry -> stored qualifications.
+
+    python -m bench.match [--firms 1000000] [--policies 50] [--postgres URL] [--skip-sqlite]
+
+Generates the demo registry (cached under bench/data/), imports it into a fresh database of each
+kind (not timed), publishes `--policies` policies made from the examples with varied parameters,
+then times `qinqing match` stage by stage. The compiled-vs-reference ratio is measured by
+`bench/compile_vs_reference.py`. Run by hand; the tests never time anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from bench._clock import StageClock
+from matching import service as matching_service
+from policies import service as policy_service
+from policies.checking import check
+from policies.document import PolicyDocument, load_path
+from policies.errors import PolicyDocumentError
+from subsidy import db
+from subsidy.registry import demo
+from subsidy.registry import service as registry_service
+
+DATA = Path(__file__).parent / "data"
+AS_OF = demo.REFERENCE_DATE
+STAGES = ("reading", "compiling", "aggregating", "matching", "storing", "indexing", "commit")
+
+
+def registry_files(firms: int) -> tuple[Path, Path]:
+    folder = DATA / f"firms-{firms}"
+    enterprises, employees = folder / "enterprises.parquet", folder / "employees.parquet"
+    if not (enterprises.exists() and employees.exists()):
+        demo.write(*demo.generate(firms, seed=2020), folder, "parquet")
+    return enterprises, employees
+
+
+def example_documents() -> list[PolicyDocument]:
+    folder = resources.files("policies") / "examples"
+    documents = []
+    for file in sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=str):
+        document = load_path(Path(str(file)))
+        if not matching_service.compile_issues(check(document), file.name):
+            documents.append(document)
+    return documents
+
+
+def variants(count: int) -> list[PolicyDocument]:
+    """`count` policies: the examples again and again, numbers scaled a little each round.
+
+    A scaled policy's tests keep their eligibility expectations but not their amounts; a variant
+    whose tests then fail keeps the example's own numbers."""
+    examples = example_documents()
+    documents = []
+    for i in range(count):
+        base = examples[i % len(examples)]
+        factor = Decimal(100 + i) / 100
+        parameters = {
+            name: p.model_copy(update={"value": _scaled(p.value, factor)})
+            for name, p in base.parameters.items()
+        }
+        tests = [
+            t.model_copy(update={"expect": t.expect.model_copy(update={"amount": None})})
+            for t in base.tests
+        ]
+        update = {"id": f"{base.id}-{i:02d}", "group": None}
+        variant = base.model_copy(update=update | {"parameters": parameters, "tests": tests})
+        try:
+            policy_service.approve(variant, variant.id)
+        except PolicyDocumentError:
+            variant = base.model_copy(update=update)
+        documents.append(variant)
+    return documents
+
+
+def _scaled(value: object, factor: Decimal) -> object:
+    # Rates and amounts vary; dates, flags and texts stay as the example has them.
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        places = exponent if isinstance(exponent, int) and exponent < 0 else 0
+        return (value * factor).quantize(Decimal(1).scaleb(places))
+    return value
+
+
+def fresh_engine(kind: str, postgres_url: str, workdir: Path) -> Engine:
+    if kind == "sqlite":
+        engine = db.make_engine(f"sqlite:///{workdir / 'bench.db'}")
+    else:
+        engine = db.make_engine(postgres_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    db.upgrade(engine)
+    return engine
+
+
+def setup(engine: Engine, files: tuple[Path, Path], data_dir: Path, policies: int) -> None:
+    started = time.perf_counter()
+    with db.session_scope(engine) as session:
+        registry_service.import_registry(session, *files, data_dir=data_dir)
+        for document in variants(policies):
+            approved = policy_service.approve(document, f"{document.id}.yaml")
+            policy_service.publish(session, approved, by="bench")
+    print(f"  setup (import + publish, not timed below): {time.perf_counter() - started:.1f} s")
+
+
+def timed_match(engine: Engine, data_dir: Path) -> tuple[int, int, float, dict[str, float]]:
+    clock = StageClock()
+    started = time.perf_counter()
+    with db.session_scope(engine) as session:
+        runs = matching_service.run_match(session, data_dir, as_of=AS_OF, progress=clock)
+        stages = clock.finish()
+        committing = time.perf_counter()
+    stages["commit"] = time.perf_counter() - committing
+    return len(runs), sum(r.qualified for r in runs), time.perf_counter() - started, stages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--firms", type=int, default=1_000_000)
+    parser.add_argument("--policies", type=int, default=50)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    files = registry_files(args.firms)
+    skips = (("sqlite", args.skip_sqlite), ("postgres", args.skip_postgres))
+    results = []
+    for kind in [k for k, skip in skips if not skip]:
+        print(f"{kind}:")
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = fresh_engine(kind, args.postgres, Path(tmp))
+            setup(engine, files, Path(tmp) / "data", args.policies)
+            results.append((kind, *timed_match(engine, Path(tmp) / "data")))
+            engine.dispose()
+    header = " | ".join(f"{s} s" for s in STAGES)
+    print(f"\n| database | policies | qualifications | {header} | total s |")
+    print("| --- | ---: | ---: |" + " ---: |" * (len(STAGES) + 1))
+    for kind, policies, qualified, total, stages in results:
+        cells = " | ".join(f"{stages.get(s, 0):.2f}" for s in STAGES)
+        print(f"| {kind} | {policies} | {qualified:,} | {cells} | {total:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

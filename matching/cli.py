@@ -1,0 +1,162 @@
+"""`qinqing match`, `qinqing explain USCC POLICY_ID`, `qinqing policy preview FILE`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from matching import explain as explaining
+from matching import preview as previewing
+from matching import service
+from policies import service as policy_service
+from policies.document import load_path
+from subsidy.console import make_console, progress_bars, refusals
+from subsidy.db import require_current_schema, session_scope
+from subsidy.registry.service import current_frames
+from subsidy.settings import get_settings
+
+console = make_console()
+err_console = make_console(stderr=True)
+
+AsOf = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="The run's date ($today); default today (UTC)."
+    ),
+]
+
+
+def _day(as_of: dt.datetime | None) -> dt.date:
+    return as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+
+
+def match(as_of: AsOf = None) -> None:
+    """Run every published policy over the current registry and store the qualifications."""
+    with refusals(), progress_bars() as progress:
+        require_current_schema()
+        with session_scope() as session:
+            runs = service.run_match(
+                session, get_settings().data_dir, as_of=_day(as_of), progress=progress
+            )
+    table = Table(
+        "policy", "version", "firms", "qualified", "total (yuan)", "errors", box=box.SIMPLE_HEAD
+    )
+    for run in runs:
+        table.add_row(
+            run.policy_id,
+            str(run.policy_version),
+            f"{run.firms:,}",
+            f"{run.qualified:,}",
+            f"{run.total_amount:,.2f}",
+            f"{run.evaluation_errors:,}",
+        )
+    console.print(table)
+
+
+def explain(
+    uscc: Annotated[str, typer.Argument(metavar="USCC")],
+    policy_id: Annotated[str, typer.Argument(metavar="POLICY_ID")],
+    as_of: AsOf = None,
+) -> None:
+    """Why firm USCC does or does not qualify for POLICY_ID: each clause, its reads, the amount."""
+    day = _day(as_of)
+    with refusals():
+        require_current_schema()
+        with session_scope() as session:
+            _, versions = policy_service.history(session, policy_id)
+            if not versions:
+                raise policy_service.PolicyNotFoundError(
+                    f"policy {policy_id} has no published version"
+                )
+            document = policy_service.published_document(versions[-1])
+            frames = current_frames(session, get_settings().data_dir)
+        record = explaining.firm_of(frames.enterprises, frames.employees, uscc)
+        result = explaining.explain(document, record, day)
+    verdict = f"qualifies for {result.amount:,.2f} yuan" if result.qualifies else "does not qualify"
+    console.print(
+        f"[bold]{uscc}[/bold] {verdict} under {policy_id} v{versions[-1].version} on {day}"
+    )
+    for clause in result.clauses:
+        mark = {True: "[green]true[/green]", False: "[red]false[/red]"}.get(
+            clause.value, "[yellow]error[/yellow]"
+        )
+        console.print(f"  {mark}  {clause.text}", highlight=False)
+        for name, value in clause.reads.items():
+            console.print(f"        {name} = {_shown(value)}", highlight=False, markup=False)
+        if clause.error:
+            console.print(f"        {clause.error}", style="yellow", markup=False)
+    cap = f"{result.cap:,.2f}" if result.cap is not None else "none"
+    before = f"{result.amount_before_cap:,.2f}" if result.amount_before_cap is not None else "-"
+    console.print(f"  amount {before} yuan before the cap ({cap}); granted {_shown(result.amount)}")
+    if result.error:
+        console.print(f"  evaluation error: {result.error}", style="yellow", markup=False)
+
+
+def preview(
+    file: Annotated[Path, typer.Argument(help="Policy document, YAML or JSON.", dir_okay=False)],
+    as_of: AsOf = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write uscc, eligible, amount per firm (.csv or .parquet).")
+    ] = None,
+) -> None:
+    """What FILE's policy would give on the current registry; need not be published."""
+    with refusals():
+        document = load_path(file)
+        require_current_schema()
+        with session_scope() as session:
+            report = previewing.preview(session, get_settings().data_dir, document, _day(as_of))
+    _print_preview(report)
+    if out is not None:
+        _write_per_firm(report.per_firm, out)
+        console.print(f"wrote {out} ({report.per_firm.height:,} firms)")
+
+
+def _print_preview(report: previewing.Preview) -> None:
+    share = report.total / report.budget * 100 if report.budget else 0
+    console.print(
+        f"[bold]{report.policy_id}[/bold] on {report.as_of}: {report.qualified:,} of "
+        f"{report.firms:,} firms qualify, {report.total:,.2f} yuan = {share:.1f}% of the "
+        f"budget {report.budget:,.2f}; {report.errors:,} evaluation errors"
+    )
+    stops = Table("clause", "firms it stops", box=box.SIMPLE_HEAD)
+    for text, count in report.clause_stops:
+        stops.add_row(text, f"{count:,}")
+    console.print(stops)
+    for title, frame in (
+        ("by district", report.by_district),
+        ("by industry section", report.by_section),
+    ):
+        table = Table(*frame.columns, title=title, box=box.SIMPLE_HEAD)
+        for row in frame.iter_rows():
+            table.add_row(*(_shown(v) for v in row))
+        console.print(table)
+    if report.changes:
+        c = report.changes
+        console.print(
+            f"against published version {c.version}: {c.gained:,} firms gain, {c.lost:,} lose, "
+            f"{c.changed_amount:,} change amount"
+        )
+
+
+def _write_per_firm(frame: Any, out: Path) -> None:
+    if out.suffix.lower() == ".parquet":
+        frame.write_parquet(out)
+    elif out.suffix.lower() == ".csv":
+        frame.write_csv(out)
+    else:
+        raise typer.BadParameter(f"{out.name}: write .csv or .parquet", param_hint="--out")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return repr(value)
+    if hasattr(value, "quantize"):
+        return f"{value:,.2f}"
+    return str(value)

@@ -1,0 +1,157 @@
+"""Matching runs: every published policy over the current registry snapshot, in bulk.
+
+The registry is read from its snapshots' Parquet copies (exactly the data each import accepted),
+employee aggregates are computed once for all policies, and each policy's qualifications replace
+its previous run's. The service flushes; the command commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import delete, func, select, text
+from sqlmodel import Session, col
+
+from matching.compiler import CompiledPolicy, check_compilable, compile_policy, evaluate, prepare
+from matching.models import MatchRun, Qualification
+from policies import service as policy_service
+from policies.checking import CheckedPolicy, parameters_of
+from policies.document import PolicyDocument
+from policies.errors import Issue
+from policies.models import PolicyState
+from subsidy import bulk
+from subsidy.db import utcnow
+from subsidy.progress import NO_PROGRESS, Progress
+from subsidy.registry.service import RegistryFrames, current_frames
+
+
+def compile_issues(checked: CheckedPolicy, source: str) -> list[Issue]:
+    """The publication check the matcher adds: it must compile both rules exactly."""
+    document = checked.document
+    parameters = parameters_of(document)
+    issues = []
+    for field, eligibility, amount in (
+        ("eligibility", document.eligibility, "1"),
+        ("amount", "true", document.amount),
+    ):
+        for message in check_compilable(eligibility, amount, parameters):
+            issues.append(Issue(source, field, None, None, message))
+    return issues
+
+
+def compile_document(document: PolicyDocument, as_of: dt.date) -> CompiledPolicy:
+    return compile_policy(
+        document.eligibility, document.amount, document.cap, parameters_of(document), as_of
+    )
+
+
+@dataclass(frozen=True)
+class Published:
+    policy_id: str
+    version: int
+    document: PolicyDocument
+
+
+def published_policies(session: Session) -> list[Published]:
+    found = []
+    for policy in policy_service.policies(session):
+        if policy.state != PolicyState.PUBLISHED:
+            continue
+        _, versions = policy_service.history(session, policy.id)
+        latest = versions[-1]
+        found.append(
+            Published(policy.id, latest.version, policy_service.published_document(latest))
+        )
+    return found
+
+
+def run_match(
+    session: Session, data_dir: Path, *, as_of: dt.date, progress: Progress = NO_PROGRESS
+) -> list[MatchRun]:
+    """Match every published policy; returns one run per policy."""
+    progress.stage("reading the registry snapshot")
+    frames = current_frames(session, data_dir)
+    policies = published_policies(session)
+    progress.stage(f"compiling {len(policies)} policies")
+    compiled = [compile_document(p.document, as_of) for p in policies]
+    progress.stage("aggregating employees")
+    firms = prepare(frames.enterprises, frames.employees, compiled)
+    progress.stage("matching", total=len(policies))
+    runs, found = [], []
+    for published, policy in zip(policies, compiled, strict=True):
+        run, rows = _run(session, frames, published, evaluate(firms, policy), as_of)
+        runs.append(run)
+        found.append(rows)
+        progress.advance(1)
+    _replace_qualifications(session, [p.policy_id for p in policies], found, progress)
+    finished = utcnow()
+    for run in runs:
+        run.finished_at = finished
+    session.flush()
+    return runs
+
+
+def _run(
+    session: Session,
+    frames: RegistryFrames,
+    published: Published,
+    outcome: pl.DataFrame,
+    as_of: dt.date,
+) -> tuple[MatchRun, pl.DataFrame]:
+    """The policy's run record and its qualification rows (not yet stored)."""
+    qualified = outcome.filter(pl.col("qualifies"))
+    total = qualified["amount"].sum()
+    run = MatchRun(
+        policy_id=published.policy_id,
+        policy_version=published.version,
+        enterprise_snapshot_id=_id(frames.enterprise_snapshot.id),
+        employee_snapshot_id=_id(frames.employee_snapshot.id),
+        as_of=as_of,
+        firms=outcome.height,
+        qualified=qualified.height,
+        total_amount=Decimal(total) if total is not None else Decimal("0.00"),
+        evaluation_errors=int(outcome["error"].sum()),
+    )
+    session.add(run)
+    session.flush()
+    rows = qualified.select(
+        pl.lit(published.policy_id).alias("policy_id"),
+        "uscc",
+        pl.lit(run.id).alias("run_id"),
+        "amount",
+    )
+    return run, rows
+
+
+def _replace_qualifications(
+    session: Session, policy_ids: list[str], found: list[pl.DataFrame], progress: Progress
+) -> None:
+    """Each matched policy's previous qualifications give way to this run's, in one load."""
+    connection = session.connection()
+    table = Qualification.__table__  # type: ignore[attr-defined]
+    rows = pl.concat(found) if found else None
+    progress.stage("storing qualifications", total=rows.height if rows is not None else 0)
+    others = session.execute(
+        select(func.count())
+        .select_from(Qualification)
+        .where(col(Qualification.policy_id).not_in(policy_ids))
+    ).scalar_one()
+    if others:
+        session.execute(delete(Qualification).where(col(Qualification.policy_id).in_(policy_ids)))
+    elif connection.dialect.name == "postgresql":
+        connection.execute(text(f"TRUNCATE {table.name}"))  # far faster than deleting every row
+    else:
+        session.execute(delete(Qualification))
+    if rows is None or rows.is_empty():
+        return
+    with bulk.indexes_rebuilt_after(connection, table, progress):
+        bulk.insert_frame(connection, table, rows, progress)
+
+
+def _id(value: int | None) -> int:
+    assert value is not None, "a stored snapshot has an id"
+    return value

@@ -1,0 +1,233 @@
+"""Type-checking a policy's rules against the registry schema before anything runs them.
+
+Both rules are compiled with the typed context of `policies.language`, so a misspelt column, an
+unknown employee attribute or a type mismatch is refused here, in the officer's editor, and not
+on the 100,000th firm of a run. Every problem is collected; each is placed at the line and column
+of the file when the document's text is known.
+
+Result types: the eligibility must be BOOLEAN and the amount FLOAT (rule-engine's number, a
+Decimal). rule-engine answers UNDEFINED when it cannot tell statically (a ternary whose branches
+differ, e.g. `x ? 1 : null`); such a rule is accepted, because `evaluate_firm` still refuses a
+non-boolean eligibility or a non-number amount on each firm, and the policy's tests show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import rule_engine
+import yaml
+from rule_engine import DataType
+from rule_engine.errors import (
+    AttributeResolutionError,
+    ObjectAttributeError,
+    SymbolResolutionError,
+)
+
+from policies.document import (
+    EMPLOYEE_COLUMNS,
+    PolicyDocument,
+    SourceMap,
+    load_document,
+    source_map,
+)
+from policies.errors import Issue, PolicyDocumentError
+from policies.language import FIRM_TYPES, ParameterValue, context
+
+CLAUSES = ("eligibility", "amount")
+_EXPECTED = {
+    "eligibility": (DataType.BOOLEAN, "true or false"),
+    "amount": (DataType.FLOAT, "a number"),
+}
+
+
+@dataclass(frozen=True)
+class CheckedPolicy:
+    """A document whose rules compile against the registry; the rules use `$today` = valid_from."""
+
+    document: PolicyDocument
+    eligibility: rule_engine.Rule
+    amount: rule_engine.Rule
+    parameters: dict[str, ParameterValue]
+
+
+def parameters_of(document: PolicyDocument) -> dict[str, ParameterValue]:
+    return {name: p.value for name, p in document.parameters.items()}
+
+
+def check(
+    document: PolicyDocument, source_text: str | None = None, source: str | None = None
+) -> CheckedPolicy:
+    """Compile both rules or raise PolicyDocumentError with every problem found.
+
+    Positions come from `source_text` when given, else from the text the document was loaded
+    from (`load_document`/`load_path` remember it); a document built in code has none.
+    """
+    where = _where(document, source_text, source)
+    parameters = parameters_of(document)
+    ctx = context(parameters, as_of=document.valid_from)
+    rules: dict[str, rule_engine.Rule] = {}
+    issues: list[Issue] = []
+    for clause in CLAUSES:
+        text = getattr(document, clause)
+        try:
+            rules[clause] = rule_engine.Rule(text, context=ctx)
+        except rule_engine.EngineError as exc:
+            issues.append(_issue(exc, clause, text, parameters, where))
+            continue
+        issues.extend(_result_type_issues(rules[clause], clause, where))
+    if issues:
+        raise PolicyDocumentError(where.source, issues)
+    return CheckedPolicy(document, rules["eligibility"], rules["amount"], parameters)
+
+
+def load_and_check(text: str, source: str) -> CheckedPolicy:
+    """`load_document` then `check`, the path of `qinqing policy validate`."""
+    return check(load_document(text, source), text, source)
+
+
+def rules_for(
+    document: PolicyDocument, as_of: dt.date
+) -> tuple[rule_engine.Rule, rule_engine.Rule]:
+    """The eligibility and amount rules again with `$today` = `as_of` (for tests and runs).
+
+    The document must have passed `check`: errors here are rule-engine's own.
+    """
+    ctx = context(parameters_of(document), as_of=as_of)
+    return (
+        rule_engine.Rule(document.eligibility, context=ctx),
+        rule_engine.Rule(document.amount, context=ctx),
+    )
+
+
+def _where(document: PolicyDocument, text: str | None, source: str | None) -> SourceMap:
+    if text is not None:
+        return SourceMap.of(text, source or "<policy>")
+    remembered = source_map(document)
+    if remembered is not None:
+        return remembered
+    return SourceMap(source or "<policy>", "", None)
+
+
+# --- one issue per failed compilation ---------------------------------------------------------
+
+
+def _issue(
+    exc: rule_engine.EngineError,
+    clause: str,
+    text: str,
+    parameters: dict[str, ParameterValue],
+    where: SourceMap,
+) -> Issue:
+    if isinstance(exc, rule_engine.RuleSyntaxError):
+        offset = exc.token.lexpos if exc.token is not None else len(text.rstrip())
+        return _placed(where, clause, text, offset, _syntax_message(exc))
+    if isinstance(exc, SymbolResolutionError):
+        names = [*FIRM_TYPES, *parameters]
+        message = f"unknown symbol {exc.symbol_name!r}" + _hint(exc, exc.symbol_name, names)
+        offset = _find_word(text, exc.symbol_name, attribute=False)
+        return _placed(where, clause, text, offset, message)
+    if isinstance(exc, AttributeResolutionError):
+        name = exc.attribute_name
+        if isinstance(exc, ObjectAttributeError):  # the only typed objects are employees
+            message = f"employees have no attribute {name!r}" + _hint(None, name, EMPLOYEE_COLUMNS)
+        else:
+            message = f"unknown attribute {name!r}"
+        offset = _find_word(text, name, attribute=True)
+        return _placed(where, clause, text, offset, message)
+    line, column = where.position((clause,))
+    kind = "type error" if type(exc) is rule_engine.EvaluationError else type(exc).__name__
+    return Issue(where.source, clause, line, column, f"{kind}: {exc.message}")
+
+
+def _syntax_message(exc: rule_engine.RuleSyntaxError) -> str:
+    """rule-engine's message without its own `at: line n:m`, whose line number is unreliable."""
+    message = re.sub(r"\s*at: (line \d+:\d+|EOF)$", "", str(exc.message))
+    if exc.token is None:
+        return f"{message}: the rule ends too early"
+    if exc.token.type == "error":  # the lexer's token is the rest of the text; the message has it
+        return message
+    return f"{message} at {str(exc.token.value)!r}"
+
+
+def _hint(exc: rule_engine.EngineError | None, name: str, candidates: list[str]) -> str:
+    """rule-engine's suggestion for symbols; difflib otherwise (rule-engine's attribute guesses,
+    such as 'insured' for 'salary', mislead more than they help)."""
+    suggestion = getattr(exc, "suggestion", None)
+    if not suggestion:
+        close = difflib.get_close_matches(name, candidates, n=1)
+        suggestion = close[0] if close else None
+    return f" (did you mean {suggestion!r}?)" if suggestion else ""
+
+
+def _find_word(text: str, name: str, *, attribute: bool) -> int | None:
+    """The offset of `name` as a whole word (after a dot for an attribute), first occurrence."""
+    pattern = rf"\.\s*({re.escape(name)})\b" if attribute else rf"(?<![\w$.])({re.escape(name)})\b"
+    found = re.search(pattern, text)
+    return found.start(1) if found else None
+
+
+def _result_type_issues(rule: rule_engine.Rule, clause: str, where: SourceMap) -> list[Issue]:
+    result: Any = rule.statement.expression.result_type
+    expected, wording = _EXPECTED[clause]
+    if result == expected or result == DataType.UNDEFINED:
+        return []
+    line, column = where.position((clause,))
+    message = f"{clause} must be {wording}, not {_type_name(result)}"
+    return [Issue(where.source, clause, line, column, message)]
+
+
+def _type_name(data_type: Any) -> str:
+    names = {"FLOAT": "a number", "STRING": "text", "BOOLEAN": "true or false", "NULL": "null"}
+    name = str(getattr(data_type, "name", data_type))
+    return names.get(name, f"a {name.lower()}")
+
+
+# --- from a rule offset to the file's line and column ---------------------------------------
+
+
+def _placed(where: SourceMap, clause: str, text: str, offset: int | None, message: str) -> Issue:
+    node = where.node((clause,))
+    if node is None or offset is None:
+        line, column = where.position((clause,))
+        if node is None and offset is not None:
+            line, column = _rule_line_column(text, offset)
+        return Issue(where.source, clause, line, column, message)
+    index = _source_index(where.text, node, text, offset)
+    return Issue(where.source, clause, *where.line_column(index), message)
+
+
+def _rule_line_column(text: str, offset: int) -> tuple[int, int]:
+    """Line and column inside the rule itself, for a document with no text."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _source_index(source: str, node: yaml.Node, rule: str, offset: int) -> int:
+    """The file offset of the rule's character `offset`, walking the scalar's raw text.
+
+    The scalar's text in the file differs from the rule only by quoting, escapes, line folding
+    and block indentation: walk both together, matching equal characters and skipping what the
+    file adds. This places plain, quoted, folded and block (`|`, `>`) scalars alike.
+    """
+    start, end = node.start_mark.index, node.end_mark.index
+    style = getattr(node, "style", None)
+    if style in ("|", ">"):
+        start = source.index("\n", start) + 1 if "\n" in source[start:end] else end
+    elif style in ("'", '"'):
+        start += 1
+    i, j = 0, start
+    while i < offset and j < end:
+        if rule[i] == source[j]:
+            i, j = i + 1, j + 1
+        elif rule[i].isspace() and not source[j].isspace():
+            i += 1
+        else:
+            j += 1
+    while j < end and source[j].isspace() and i < len(rule) and not rule[i].isspace():
+        j += 1
+    return j

@@ -1,0 +1,436 @@
+"""The policy document: its schema, and loading it from YAML or JSON with exact numbers.
+
+Numbers never pass through float: a yuan amount such as 0.1 must stay 0.1, so YAML and JSON
+numbers are read straight from their text into Decimal. Every problem is reported with the field
+path and, when the text is available, the line and column of that field in the file, because a
+policy officer fixes a document in an editor, not in a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import re
+import weakref
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+from rule_engine.parser import Parser
+
+from policies.errors import Issue, PolicyDocumentError
+from policies.language import FIRM_TYPES, ParameterValue
+from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Kind, Table
+
+FieldPath = tuple[str | int, ...]
+"""Where a value sits in the document: `("tests", 2, "expect", "amount")`."""
+
+SLUG = r"^[a-z0-9][a-z0-9-]{2,63}$"
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RESERVED = frozenset(Parser.reserved_words)
+"""rule-engine keywords (`and`, `in`, `null`, ...): a parameter so named could never be read."""
+
+
+def _refuse_float(value: object) -> object:
+    """A float has already lost the fen; only Decimal, int or text may become money."""
+    if isinstance(value, float):
+        raise ValueError("numbers must not be floats; write them as Decimal or text")
+    return value
+
+
+Money = Annotated[
+    Decimal, BeforeValidator(_refuse_float), Field(gt=0, decimal_places=2, allow_inf_nan=False)
+]
+"""A positive yuan amount with at most two decimals."""
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _parameter_value(value: object) -> ParameterValue:
+    """One clear message instead of one error per member of the union.
+
+    Text that is exactly an ISO date is a date: JSON has no dates, and a stored version (canonical
+    JSON) must load back to the same parameters.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid date") from None
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError("a parameter must be a finite number")
+    if isinstance(value, Decimal | str | bool | dt.date):
+        return value
+    raise ValueError("a parameter value must be a number, text, true/false or a date")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(_Strict):
+    """A named value usable in rules; its `basis` says which article fixes it."""
+
+    value: Annotated[ParameterValue, PlainValidator(_parameter_value)]
+    basis: Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+def _known_columns(table: Table) -> Any:
+    """Test firms name registry columns (a misspelt one would silently read as missing), with
+    dates as dates (JSON writes them as text) and numbers exact."""
+    allowed = [name for name in table.names if name != "uscc" or table is ENTERPRISES]
+
+    def check(row: dict[str, Any]) -> dict[str, Any]:
+        unknown = [name for name in row if name not in allowed]
+        if unknown:
+            raise ValueError("; ".join(_unknown_column(name, allowed) for name in unknown))
+        return {name: _cell(name, value, table.column(name).kind) for name, value in row.items()}
+
+    return AfterValidator(check)
+
+
+def _cell(name: str, value: Any, kind: Kind) -> Any:
+    if isinstance(value, float):
+        raise ValueError(f"{name}: numbers must not be floats")
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"{name}: give a date without a time")
+    if kind is Kind.DATE and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return value
+
+
+def _unknown_column(name: str, allowed: list[str]) -> str:
+    return f"unknown column {name!r}" + _did_you_mean(name, allowed)
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+EMPLOYEE_COLUMNS = [name for name in EMPLOYEES.names if name != "uscc"]
+EnterpriseRow = Annotated[dict[str, Any], _known_columns(ENTERPRISES)]
+EmployeeRow = Annotated[dict[str, Any], _known_columns(EMPLOYEES)]
+
+
+class Expectation(_Strict):
+    """What a test firm should get. No `amount` means only eligibility is checked."""
+
+    eligible: StrictBool
+    amount: Annotated[Decimal | None, BeforeValidator(_refuse_float)] = None
+
+    @model_validator(mode="after")
+    def _amount_only_when_eligible(self) -> Expectation:
+        if self.amount is not None and not self.eligible:
+            raise ValueError("an ineligible firm gets no amount; drop `amount` or expect eligible")
+        return self
+
+
+class PolicyTest(_Strict):
+    """One firm given by a few columns (the others are missing) and what the policy gives it."""
+
+    name: Annotated[str, Field(min_length=1)]
+    enterprise: EnterpriseRow
+    employees: list[EmployeeRow] = []
+    as_of: dt.date | None = None
+    expect: Expectation
+
+
+def _parameter_names(parameters: dict[str, Parameter]) -> dict[str, Parameter]:
+    """Parameters share the rules' namespace: each must be readable and must not hide a column."""
+    problems = [p for p in map(_parameter_name_problem, parameters) if p]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return parameters
+
+
+class PolicyDocument(_Strict):
+    """A subsidy policy as its department writes it (see DESIGN.md, "Policy document")."""
+
+    id: Annotated[str, Field(pattern=SLUG)]
+    title: Annotated[str, Field(min_length=1)]
+    department: Annotated[str, Field(min_length=1)]
+    basis: Annotated[str, Field(min_length=1)]
+    valid_from: dt.date
+    valid_to: dt.date
+    budget: Money
+    mode: Literal["one-click", "automatic"]
+    group: Annotated[str, Field(pattern=SLUG)] | None = None
+    parameters: Annotated[dict[str, Parameter], AfterValidator(_parameter_names)] = {}
+    eligibility: Annotated[str, Field(min_length=1)]
+    amount: Annotated[str, Field(min_length=1)]
+    cap: Money | None = None
+    review_threshold: Money | None = None
+    tests: list[PolicyTest] = []
+
+    @field_validator("valid_to")
+    @classmethod
+    def _valid_period(cls, valid_to: dt.date, info: ValidationInfo) -> dt.date:
+        valid_from = info.data.get("valid_from")
+        if valid_from is not None and valid_to < valid_from:
+            raise ValueError(f"valid_to {valid_to} is before valid_from {valid_from}")
+        return valid_to
+
+
+def _parameter_name_problem(name: str) -> str | None:
+    if not IDENTIFIER.fullmatch(name):
+        return f"parameter name {name!r} is not an identifier (letters, digits, _)"
+    if name in FIRM_TYPES:
+        return f"parameter {name!r} clashes with the registry column of that name"
+    if name in RESERVED:
+        return f"parameter {name!r} is a rule-language keyword"
+    return None
+
+
+# --- reading numbers exactly --------------------------------------------------------------
+
+
+class DecimalLoader(yaml.SafeLoader):
+    """A safe YAML loader whose numbers are Decimal, built from the scalar's own text."""
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal | str:
+    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    cleaned = text.replace("_", "").lower()
+    special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+    try:
+        return Decimal(special.get(cleaned, cleaned))
+    except InvalidOperation:
+        return text  # e.g. sexagesimal 1:30.5; the schema then refuses it as a number
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    return Decimal(loader.construct_yaml_int(node))  # type: ignore[arg-type]
+
+
+DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+DecimalLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+# --- where each field sits in the text -----------------------------------------------------
+
+
+class SourceMap:
+    """The YAML nodes of a document by field path, to place issues at line and column.
+
+    JSON is (nearly) YAML, so a JSON file gets a map too; a text YAML cannot compose gets an
+    empty map, and issues then carry no position.
+    """
+
+    def __init__(self, source: str, text: str, root: yaml.Node | None) -> None:
+        self.source = source
+        self.text = text
+        self.values: dict[FieldPath, yaml.Node] = {}
+        self.keys: dict[FieldPath, yaml.Node] = {}
+        self.duplicates: list[FieldPath] = []
+        self._seen: set[int] = set()
+        if root is not None:
+            self._walk(root, ())
+
+    @classmethod
+    def of(cls, text: str, source: str) -> SourceMap:
+        try:
+            root = yaml.compose(text, Loader=DecimalLoader)
+        except yaml.YAMLError:
+            root = None
+        return cls(source, text, root)
+
+    def _walk(self, node: yaml.Node, path: FieldPath) -> None:
+        self.values[path] = node
+        if id(node) in self._seen:  # an alias: walk each node once (aliases may be recursive)
+            return
+        self._seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(key.value))
+                if child in self.values:
+                    self.duplicates.append(child)
+                self.keys[child] = key
+                self._walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, (*path, index))
+
+    def node(self, path: FieldPath) -> yaml.Node | None:
+        return self.values.get(path)
+
+    def position(self, path: FieldPath, *, key: bool = False) -> tuple[int | None, int | None]:
+        """1-based line and column of the field's value (or key), else of its nearest parent."""
+        if key and path in self.keys:
+            return _line_column(self.keys[path].start_mark)
+        for depth in range(len(path), -1, -1):
+            node = self.values.get(path[:depth])
+            if node is not None:
+                return _line_column(node.start_mark)
+        return None, None
+
+    def line_column(self, index: int) -> tuple[int, int]:
+        """1-based line and column of a character offset in the text."""
+        line = self.text.count("\n", 0, index) + 1
+        return line, index - (self.text.rfind("\n", 0, index) + 1) + 1
+
+
+def _line_column(mark: yaml.Mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
+def field_name(path: FieldPath) -> str:
+    """`("tests", 2, "expect", "amount")` as `tests[2].expect.amount`."""
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else part)
+    return name
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_path(path: str | Path) -> PolicyDocument:
+    """Read and validate a policy file (`.yaml`, `.yml` or `.json`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyDocumentError(str(path), [Issue(str(path), "", None, None, str(exc))]) from exc
+    return load_document(text, str(path))
+
+
+def load_document(text: str, source: str) -> PolicyDocument:
+    """Parse and validate a policy text; JSON by its `.json` suffix, else YAML."""
+    data = parse_text(text, source)
+    where = SourceMap.of(text, source)
+    document = validate(data, source, where)
+    _SOURCES[id(document)] = where
+    weakref.finalize(document, _SOURCES.pop, id(document), None)
+    return document
+
+
+_SOURCES: dict[int, SourceMap] = {}
+"""The text each loaded document came from, by object identity (equal documents may come from
+differently formatted files), dropped with the document."""
+
+
+def source_map(document: PolicyDocument) -> SourceMap | None:
+    """Where the loaded document's fields sit in its text, so rule issues get line and column."""
+    return _SOURCES.get(id(document))
+
+
+def parse_text(text: str, source: str) -> Any:
+    """The raw document with Decimal numbers, or PolicyDocumentError placed at the syntax error."""
+    if source.lower().endswith(".json"):
+        return _parse_json(text, source)
+    return _parse_yaml(text, source)
+
+
+def _parse_json(text: str, source: str) -> Any:
+    try:
+        return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+    except json.JSONDecodeError as exc:
+        issue = Issue(source, "", exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")
+        raise PolicyDocumentError(source, [issue]) from exc
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    loader = DecimalLoader(text)
+    try:
+        node = loader.get_single_node()
+        return loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = _line_column(mark) if mark else (None, None)
+        message = f"invalid YAML: {exc.problem or exc.context}"
+        raise PolicyDocumentError(source, [Issue(source, "", line, column, message)]) from exc
+    except yaml.YAMLError as exc:
+        raise PolicyDocumentError(source, [Issue(source, "", None, None, str(exc))]) from exc
+    finally:
+        loader.dispose()
+
+
+def validate(data: Any, source: str, where: SourceMap) -> PolicyDocument:
+    """The document model of parsed data, or every schema problem as an Issue."""
+    issues = [
+        Issue(source, field_name(path), *where.position(path, key=True), "duplicate key")
+        for path in where.duplicates
+    ]
+    if not isinstance(data, dict):
+        issues.append(Issue(source, "", 1, 1, "a policy document is a mapping of fields"))
+        raise PolicyDocumentError(source, issues)
+    try:
+        document = PolicyDocument.model_validate(data)
+    except ValidationError as exc:
+        issues += [_issue(error, source, where) for error in exc.errors()]
+    if issues:
+        raise PolicyDocumentError(source, issues)
+    return document
+
+
+_MODELS = (PolicyDocument, PolicyTest, Expectation, Parameter)
+_FIELD_NAMES = sorted({name for model in _MODELS for name in model.model_fields})
+
+
+def _issue(error: ErrorDetails, source: str, where: SourceMap) -> Issue:
+    path = tuple(error["loc"])
+    kind = error["type"]
+    message = error["msg"].removeprefix("Value error, ")
+    if kind == "missing":
+        message = "required field is missing"
+    elif kind == "extra_forbidden":
+        message = f"unknown field {path[-1]!r}" + _did_you_mean(str(path[-1]), _FIELD_NAMES)
+    line, column = where.position(path, key=kind in ("extra_forbidden", "missing"))
+    return Issue(source, field_name(path), line, column, message)
+
+
+# --- identity --------------------------------------------------------------------------------
+
+
+def canonical_json(document: PolicyDocument) -> str:
+    """One text per content: sorted keys, no spaces, ISO dates, and numbers as exact JSON number
+    literals in normalised decimal notation (`0.5`, `3000000`), written from the Decimal's digits,
+    never through float. Numbers stay numbers so a stored version loads back to an equal document
+    (`load_document(canonical_json(doc), "v.json") == doc`)."""
+    return _json(document.model_dump(mode="python"))
+
+
+def _json(value: object) -> str:
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return "{" + ",".join(f"{_json(str(k))}:{_json(v)}" for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_json(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dt.date):
+        return json.dumps(value.isoformat())
+    if value is None or isinstance(value, str | bool):
+        return json.dumps(value, ensure_ascii=False)
+    raise TypeError(f"cannot write {type(value).__name__} to canonical JSON")
+
+
+def content_hash(document: PolicyDocument) -> str:
+    """The sha256 of the canonical JSON: equal content, equal hash, whatever the formatting."""
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()

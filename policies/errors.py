@@ -1,0 +1,52 @@
+"""The errors of the policy domain: a document that cannot be loaded or checked.
+
+    QinqingError
+    └── PolicyError                 anything the policy domain refuses
+        └── PolicyDocumentError     a policy document is malformed or its rules do not check;
+                                    `.issues` lists every problem with file, line, column, field
+
+A policy's own test cases failing is not an error: `policies.testing` returns results as data,
+so a caller can show every failure, not just the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from subsidy.errors import QinqingError
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a policy document, placed as precisely as we can (editors jump to it)."""
+
+    source: str
+    field: str
+    line: int | None
+    column: int | None
+    message: str
+
+    def __str__(self) -> str:
+        place = self.source
+        if self.line is not None:
+            place += f":{self.line}"
+            if self.column is not None:
+                place += f":{self.column}"
+        prefix = f"{self.field}: " if self.field else ""
+        return f"{place}: {prefix}{self.message}"
+
+
+class PolicyError(QinqingError):
+    """Base of the policy domain's errors."""
+
+
+class PolicyDocumentError(PolicyError):
+    """The document was refused; `issues` holds every problem found, not only the first."""
+
+    def __init__(self, source: str, issues: Sequence[Issue]) -> None:
+        self.source = source
+        self.issues = list(issues)
+        lines = "\n".join(str(issue) for issue in self.issues)
+        count = len(self.issues)
+        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}\n{lines}")

@@ -1,0 +1,144 @@
+"""The policy lifecycle: draft -> published -> suspended -> closed, with immutable versions.
+
+Publishing is all-or-nothing: `approve` checks the document completely (schema, rules, what the
+caller adds such as the matcher's ability to compile it, and every embedded test) and only an
+`Approved` document can be published. The service flushes; the caller's session commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from policies import repository
+from policies.checking import CheckedPolicy, check
+from policies.document import PolicyDocument, canonical_json, content_hash, load_document
+from policies.errors import Issue, PolicyDocumentError, PolicyError
+from policies.models import Policy, PolicyState, PolicyVersion
+from policies.testing import TestResult, run_tests
+from subsidy.db import utcnow
+
+ExtraCheck = Callable[[CheckedPolicy, str], list[Issue]]
+"""A further check before publishing, e.g. that the matcher can compile the rules."""
+
+_NEXT_STATES = {
+    PolicyState.SUSPENDED: {PolicyState.PUBLISHED},
+    PolicyState.CLOSED: {PolicyState.PUBLISHED, PolicyState.SUSPENDED},
+}
+
+
+class PolicyNotFoundError(PolicyError):
+    """No policy (or no such version) with that id."""
+
+
+class PolicyStateError(PolicyError):
+    """The lifecycle does not allow that change from the policy's current state."""
+
+
+@dataclass(frozen=True)
+class Approved:
+    """A document that passed every check and test: the only thing `publish` accepts."""
+
+    checked: CheckedPolicy
+    tests: list[TestResult]
+
+    @property
+    def document(self) -> PolicyDocument:
+        return self.checked.document
+
+
+@dataclass(frozen=True)
+class Publication:
+    policy: Policy
+    version: PolicyVersion
+    created: bool
+    """False when the document is the latest published version already (nothing was stored)."""
+
+
+def approve(
+    document: PolicyDocument, source: str, extra_checks: Sequence[ExtraCheck] = ()
+) -> Approved:
+    """Check everything a publication needs, or raise PolicyDocumentError with every issue."""
+    checked = check(document)
+    issues = [issue for extra in extra_checks for issue in extra(checked, source)]
+    results = run_tests(checked)
+    issues += [
+        Issue(source, f"tests[{i}]", None, None, f"test {r.name!r} fails: {r.message}")
+        for i, r in enumerate(results)
+        if not r.passed
+    ]
+    if not document.tests:
+        issues.append(Issue(source, "tests", None, None, "a policy needs tests to be published"))
+    if issues:
+        raise PolicyDocumentError(source, issues)
+    return Approved(checked, results)
+
+
+def publish(session: Session, approved: Approved, *, by: str) -> Publication:
+    """Store the document as the policy's next version and make the policy published."""
+    document = approved.document
+    policy = repository.get(session, document.id, for_update=True)
+    if policy is not None and policy.state == PolicyState.CLOSED:
+        raise PolicyStateError(f"policy {policy.id} is closed; publish it under a new id")
+    digest = content_hash(document)
+    latest = repository.version(session, document.id, policy.latest_version) if policy else None
+    if (
+        policy
+        and latest
+        and latest.content_hash == digest
+        and policy.state == PolicyState.PUBLISHED
+    ):
+        return Publication(policy, latest, created=False)
+    now = utcnow()
+    if policy is None:
+        policy = Policy(id=document.id, title=document.title, state=PolicyState.DRAFT)
+        session.add(policy)
+    policy.latest_version += 1
+    policy.title = document.title
+    policy.state = PolicyState.PUBLISHED
+    policy.updated_at = now
+    version = PolicyVersion(
+        policy_id=document.id,
+        version=policy.latest_version,
+        content_hash=digest,
+        document=canonical_json(document),
+        published_at=now,
+        published_by=by,
+    )
+    session.add(version)
+    session.flush()
+    return Publication(policy, version, created=True)
+
+
+def change_state(session: Session, policy_id: str, to: PolicyState) -> Policy:
+    """Suspend or close a policy; anything the lifecycle does not allow is refused."""
+    policy = _existing(session, policy_id, for_update=True)
+    if policy.state not in _NEXT_STATES.get(to, set()):
+        raise PolicyStateError(f"policy {policy_id} is {policy.state}; it cannot become {to}")
+    policy.state = to
+    policy.updated_at = utcnow()
+    session.flush()
+    return policy
+
+
+def policies(session: Session) -> list[Policy]:
+    return repository.list_all(session)
+
+
+def history(session: Session, policy_id: str) -> tuple[Policy, list[PolicyVersion]]:
+    policy = _existing(session, policy_id)
+    return policy, repository.versions(session, policy_id)
+
+
+def published_document(version: PolicyVersion) -> PolicyDocument:
+    """The document a version holds, exactly as published."""
+    return load_document(version.document, f"{version.policy_id}-v{version.version}.json")
+
+
+def _existing(session: Session, policy_id: str, *, for_update: bool = False) -> Policy:
+    policy = repository.get(session, policy_id, for_update=for_update)
+    if policy is None:
+        raise PolicyNotFoundError(f"no policy {policy_id!r}")
+    return policy

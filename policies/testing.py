@@ -1,0 +1,88 @@
+"""Running a policy's own test cases through the reference evaluator.
+
+A failing case is data, not an exception: the officer sees every case's expected and actual
+outcome at once. Each test firm gives only some columns; the others are missing (None), so a
+rule that reads a column the test did not give errors on that firm, and the case reports it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import rule_engine
+
+from policies.checking import CheckedPolicy, rules_for
+from policies.document import Expectation, PolicyTest
+from policies.language import Outcome, evaluate_firm, firm_record
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One case: what it expected, what the policy gave, and a sentence saying why it failed."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    name: str
+    passed: bool
+    expected: Expectation
+    got: Outcome
+    message: str
+
+
+def run_tests(checked: CheckedPolicy) -> list[TestResult]:
+    """Every test case of the document, in order, with `$today` = the case's as_of or valid_from."""
+    document = checked.document
+    rules: dict[dt.date, tuple[rule_engine.Rule, rule_engine.Rule]] = {
+        document.valid_from: (checked.eligibility, checked.amount)
+    }
+    results = []
+    for case in document.tests:
+        as_of = case.as_of or document.valid_from
+        if as_of not in rules:
+            rules[as_of] = rules_for(document, as_of)
+        eligibility, amount = rules[as_of]
+        got = evaluate_firm(eligibility, amount, document.cap, case_firm(case))
+        results.append(_result(case, got))
+    return results
+
+
+def failures(results: list[TestResult]) -> list[TestResult]:
+    return [result for result in results if not result.passed]
+
+
+def case_firm(case: PolicyTest) -> dict[str, Any]:
+    """The case's firm as the reference evaluator reads it (the document has typed its cells)."""
+    return firm_record(case.enterprise, case.employees)
+
+
+def _result(case: PolicyTest, got: Outcome) -> TestResult:
+    problem = _problem(case.expect, got)
+    return TestResult(case.name, problem is None, case.expect, got, problem or "")
+
+
+def _problem(expect: Expectation, got: Outcome) -> str | None:
+    same_amount = expect.amount is None or got.amount == expect.amount
+    if got.error is None and got.qualifies == expect.eligible and same_amount:
+        return None
+    return f"expected {_expected(expect)}, got {_got(got)}"
+
+
+def _expected(expect: Expectation) -> str:
+    if not expect.eligible:
+        return "not eligible"
+    return "eligible" + (f" for {_yuan(expect.amount)}" if expect.amount is not None else "")
+
+
+def _got(got: Outcome) -> str:
+    if got.error is not None:
+        return f"an error: {got.error}"
+    if not got.qualifies:
+        return "not eligible"
+    return f"eligible for {_yuan(got.amount)}"
+
+
+def _yuan(amount: Decimal | None) -> str:
+    return f"{amount:,.2f} yuan" if amount is not None else "nothing"

@@ -1,0 +1,99 @@
+"""The policy, match, explain and preview commands as an officer runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from subsidy.cli import app
+
+EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
+UI_REFUND = EXAMPLES / "hz-2020-ui-refund.yaml"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def qinqing(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def registry(app_env: Engine, tmp_path: Path) -> Path:
+    out = tmp_path / "registry"
+    assert qinqing("demo-data", "--firms", "200", "--out", out)[0] == 0
+    code, output = qinqing(
+        "import", "registry", out / "enterprises.parquet", out / "employees.parquet"
+    )
+    assert code == 0, output
+    return out
+
+
+def test_validate_and_test_an_example(app_env: Engine) -> None:
+    code, output = qinqing("policy", "validate", UI_REFUND)
+    assert (code, "valid" in output) == (0, True)
+    code, output = qinqing("policy", "test", UI_REFUND)
+    assert code == 0
+    assert "3 passed, 0 failed" in output
+
+
+def test_a_typo_is_refused_with_line_column_and_suggestion(app_env: Engine, tmp_path: Path) -> None:
+    text = UI_REFUND.read_text(encoding="utf-8").replace("status == 'active'", "statsu == 'active'")
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(text, encoding="utf-8")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "statsu" in t)
+    column = text.splitlines()[line - 1].index("statsu") + 1
+    code, output = qinqing("policy", "publish", bad)
+    assert code == 1
+    assert f"typo.yaml:{line}:{column}: eligibility: unknown symbol 'statsu'" in output
+    assert "status" in output.split("statsu", 2)[-1]
+    assert "hz-2020-ui-refund" not in qinqing("policy", "list")[1]  # nothing was stored
+
+
+def test_publish_list_show_suspend_close(app_env: Engine) -> None:
+    code, output = qinqing("policy", "publish", UI_REFUND, "--by", "officer-7")
+    assert (code, "published hz-2020-ui-refund version 1" in output) == (0, True)
+    assert "already holds this document" in qinqing("policy", "publish", UI_REFUND)[1]
+    assert "published" in qinqing("policy", "list")[1]
+    code, output = qinqing("policy", "show", "hz-2020-ui-refund")
+    assert code == 0
+    assert "by officer-7" in output
+    assert '"refund_rate"' in output
+    assert "is now suspended" in qinqing("policy", "suspend", "hz-2020-ui-refund")[1]
+    assert "is now closed" in qinqing("policy", "close", "hz-2020-ui-refund")[1]
+    code, output = qinqing("policy", "suspend", "hz-2020-ui-refund")
+    assert code == 1
+    assert "cannot become suspended" in output
+    code, output = qinqing("policy", "show", "no-such-policy")
+    assert (code, "no policy 'no-such-policy'" in output) == (1, True)
+
+
+def test_match_explain_and_preview(app_env: Engine, registry: Path, tmp_path: Path) -> None:
+    assert qinqing("policy", "publish", UI_REFUND)[0] == 0
+    code, output = qinqing("match", "--as-of", "2020-06-30")
+    assert code == 0, output
+    assert "hz-2020-ui-refund" in output
+    out = tmp_path / "preview.csv"
+    code, output = qinqing("policy", "preview", UI_REFUND, "--as-of", "2020-06-30", "--out", out)
+    assert code == 0, output
+    assert "firms it stops" in output
+    per_firm = pl.read_csv(out)
+    assert per_firm.columns == ["uscc", "eligible", "amount"]
+    assert per_firm.height == 200
+    winner = per_firm.filter(pl.col("eligible"))["uscc"][0]
+    code, output = qinqing("explain", winner, "hz-2020-ui-refund", "--as-of", "2020-06-30")
+    assert code == 0, output
+    assert f"{winner} qualifies for" in output
+    assert "status = active" in output
+    code, output = qinqing("explain", "91330106000000000X", "hz-2020-ui-refund")
+    assert (code, "no firm 91330106000000000X" in output) == (1, True)

@@ -1,0 +1,156 @@
+"""The compiled matcher against the reference evaluator, firm by firm.
+
+Random small registries (nulls, boundary dates and half-up boundary amounts) and random rules
+from a typed grammar; then the example policies' style of rule over demo registries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+
+from matching.errors import UnsupportedRule
+from policies.language import ParameterValue
+from subsidy.registry import demo
+from tests.matching._reference import compiled, reference
+from tests.matching._strategies import AS_OF, PARAMETERS, make_registry, policies, registries
+
+Registry = tuple[pl.DataFrame, pl.DataFrame]
+Policy = tuple[str, str, Decimal | None]
+
+
+def _agree(registry: Registry, policy: Policy, as_of: dt.date = AS_OF) -> None:
+    enterprises, employees = registry
+    eligibility, amount, cap = policy
+    try:
+        got = compiled(enterprises, employees, eligibility, amount, cap, PARAMETERS, as_of)
+    except UnsupportedRule:
+        assume(False)
+        return
+    want = reference(enterprises, employees, eligibility, amount, cap, PARAMETERS, as_of)
+    assert got == want
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(registry=registries(), policy=policies())
+def test_random_rules_agree_with_the_reference(registry: Registry, policy: Policy) -> None:
+    _agree(registry, policy)
+
+
+HAND_WRITTEN: list[Policy] = [
+    ("status == 'active' and ui_premium > 0", "ui_premium * rate", Decimal("3000000")),
+    (
+        "status == 'active' and tax_rating != 'D' and not dishonest and "
+        "[e for e in employees if e.insured and e.hire_date >= d'2020-01-01'].length >= 3",
+        "[e for e in employees if e.insured and e.hire_date >= since].length * 1000",
+        Decimal("50000"),
+    ),
+    (
+        "[e for e in employees if not e.local_hukou and e.hire_date <= d'2020-02-01' and "
+        "(e.leave_date == null or e.leave_date >= d'2020-05-31')].length > 0",
+        "[e for e in employees if not e.local_hukou and e.hire_date <= d'2020-02-01' and "
+        "(e.leave_date == null or e.leave_date >= d'2020-05-31')].length * 500",
+        None,
+    ),
+    (
+        "status == 'active' and high_tech",
+        "$sum([$min([e.monthly_wage, 4600]) for e in employees if e.local_hukou and e.insured])"
+        " * 0.25",
+        None,
+    ),
+    (
+        "industry in ['I64', 'I65', 'M75'] or industry =~ 'C3'",
+        "$min([revenue * 0.005, 200000])",
+        None,
+    ),
+    (
+        "(established - $today).days > -365 * 3 and size != 'large'",
+        "$max([e.monthly_wage for e in employees if e.insured]) / 4",
+        Decimal("10000"),
+    ),
+    (
+        "$all([e.insured for e in employees]) and employees.length >= 1",
+        "tax_paid > 100000 ? tax_paid * 0.1 : tax_paid * 0.2",
+        Decimal("1000000"),
+    ),
+    (
+        "$any([e.birth_date != null and e.birth_date >= d'1995-01-01' for e in employees])",
+        "[e for e in employees if e.birth_date >= d'1995-01-01'].length * 1500",
+        None,
+    ),
+]
+
+
+EDGES: list[Policy] = [
+    ("true > dishonest", "1", None),
+    ("true", "high_tech ? null : tax_paid * 0.5", None),
+    ("(dishonest ? null : ui_premium) == null", "1", None),
+    ("established in [d'2020-06-30', $today, null]", "2", None),
+    ("$any([e.leave_date for e in employees])", "$sum([1 for e in employees if e.insured])", None),
+    ("true", "established - since", None),
+    ("true", "ui_premium", None),
+    ("ui_premium", "1", None),
+    ("true", "$sum([e.monthly_wage for e in employees if e.monthly_wage > 100]) / 8", None),
+    ("industry =~ '[A-C]\\\\d+' and bank_account =~ 'a?'", "1", None),
+    ("industry =~~ '7|5' or bank_account !~~ '^6'", "1", None),
+    ("ui_premium >= revenue", "revenue - ui_premium", Decimal("100.5")),
+    ("true", "$min([e.hire_date.year for e in employees]) - 2019", None),
+]
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("policy", EDGES, ids=range(len(EDGES)))
+def test_edge_rules_agree_with_the_reference(policy: Policy, seed: int) -> None:
+    _agree(make_registry(30, seed), policy)
+
+
+def _example(path: Path) -> tuple[Policy, dict[str, ParameterValue]]:
+    """A policy of policies/examples/: its rules, cap and parameters as the reference types them."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    parameters: dict[str, ParameterValue] = {}
+    for name, spec in (document.get("parameters") or {}).items():
+        value = spec["value"]
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        parameters[name] = Decimal(str(value)) if is_number else value
+    cap = document.get("cap")
+    policy = (
+        document["eligibility"],
+        str(document["amount"]),
+        None if cap is None else Decimal(str(cap)),
+    )
+    return policy, parameters
+
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "policies" / "examples").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module", params=[1, 2020])
+def demo_registry(request: pytest.FixtureRequest) -> Registry:
+    return demo.generate(300, int(request.param))
+
+
+@pytest.mark.parametrize("policy", HAND_WRITTEN, ids=range(len(HAND_WRITTEN)))
+def test_example_policies_agree_on_demo_registries(demo_registry: Registry, policy: Policy) -> None:
+    enterprises, employees = demo_registry
+    eligibility, amount, cap = policy
+    as_of = demo.REFERENCE_DATE
+    got = compiled(enterprises, employees, eligibility, amount, cap, PARAMETERS, as_of)
+    want = reference(enterprises, employees, eligibility, amount, cap, PARAMETERS, as_of)
+    assert got == want
+    assert any(row[1] for row in want)  # the policy reaches somebody: the test means something
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_the_example_policies_agree_on_demo_registries(demo_registry: Registry, path: Path) -> None:
+    (eligibility, amount, cap), parameters = _example(path)
+    enterprises, employees = demo_registry
+    as_of = demo.REFERENCE_DATE
+    got = compiled(enterprises, employees, eligibility, amount, cap, parameters, as_of)
+    want = reference(enterprises, employees, eligibility, amount, cap, parameters, as_of)
+    assert got == want

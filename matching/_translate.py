@@ -169,6 +169,8 @@ def _attribute(node: Any, scope: Scope) -> Term:
             raise unsupported(f"the employee attribute {name}")
         return _column(EMPLOYEES, name, f"emp.{name}")
     if name == "length" and _is_employees(obj):
+        if scope.variable is not None:
+            raise unsupported("`employees` inside a comprehension over employees")
         return _aggregate("count", _record(scope), None, scope)
     if name == "length" and isinstance(obj, ast.ComprehensionExpression):
         return _comprehension("count", obj, scope)
@@ -460,7 +462,7 @@ def _contains(node: Any, scope: Scope) -> Term:
     """`x in [literals]`: Python's `in` on a tuple, i.e. == against each element."""
     member = compile_node(node.member, scope)
     if not isinstance(node.container, ast.ArrayExpression):
-        raise unsupported("`in` over anything but a literal list")
+        return _substring(member, compile_node(node.container, scope))
     elements = [compile_node(e, scope) for e in node.container.value]
     if any(not e.is_const and e.kind is not Kind.NULL for e in elements):
         raise unsupported("`in` over a list with non-constant elements")
@@ -474,6 +476,18 @@ def _contains(node: Any, scope: Scope) -> Term:
         value = value | _equal(left, right).fill_null(False)
     sig = f"({member.sig} in [{', '.join(e.sig for e in elements)}])"
     return Term(Kind.BOOL, value, member.error, False, sig)
+
+
+def _substring(member: Term, container: Term) -> Term:
+    """`'I6' in industry`: a null member raises; a null container is refused, as the reference
+    fails there with a TypeError rather than a rule error."""
+    if member.kind is not Kind.STR or container.kind is not Kind.STR:
+        raise unsupported(f"`in` over a {container.kind.value}")
+    if container.nullable:
+        raise unsupported("`in` over a text that may be null")
+    value = container.value.str.contains(member.value, literal=True).fill_null(False)
+    err = any_error(container.error, member.error, null_error(member))
+    return Term(Kind.BOOL, value, err, False, f"({member.sig} in {container.sig})")
 
 
 # ---------------------------------------------------------------------------- functions

@@ -64,8 +64,30 @@ def _final_amount(amount: Term, cap: Decimal | None) -> pl.Expr:
     rounded = value.round(2, mode="half_away_from_zero").cast(num_dtype(2))
     if cap is None:
         return rounded
-    capped = pl.lit(cap, dtype=num_dtype(max(2, -int(cap.as_tuple().exponent))))
-    return pl.when(rounded > capped).then(capped.cast(num_dtype(2))).otherwise(rounded)
+    capped = pl.lit(cap, dtype=num_dtype(2))
+    return pl.when(rounded > capped).then(capped).otherwise(rounded)
+
+
+def _eligible(eligibility: Term) -> pl.Expr:
+    """The reference grants only when the eligibility is exactly True (not merely truthy)."""
+    if eligibility.kind is not Kind.BOOL:
+        return pl.lit(False)
+    return eligibility.value.fill_null(False) if eligibility.nullable else eligibility.value
+
+
+def _amount(amount: Term, cap: Decimal | None) -> tuple[pl.Expr, pl.Expr]:
+    """(error, final amount): anything but a number, null included, is an error."""
+    if amount.kind is not Kind.NUM:
+        return pl.lit(True), pl.lit(None, dtype=num_dtype(2))
+    if amount.digits > _AMOUNT_DIGITS:
+        raise UnsupportedRule(
+            f"the compiler cannot compile an amount that may reach {amount.digits} digits before "
+            f"the decimal point (rounding to the fen fails in rule-engine beyond {_AMOUNT_DIGITS})"
+        )
+    error = error_or_false(amount)
+    if amount.nullable:
+        error = error | amount.value.is_null()
+    return error, _final_amount(amount, cap)
 
 
 def compile_policy(
@@ -76,29 +98,17 @@ def compile_policy(
     as_of: dt.date,
 ) -> CompiledPolicy:
     """Compile both rules; raises UnsupportedRule naming the first construct it cannot."""
+    if cap is not None and cap != cap.quantize(Decimal("0.01")):
+        raise UnsupportedRule(f"the compiler cannot compile a cap with more than 2 decimals: {cap}")
     ctx = context(parameters, as_of)
     scope = Scope(parameters, as_of)
     elig = compile_node(_parse(eligibility, ctx), scope)
     amt = compile_node(_parse(amount, ctx), scope)
-    elig_true = (
-        (elig.value.fill_null(False) if elig.nullable else elig.value)
-        if (elig.kind is Kind.BOOL)
-        else pl.lit(False)
-    )
-    elig_err = error_or_false(elig)
-    if amt.kind is Kind.NUM and amt.digits > _AMOUNT_DIGITS:
-        raise UnsupportedRule(
-            f"the compiler cannot compile an amount that may reach {amt.digits} digits before the "
-            f"decimal point (rounding to the fen fails in rule-engine beyond {_AMOUNT_DIGITS})"
-        )
-    if amt.kind is Kind.NUM:
-        amt_err = error_or_false(amt) | amt.value.is_null() if amt.nullable else error_or_false(amt)
-        final = _final_amount(amt, cap)
-    else:
-        amt_err, final = pl.lit(True), pl.lit(None, dtype=num_dtype(2))
+    eligible = _eligible(elig)
+    amount_error, final = _amount(amt, cap)
     row = pl.col("uscc").is_not_null()  # per row: constant rules must broadcast
-    error = row & (elig_err | (elig_true & amt_err))
-    qualifies = row & error.not_() & elig_true & (final > 0).fill_null(False)
+    error = row & (error_or_false(elig) | (eligible & amount_error))
+    qualifies = row & error.not_() & eligible & (final > 0).fill_null(False)
     money = pl.when(qualifies).then(final).otherwise(None).cast(AMOUNT_DTYPE)
     return CompiledPolicy(qualifies, money, error, tuple(scope.aggregates.values()))
 

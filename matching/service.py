@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, text
 from sqlmodel import Session, col
 
 from matching.compiler import CompiledPolicy, check_compilable, compile_policy, evaluate, prepare
+from matching.errors import MatchingError
 from matching.models import MatchRun, Qualification
 from policies import service as policy_service
 from policies.checking import CheckedPolicy, parameters_of
@@ -26,7 +27,10 @@ from policies.models import PolicyState
 from subsidy import bulk
 from subsidy.db import utcnow
 from subsidy.progress import NO_PROGRESS, Progress
+from subsidy.registry.schema import MONEY_DTYPE
 from subsidy.registry.service import RegistryFrames, current_frames
+
+MAX_AMOUNT = Decimal("99999999999999.99")
 
 
 def compile_issues(checked: CheckedPolicy, source: str) -> list[Issue]:
@@ -104,6 +108,7 @@ def _run(
 ) -> tuple[MatchRun, pl.DataFrame]:
     """The policy's run record and its qualification rows (not yet stored)."""
     qualified = outcome.filter(pl.col("qualifies"))
+    _refuse_unstorable(published, qualified)
     total = qualified["amount"].sum()
     run = MatchRun(
         policy_id=published.policy_id,
@@ -122,9 +127,21 @@ def _run(
         pl.lit(published.policy_id).alias("policy_id"),
         "uscc",
         pl.lit(run.id).alias("run_id"),
-        "amount",
+        pl.col("amount").cast(MONEY_DTYPE),
     )
     return run, rows
+
+
+def _refuse_unstorable(published: Published, qualified: pl.DataFrame) -> None:
+    """An amount money cannot hold (NUMERIC(16,2)) stops the run, naming policy and firm."""
+    too_big = qualified.filter(pl.col("amount") > MAX_AMOUNT)
+    if not too_big.is_empty():
+        uscc, amount = too_big.row(0)[0], too_big["amount"][0]
+        raise MatchingError(
+            f"policy {published.policy_id} v{published.version} gives {uscc} {amount} yuan, "
+            f"more than an amount can hold ({MAX_AMOUNT}); {too_big.height} firms in all: "
+            "set a cap"
+        )
 
 
 def _replace_qualifications(

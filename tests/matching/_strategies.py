@@ -111,7 +111,8 @@ _EMP_FLAGS = ["e.insured", "e.local_hukou", "e.leave_date == null", "e.monthly_w
 _FIRM_FLAGS = [
     "dishonest", "high_tech", "ui_premium == null", "bank_account != null", "false",
     "industry == sector", "industry =~ 'C'", "industry =~~ '5'", "status !~ 'act'",
-    "industry[:2] in ['C2', 'I6']", "bank_account[1:3] == '22'", "status[2:] == 'tive'",
+    "industry[:2] in ['C2', 'I6']", "'7' in industry", "status[1:2] in tax_rating",
+    "bank_account[1:3] == '22'", "status[2:] == 'tive'",
 ]  # fmt: skip
 _DATES = ["$today", "since", "d'2020-01-01'", "d'2020-06-29'", "($today - t'P1D')"]
 _EMP_DATES = ["e.hire_date", "e.leave_date", "e.birth_date"]

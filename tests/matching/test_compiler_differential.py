@@ -89,6 +89,7 @@ HAND_WRITTEN: list[Policy] = [
 
 EDGES: list[Policy] = [
     ("true > dishonest", "1", None),
+    ("'2' in industry and status[:3] in 'inactive'", "industry.length", None),
     ("true", "high_tech ? null : tax_paid * 0.5", None),
     ("(dishonest ? null : ui_premium) == null", "1", None),
     ("established in [d'2020-06-30', $today, null]", "2", None),

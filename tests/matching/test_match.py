@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from matching import explain, preview, service
+from matching.errors import MatchingError
 from matching.models import MatchRun, Qualification
 from policies import service as policy_service
 from policies.checking import rules_for
@@ -154,3 +155,22 @@ def test_explanation_agrees_with_the_match(
         assert all(c.reads for c in result.clauses)
     assert result.clauses[0].value is False
     assert result.clauses[0].reads["status"] != "active"
+
+
+def test_an_amount_money_cannot_hold_stops_the_run_naming_the_policy(
+    engine: Engine, data_dir: Path, registry: registry_service.RegistryFrames
+) -> None:
+    base = document("hz-2020-ui-refund")
+    tests = [
+        t.model_copy(update={"expect": t.expect.model_copy(update={"amount": None})})
+        for t in base.tests
+    ]
+    huge = base.model_copy(
+        update={"amount": "ui_premium * 10000000000", "cap": None, "tests": tests}
+    )
+    publish(engine, huge)
+    refused = pytest.raises(MatchingError, match="hz-2020-ui-refund v1 gives 9")
+    with refused, db.session_scope(engine) as session:
+        service.run_match(session, data_dir, as_of=AS_OF)
+    with Session(engine) as session:
+        assert session.execute(select(MatchRun)).first() is None

@@ -14,37 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from bench._clock import StageClock
+from bench._common import DEFAULT_POSTGRES, StageClock, fresh_engine, registry_files
 from subsidy import db
-from subsidy.registry import demo, service
+from subsidy.registry import service
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
-
-DATA = Path(__file__).parent / "data"
-
-
-def registry_files(firms: int) -> tuple[Path, Path]:
-    folder = DATA / f"firms-{firms}"
-    enterprises, employees = folder / "enterprises.parquet", folder / "employees.parquet"
-    if not (enterprises.exists() and employees.exists()):
-        started = time.perf_counter()
-        frames = demo.generate(firms, seed=2020)
-        demo.write(*frames, folder, "parquet")
-        print(f"generated {firms:,} firms in {time.perf_counter() - started:.1f} s")
-    return enterprises, employees
-
-
-def fresh_engine(kind: str, postgres_url: str, workdir: Path) -> Engine:
-    if kind == "sqlite":
-        engine = db.make_engine(f"sqlite:///{workdir / 'bench.db'}")
-    else:
-        engine = db.make_engine(postgres_url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    db.upgrade(engine)
-    return engine
 
 
 def import_timed(
@@ -67,7 +42,7 @@ STAGES = ("reading", "checking", "writing", "indexing", "commit")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--firms", type=int, default=200_000)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()

@@ -17,9 +17,9 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from bench._clock import StageClock
+from bench._common import DEFAULT_POSTGRES, StageClock, fresh_engine, registry_files
 from matching import service as matching_service
 from policies import service as policy_service
 from policies.checking import check
@@ -29,17 +29,8 @@ from subsidy import db
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
 
-DATA = Path(__file__).parent / "data"
 AS_OF = demo.REFERENCE_DATE
 STAGES = ("reading", "compiling", "aggregating", "matching", "storing", "indexing", "commit")
-
-
-def registry_files(firms: int) -> tuple[Path, Path]:
-    folder = DATA / f"firms-{firms}"
-    enterprises, employees = folder / "enterprises.parquet", folder / "employees.parquet"
-    if not (enterprises.exists() and employees.exists()):
-        demo.write(*demo.generate(firms, seed=2020), folder, "parquet")
-    return enterprises, employees
 
 
 def example_documents() -> list[PolicyDocument]:
@@ -89,18 +80,6 @@ def _scaled(value: object, factor: Decimal) -> object:
     return value
 
 
-def fresh_engine(kind: str, postgres_url: str, workdir: Path) -> Engine:
-    if kind == "sqlite":
-        engine = db.make_engine(f"sqlite:///{workdir / 'bench.db'}")
-    else:
-        engine = db.make_engine(postgres_url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    db.upgrade(engine)
-    return engine
-
-
 def setup(engine: Engine, files: tuple[Path, Path], data_dir: Path, policies: int) -> None:
     started = time.perf_counter()
     with db.session_scope(engine) as session:
@@ -126,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--firms", type=int, default=1_000_000)
     parser.add_argument("--policies", type=int, default=50)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from matching import explain as explaining
@@ -85,7 +86,7 @@ def explain(
         mark = {True: "[green]true[/green]", False: "[red]false[/red]"}.get(
             clause.value, "[yellow]error[/yellow]"
         )
-        console.print(f"  {mark}  {clause.text}", highlight=False)
+        console.print(f"  {mark}  {escape(clause.text)}", highlight=False)
         for name, value in clause.reads.items():
             console.print(f"        {name} = {_shown(value)}", highlight=False, markup=False)
         if clause.error:
@@ -125,7 +126,7 @@ def _print_preview(report: previewing.Preview) -> None:
     )
     stops = Table("clause", "firms it stops", box=box.SIMPLE_HEAD)
     for text, count in report.clause_stops:
-        stops.add_row(text, f"{count:,}")
+        stops.add_row(escape(text), f"{count:,}")
     console.print(stops)
     for title, frame in (
         ("by district", report.by_district),
@@ -133,7 +134,7 @@ def _print_preview(report: previewing.Preview) -> None:
     ):
         table = Table(*frame.columns, title=title, box=box.SIMPLE_HEAD)
         for row in frame.iter_rows():
-            table.add_row(*(_shown(v) for v in row))
+            table.add_row(*(escape(_shown(v)) for v in row))
         console.print(table)
     if report.changes:
         c = report.changes

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from policies import service
@@ -47,7 +48,7 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
             issues = [issue for extra in extra_checks for issue in extra(checked, file.name)]
             if issues:
                 raise PolicyDocumentError(file.name, issues)
-        console.print(f"[green]{file.name}: valid[/green] (policy {checked.document.id})")
+        console.print(f"[green]{escape(file.name)}: valid[/green] (policy {checked.document.id})")
 
     @app.command("test")
     def test(file: FileArgument) -> None:
@@ -93,7 +94,11 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
         table = Table("policy", "title", "state", "version", "updated (UTC)", box=box.SIMPLE_HEAD)
         for p in rows:
             table.add_row(
-                p.id, p.title, p.state, str(p.latest_version), f"{p.updated_at:%Y-%m-%d %H:%M}"
+                p.id,
+                escape(p.title),
+                p.state,
+                str(p.latest_version),
+                f"{p.updated_at:%Y-%m-%d %H:%M}",
             )
         console.print(table)
 
@@ -115,7 +120,7 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
         if chosen is None:
             err_console.print(f"[red]policy {policy_id} has no version {version}[/red]")
             raise typer.Exit(1)
-        console.print(f"[bold]{policy.id}[/bold] {policy.title} — {policy.state}")
+        console.print(f"[bold]{policy.id}[/bold] {escape(policy.title)} — {policy.state}")
         for v in versions:
             console.print(
                 f"  version {v.version}: published {v.published_at:%Y-%m-%d %H:%M} UTC "

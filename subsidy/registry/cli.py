@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from subsidy.console import make_console, progress_bars
@@ -81,7 +82,7 @@ def registry_status() -> None:
                 row.registry,
                 f"{row.rows:,}",
                 str(snap.id),
-                snap.source_name,
+                escape(snap.source_name),
                 f"{snap.imported_at:%Y-%m-%d %H:%M}",
                 snap.content_hash[:8],
             )
@@ -95,7 +96,9 @@ def district_summary() -> None:
         rows = service.district_summary(session)
     table = _table("district", "firms", "active", "employees", title="registry by district")
     for row in rows:
-        table.add_row(row.district, f"{row.firms:,}", f"{row.active:,}", f"{row.employees:,}")
+        table.add_row(
+            escape(row.district), f"{row.firms:,}", f"{row.active:,}", f"{row.employees:,}"
+        )
     console.print(table)
 
 
@@ -123,7 +126,7 @@ def demo_data(
         err_console.print(str(exc), style="red", markup=False, highlight=False)
         raise typer.Exit(1) from exc
     for path, frame in zip(paths, (enterprises, employees), strict=True):
-        console.print(f"wrote {path} ({frame.height:,} rows)")
+        console.print(f"wrote {escape(str(path))} ({frame.height:,} rows)")
 
 
 def _import_one(table: Table, file: Path, errors: Path | None) -> None:

@@ -87,6 +87,10 @@ def test_match_explain_and_preview(app_env: Engine, registry: Path, tmp_path: Pa
     code, output = qinqing("policy", "preview", UI_REFUND, "--as-of", "2020-06-30", "--out", out)
     assert code == 0, output
     assert "firms it stops" in output
+    wage_support = EXAMPLES / "hz-2020-local-wage-support.yaml"
+    code, output = qinqing("policy", "preview", wage_support, "--as-of", "2020-06-30")
+    assert code == 0, output
+    assert "[e for e in employees if e.local_hukou" in output  # rule text is never markup
     per_firm = pl.read_csv(out)
     assert per_firm.columns == ["uscc", "eligible", "amount"]
     assert per_firm.height == 200

@@ -90,6 +90,11 @@ def _copy(connection: Connection, name: str, frame: pl.DataFrame, progress: Prog
 def _insert_many(
     connection: Connection, table: SATable, frame: pl.DataFrame, progress: Progress
 ) -> None:
+    # SQLite cannot drop a primary key; rows in key order append to its index instead of
+    # splitting pages all over it.
+    keys = [c.name for c in table.primary_key.columns if c.name in frame.columns]
+    if keys:
+        frame = frame.sort(keys)
     stored = frame.with_columns(_sqlite_value(table, name) for name in frame.columns)
     placeholders = ", ".join("?" for _ in stored.columns)
     sql = f"INSERT INTO {table.name} ({', '.join(stored.columns)}) VALUES ({placeholders})"

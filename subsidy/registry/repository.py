@@ -77,10 +77,6 @@ def replace_rows(
     sql_table = SQL_TABLES[table.name]
     progress.stage(f"writing {table.name}", total=frame.height)
     with bulk.indexes_rebuilt_after(connection, sql_table, progress):
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {sql_table.name}"))
-        else:
-            connection.execute(text(f"DELETE FROM {sql_table.name}"))
-            # Rows in key order append to the primary-key index instead of splitting its pages.
-            frame = frame.sort(table.key)
+        emptying = "TRUNCATE" if connection.dialect.name == "postgresql" else "DELETE FROM"
+        connection.execute(text(f"{emptying} {sql_table.name}"))
         bulk.insert_frame(connection, sql_table, frame, progress)

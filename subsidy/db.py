@@ -108,11 +108,13 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers go on while an import writes; foreign keys are off by default in SQLite.
+    # WAL lets readers go on while an import writes; foreign keys are off by default in SQLite;
+    # a 64 MiB page cache (default 2 MiB) keeps bulk loads of millions of rows off the disk.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

@@ -15,13 +15,13 @@ from matching import explain, preview, service
 from matching.errors import MatchingError
 from matching.models import MatchRun, Qualification
 from policies import service as policy_service
-from policies.checking import rules_for
+from policies.checking import parameters_of
 from policies.document import PolicyDocument, load_path
-from policies.language import evaluate_firm, firm_record
 from policies.models import PolicyState
 from subsidy import db
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
+from tests.matching._reference import reference as reference_rows
 
 EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
 AS_OF = dt.date(2020, 6, 30)
@@ -49,16 +49,16 @@ def registry(engine: Engine, data_dir: Path, tmp_path: Path) -> registry_service
 
 def reference(frames: registry_service.RegistryFrames, doc: PolicyDocument) -> dict[str, Decimal]:
     """Every qualifying firm and its amount, one firm at a time through rule-engine."""
-    eligibility, amount = rules_for(doc, AS_OF)
-    staff = frames.employees.partition_by("uscc", as_dict=True)
-    found = {}
-    for firm in frames.enterprises.iter_rows(named=True):
-        people = staff.get((firm["uscc"],))
-        record = firm_record(firm, people.to_dicts() if people is not None else [])
-        outcome = evaluate_firm(eligibility, amount, doc.cap, record)
-        if outcome.qualifies and outcome.amount is not None:
-            found[firm["uscc"]] = outcome.amount
-    return found
+    rows = reference_rows(
+        frames.enterprises,
+        frames.employees,
+        doc.eligibility,
+        doc.amount,
+        doc.cap,
+        parameters_of(doc),
+        AS_OF,
+    )
+    return {uscc: amount for uscc, qualifies, amount, _ in rows if qualifies and amount}
 
 
 def stored(engine: Engine, policy_id: str) -> dict[str, Decimal]:

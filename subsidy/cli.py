@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from matching import cli as matching_cli
 from matching import service as matching_service
@@ -17,7 +16,7 @@ from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
 from subsidy import db
-from subsidy.console import progress_bars
+from subsidy.console import make_console, progress_bars, refusals
 from subsidy.errors import QinqingError
 from subsidy.registry import cli as registry_cli
 from subsidy.registry import demo
@@ -43,7 +42,7 @@ app.add_typer(policy_app, name="policy")
 app.command("match")(matching_cli.match)
 app.command("explain")(matching_cli.explain)
 
-console = Console()
+console = make_console()
 
 
 @app.callback()
@@ -52,7 +51,7 @@ def _startup() -> None:
     try:
         get_settings()
     except QinqingError as exc:
-        Console(stderr=True).print(f"[red]{exc}[/red]")
+        make_console(stderr=True).print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
 
 
@@ -78,11 +77,12 @@ def run_demo(
     paths = demo.write(enterprises, employees, data, "parquet")
     console.print(f"generated {enterprises.height:,} firms and {employees.height:,} employees")
     db.upgrade()
-    with db.session_scope() as session:
+    with refusals(), db.session_scope() as session:
         registry_service.import_registry(session, *paths, data_dir=settings.data_dir)
     registry_cli.registry_status()
     registry_cli.district_summary()
-    _publish_examples()
+    with refusals():
+        _publish_examples()
     # The demo registry describes mid-2020, when the example policies were in force.
     matching_cli.match(as_of=datetime.combine(demo.REFERENCE_DATE, datetime.min.time()))
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +16,7 @@ from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
 from subsidy import db
+from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
 from subsidy.errors import QinqingError
 from subsidy.registry import cli as registry_cli
@@ -53,6 +54,37 @@ def _startup() -> None:
     except QinqingError as exc:
         make_console(stderr=True).print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web API (OpenAPI at /docs) with uvicorn."""
+    import uvicorn
+
+    with refusals():
+        db.require_current_schema()
+    uvicorn.run("subsidy.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command("token")
+def token(
+    role: Annotated[Role, typer.Option(help="The caller's role.")],
+    uscc: Annotated[str | None, typer.Option(help="The firm (enterprise role only).")] = None,
+    subject: Annotated[str, typer.Option(help="Who the token is for.")] = "cli",
+    hours: Annotated[float, typer.Option(min=0.01, help="Lifetime in hours.")] = 8,
+) -> None:
+    """Mint a bearer token signed with the secret key."""
+    try:
+        minted = mint(
+            get_settings(), role, subject=subject, uscc=uscc, lifetime=timedelta(hours=hours)
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(minted)
 
 
 @db_app.command("upgrade")

@@ -80,3 +80,12 @@ def replace_rows(
         emptying = "TRUNCATE" if connection.dialect.name == "postgresql" else "DELETE FROM"
         connection.execute(text(f"{emptying} {sql_table.name}"))
         bulk.insert_frame(connection, sql_table, frame, progress)
+
+
+def firm(session: Session, uscc: str) -> tuple[Enterprise, list[Employee]] | None:
+    """One firm of the current registry with its employees (indexed lookups)."""
+    enterprise = session.get(Enterprise, uscc)
+    if enterprise is None:
+        return None
+    staff = session.execute(select(Employee).where(col(Employee.uscc) == uscc)).scalars().all()
+    return enterprise, list(staff)

@@ -1,0 +1,72 @@
+"""HTTP: what a firm qualifies for, and why."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select
+from sqlmodel import col
+
+from matching.explain import explain
+from matching.models import MatchRun, Qualification
+from matching.schemas import ClauseOut, QualificationOut
+from policies import repository as policy_repository
+from policies.language import firm_record
+from policies.service import published_document
+from subsidy.api.problems import NotFound
+from subsidy.api.security import DbSession, allow
+from subsidy.auth import Principal, Role
+from subsidy.masking import PERSONAL_FIELDS, mask
+from subsidy.registry import repository as registry_repository
+
+router = APIRouter(prefix="/api/v1", tags=["qualifications"])
+
+
+@router.get("/me/qualifications", response_model=list[QualificationOut])
+def my_qualifications(
+    session: DbSession, me: Annotated[Principal, Depends(allow(Role.ENTERPRISE))]
+) -> list[QualificationOut]:
+    """The subsidies the calling firm qualifies for, with the amount and why."""
+    assert me.uscc is not None  # an enterprise token always names its firm
+    found = registry_repository.firm(session, me.uscc)
+    if found is None:
+        raise NotFound("your firm is not in the current enterprise registry")
+    enterprise, staff = found
+    record = firm_record(enterprise.model_dump(), [e.model_dump() for e in staff])
+    rows = session.execute(
+        select(Qualification, MatchRun)
+        .join(MatchRun, col(MatchRun.id) == col(Qualification.run_id))
+        .where(col(Qualification.uscc) == me.uscc)
+        .order_by(col(Qualification.policy_id))
+    ).all()
+    return [_answer(session, q, run, record) for q, run in rows]
+
+
+def _answer(
+    session: Any, q: Qualification, run: MatchRun, record: dict[str, Any]
+) -> QualificationOut:
+    version = policy_repository.version(session, q.policy_id, run.policy_version)
+    assert version is not None, "a run names a stored version"
+    document = published_document(version)
+    why = explain(document, record, run.as_of)
+    return QualificationOut(
+        policy_id=q.policy_id,
+        policy_version=run.policy_version,
+        title=document.title,
+        amount=q.amount,
+        mode=document.mode,
+        group=document.group,
+        valid_until=document.valid_to,
+        matched_as_of=run.as_of,
+        explanation=[
+            ClauseOut(text=c.text, value=c.value, error=c.error, reads=_masked(c.reads))
+            for c in why.clauses
+        ],
+    )
+
+
+def _masked(reads: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: mask(str(v)) if k in PERSONAL_FIELDS and v is not None else v for k, v in reads.items()
+    }

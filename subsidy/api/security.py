@@ -1,0 +1,46 @@
+"""Request dependencies: the caller (from the bearer token), role checks, the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from subsidy.api.problems import Forbidden
+from subsidy.auth import AuthenticationError, Principal, Role, verify
+from subsidy.db import session_scope
+from subsidy.settings import get_settings
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise AuthenticationError("send a bearer token in the Authorization header")
+    return verify(get_settings(), credentials.credentials)
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only `roles`; every endpoint declares its roles with it."""
+
+    def admitted(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"the {principal.role} role may not use this endpoint")
+        return principal
+
+    admitted.roles = roles  # type: ignore[attr-defined]  # read by the role-matrix test
+    return admitted
+
+
+def unit_of_work() -> Iterator[Session]:
+    """The request's session: it commits once the endpoint returns (services only flush)."""
+    with session_scope() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(unit_of_work)]

@@ -1,0 +1,33 @@
+"""The FastAPI application: every domain's router, problem details, health and metrics.
+
+`qinqing serve` runs it with uvicorn. The request is the one place that commits
+(`subsidy.api.security.unit_of_work`).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from matching.endpoints import router as qualifications
+from subsidy.api import problems
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Qinqing",
+        summary="Policy subsidies from published rules to the firm's bank account.",
+        version="0.1.0",
+    )
+    problems.install(app)
+    app.include_router(qualifications)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

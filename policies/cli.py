@@ -58,7 +58,8 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
         for result in results:
             mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
             console.print(
-                f"{mark} {result.name}" + ("" if result.passed else f": {result.message}")
+                f"{mark} {escape(result.name)}"
+                + ("" if result.passed else f": {escape(result.message)}")
             )
         failed = sum(not r.passed for r in results)
         console.print(f"{len(results) - failed} passed, {failed} failed")

@@ -1,0 +1,231 @@
+"""One-click redemption: re-checked, reserved, once only, replay-safe, and never over budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from policies import service as policy_service
+from policies.document import PolicyDocument, load_path
+from policies.models import PolicyState
+from subsidy import db
+from subsidy.app import create_app
+from subsidy.auth import Role, mint
+from subsidy.redemption import errors, service
+from subsidy.redemption.models import PolicyBudget, Redemption
+from subsidy.registry import demo
+from subsidy.registry import service as registry_service
+from subsidy.settings import get_settings
+
+EXAMPLE = Path(__file__).parents[2] / "policies" / "examples" / "hz-2020-ui-refund.yaml"
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def policy(**changes: object) -> PolicyDocument:
+    """The UI refund, in force today."""
+    in_force = {"valid_to": dt.date(2099, 12, 31)}
+    return load_path(EXAMPLE).model_copy(update=in_force | changes)
+
+
+def flat(policy_id: str, yuan: int, budget: int, group: str | None = None) -> PolicyDocument:
+    """Every active firm gets `yuan`; tests adjusted to that."""
+    base = policy()
+    tests = [
+        t.model_copy(update={"expect": t.expect.model_copy(update={"amount": None})})
+        for t in base.tests
+    ]
+    tests = [t for t in tests if t.expect.eligible]
+    return base.model_copy(
+        update={
+            "id": policy_id,
+            "eligibility": "status == 'active'",
+            "amount": str(yuan),
+            "budget": Decimal(budget),
+            "cap": None,
+            "group": group,
+            "tests": tests,
+        }
+    )
+
+
+def publish(engine: Engine, document: PolicyDocument) -> None:
+    approved = policy_service.approve(document, f"{document.id}.yaml")
+    with db.session_scope(engine) as session:
+        policy_service.publish(session, approved, by="officer")
+
+
+def load_registry(engine: Engine, data_dir: Path, folder: Path, firms: int) -> list[str]:
+    frames = demo.generate(firms, seed=11)
+    paths = demo.write(*frames, folder, "parquet")
+    with db.session_scope(engine) as session:
+        registry_service.import_registry(session, *paths, data_dir=data_dir)
+    active = frames[0].filter(frames[0]["status"] == "active")
+    return active["uscc"].to_list()
+
+
+def redeem(engine: Engine, uscc: str, policy_id: str, key: str) -> service.Redeemed:
+    with db.session_scope(engine) as session:
+        return service.redeem(session, uscc, policy_id, key, today=TODAY)
+
+
+def reserved(engine: Engine, policy_id: str) -> Decimal:
+    with Session(engine) as session:
+        budget = session.get(PolicyBudget, policy_id)
+        return budget.reserved if budget else Decimal("0.00")
+
+
+def redemptions(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.execute(select(func.count()).select_from(Redemption)).scalar_one())
+
+
+@pytest.fixture
+def active(engine: Engine, data_dir: Path, tmp_path: Path) -> list[str]:
+    return load_registry(engine, data_dir, tmp_path / "registry", 60)
+
+
+def test_redeem_reserves_the_amount_once_and_replays(engine: Engine, active: list[str]) -> None:
+    publish(engine, flat("flat-500", 500, 1_000_000))
+    first = redeem(engine, active[0], "flat-500", "key-00000001")
+    again = redeem(engine, active[0], "flat-500", "key-00000001")
+    assert (first.created, again.created) == (True, False)
+    assert again.redemption.id == first.redemption.id
+    assert first.redemption.amount == Decimal("500.00")
+    assert reserved(engine, "flat-500") == Decimal("500.00")
+    with pytest.raises(errors.AlreadyRedeemed):
+        redeem(engine, active[0], "flat-500", "key-00000002")
+    publish(engine, flat("flat-600", 600, 1_000_000))
+    with pytest.raises(errors.KeyReused):
+        redeem(engine, active[0], "flat-600", "key-00000001")
+    assert reserved(engine, "flat-500") == Decimal("500.00")
+    assert redemptions(engine) == 1
+
+
+def test_refusals_name_their_reason_and_reserve_nothing(
+    engine: Engine, active: list[str], data_dir: Path
+) -> None:
+    publish(engine, flat("flat-700", 700, 1_000))
+    publish(engine, flat("group-a", 100, 1_000_000, group="starter"))
+    publish(engine, flat("group-b", 100, 1_000_000, group="starter"))
+    publish(
+        engine,
+        flat("expired", 100, 1_000_000).model_copy(
+            update={"valid_from": dt.date(2020, 1, 1), "valid_to": TODAY - dt.timedelta(days=1)}
+        ),
+    )
+    redeem(engine, active[0], "flat-700", "k-first-firm")
+    with pytest.raises(errors.BudgetExhausted):
+        redeem(engine, active[1], "flat-700", "k-second-firm")
+    assert reserved(engine, "flat-700") == Decimal("700.00")
+    redeem(engine, active[0], "group-a", "k-group-a-0")
+    with pytest.raises(errors.GroupConflict):
+        redeem(engine, active[0], "group-b", "k-group-b-0")
+    with pytest.raises(errors.NotRedeemable, match="valid from"):
+        redeem(engine, active[0], "expired", "k-expired-0")
+    with pytest.raises(errors.UnknownPolicy):
+        redeem(engine, active[0], "no-such-policy", "k-unknown-0")
+    with db.session_scope(engine) as session:
+        policy_service.change_state(session, "group-b", PolicyState.SUSPENDED)
+    with pytest.raises(errors.NotRedeemable, match="suspended"):
+        redeem(engine, active[1], "group-b", "k-suspended")
+    assert reserved(engine, "group-b") == Decimal("0.00")
+    assert redemptions(engine) == 2
+
+
+def test_a_firm_that_no_longer_qualifies_is_refused_with_why(
+    engine: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    frames = demo.generate(60, seed=11)
+    inactive = frames[0].filter(frames[0]["status"] != "active")["uscc"][0]
+    load_registry(engine, data_dir, tmp_path / "registry", 60)
+    publish(engine, flat("flat-500", 500, 1_000_000))
+    with pytest.raises(errors.NotEligible) as refused:
+        redeem(engine, inactive, "flat-500", "k-inactive-0")
+    assert refused.value.explanation[0]["text"] == "status == 'active'"
+    assert refused.value.explanation[0]["value"] is False
+
+
+@pytest.fixture
+def client(app_env: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def bearer(role: Role, uscc: str | None = None) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint(get_settings(), role, subject="t", uscc=uscc)}
+
+
+def test_the_api_answers_as_the_issue_says(
+    client: TestClient, app_env: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    firms = load_registry(app_env, data_dir, tmp_path / "registry", 60)
+    publish(app_env, flat("flat-500", 500, 1_000_000))
+    me, other = bearer(Role.ENTERPRISE, firms[0]), bearer(Role.ENTERPRISE, firms[1])
+    key = {"Idempotency-Key": "0123456789abcdef"}
+    created = client.post("/api/v1/redemptions", json={"policy_id": "flat-500"}, headers=me | key)
+    assert created.status_code == 201, created.text
+    replay = client.post("/api/v1/redemptions", json={"policy_id": "flat-500"}, headers=me | key)
+    assert (replay.status_code, replay.json()) == (200, created.json())
+    again = client.post(
+        "/api/v1/redemptions",
+        json={"policy_id": "flat-500"},
+        headers=me | {"Idempotency-Key": "another-key-0001"},
+    )
+    assert (again.status_code, again.json()["type"]) == (
+        409,
+        "urn:qinqing:problem:already-redeemed",
+    )
+    unknown = client.post(
+        "/api/v1/redemptions",
+        json={"policy_id": "nope"},
+        headers=other | {"Idempotency-Key": "k" * 10},
+    )
+    assert unknown.status_code == 404
+    missing_key = client.post("/api/v1/redemptions", json={"policy_id": "flat-500"}, headers=other)
+    assert missing_key.status_code == 422
+    redemption_id = created.json()["id"]
+    assert client.get(f"/api/v1/redemptions/{redemption_id}", headers=me).status_code == 200
+    assert client.get(f"/api/v1/redemptions/{redemption_id}", headers=other).status_code == 404
+    as_officer = client.get(f"/api/v1/redemptions/{redemption_id}", headers=bearer(Role.OFFICER))
+    assert as_officer.status_code == 200
+    mine = client.get("/api/v1/me/redemptions", headers=me).json()
+    assert [r["id"] for r in mine] == [redemption_id]
+    assert client.get("/api/v1/me/redemptions", headers=other).json() == []
+
+
+@pytest.mark.postgres
+def test_a_rush_never_overspends_nor_redeems_twice(
+    pg_engine: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    firms = load_registry(pg_engine, data_dir, tmp_path / "registry", 1_100)[:1_000]
+    assert len(firms) == 1_000
+    publish(pg_engine, flat("rush", 1_000, 100_000))
+
+    def attempt(args: tuple[str, str, str]) -> bool:
+        uscc, policy_id, key = args
+        try:
+            redeem(pg_engine, uscc, policy_id, key)
+        except errors.RedemptionError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        won = sum(pool.map(attempt, [(u, "rush", f"key-{u}") for u in firms]))
+    assert won == 100
+    assert redemptions(pg_engine) == 100
+    assert reserved(pg_engine, "rush") == Decimal("100000.00")
+
+    publish(pg_engine, flat("once", 10, 1_000_000))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        won = sum(pool.map(attempt, [(firms[0], "once", f"k-{i:04d}-x") for i in range(50)]))
+    assert won == 1
+    assert redemptions(pg_engine) == 101
+    assert reserved(pg_engine, "once") == Decimal("10.00")

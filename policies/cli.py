@@ -131,11 +131,14 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
 
     def _state_command(to: PolicyState, verb: str) -> None:
         @app.command(verb)
-        def change(policy_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+        def change(
+            policy_id: Annotated[str, typer.Argument(metavar="ID")],
+            by: Annotated[str, typer.Option(help="Who decides (recorded).")] = getpass.getuser(),
+        ) -> None:
             with refusals():
                 require_current_schema()
                 with session_scope() as session:
-                    policy = service.change_state(session, policy_id, to)
+                    policy = service.change_state(session, policy_id, to, by=by)
             console.print(f"{policy.id} is now {policy.state}")
 
         change.__doc__ = f"Make policy ID {to}."

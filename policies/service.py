@@ -18,6 +18,7 @@ from policies.document import PolicyDocument, canonical_json, content_hash, load
 from policies.errors import Issue, PolicyDocumentError, PolicyError
 from policies.models import Policy, PolicyState, PolicyVersion
 from policies.testing import TestResult, run_tests
+from subsidy.audit import service as audit
 from subsidy.db import utcnow
 
 ExtraCheck = Callable[[CheckedPolicy, str], list[Issue]]
@@ -91,6 +92,7 @@ def publish(session: Session, approved: Approved, *, by: str) -> Publication:
         and policy.state == PolicyState.PUBLISHED
     ):
         return Publication(policy, latest, created=False)
+    before = _state(policy)
     now = utcnow()
     if policy is None:
         policy = Policy(id=document.id, title=document.title, state=PolicyState.DRAFT)
@@ -109,18 +111,41 @@ def publish(session: Session, approved: Approved, *, by: str) -> Publication:
     )
     session.add(version)
     session.flush()
+    audit.record(
+        session,
+        actor=by,
+        action="policy.publish",
+        subject=f"policy:{document.id}",
+        before=before,
+        after=_state(policy) | {"content_hash": digest},
+    )
     return Publication(policy, version, created=True)
 
 
-def change_state(session: Session, policy_id: str, to: PolicyState) -> Policy:
+def change_state(session: Session, policy_id: str, to: PolicyState, *, by: str) -> Policy:
     """Suspend or close a policy; anything the lifecycle does not allow is refused."""
     policy = _existing(session, policy_id, for_update=True)
     if policy.state not in _NEXT_STATES.get(to, set()):
         raise PolicyStateError(f"policy {policy_id} is {policy.state}; it cannot become {to}")
+    before = _state(policy)
     policy.state = to
     policy.updated_at = utcnow()
     session.flush()
+    audit.record(
+        session,
+        actor=by,
+        action=f"policy.{to}",
+        subject=f"policy:{policy_id}",
+        before=before,
+        after=_state(policy),
+    )
     return policy
+
+
+def _state(policy: Policy | None) -> dict[str, object]:
+    if policy is None:
+        return {}
+    return {"state": str(policy.state), "version": policy.latest_version}
 
 
 def policies(session: Session) -> list[Policy]:

@@ -16,6 +16,7 @@ from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
 from subsidy import db
+from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
 from subsidy.errors import QinqingError
@@ -54,6 +55,27 @@ def _startup() -> None:
     except QinqingError as exc:
         make_console(stderr=True).print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from exc
+
+
+audit_app = typer.Typer(help="The hash-chained audit trail.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; name the first entry that breaks it (exit status 1)."""
+    with refusals():
+        db.require_current_schema()
+        with db.session_scope() as session:
+            verdict = audit.verify(session)
+    if verdict.reason is None:
+        console.print(f"audit chain intact: {verdict.entries:,} entries")
+        return
+    where = f"entry {verdict.first_broken}" if verdict.first_broken else "the chain's end"
+    make_console(stderr=True).print(
+        f"audit chain broken at {where}: {verdict.reason}", style="red", markup=False
+    )
+    raise typer.Exit(1)
 
 
 @app.command("serve")

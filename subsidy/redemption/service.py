@@ -21,6 +21,7 @@ from policies.document import PolicyDocument
 from policies.language import evaluate_firm, firm_record
 from policies.models import PolicyState
 from policies.service import published_document
+from subsidy.audit import service as audit
 from subsidy.redemption import repository
 from subsidy.redemption.errors import (
     AlreadyRedeemed,
@@ -74,6 +75,13 @@ def redeem(
         session.flush()
     except IntegrityError as exc:
         raise _refusal(exc, uscc, policy_id, document.group) from exc
+    audit.record(
+        session,
+        actor=f"enterprise:{uscc}",
+        action="redemption.reserve",
+        subject=f"redemption:{redemption.id}",
+        after={"policy": policy_id, "version": version, "amount": str(amount), "uscc": uscc},
+    )
     return Redeemed(redemption, created=True)
 
 

@@ -108,7 +108,9 @@ def test_suspended_policies_are_not_matched(
 ) -> None:
     publish(engine, document("hz-2020-ui-refund"))
     with db.session_scope(engine) as session:
-        policy_service.change_state(session, "hz-2020-ui-refund", PolicyState.SUSPENDED)
+        policy_service.change_state(
+            session, "hz-2020-ui-refund", PolicyState.SUSPENDED, by="officer"
+        )
         assert service.run_match(session, data_dir, as_of=AS_OF) == []
 
 

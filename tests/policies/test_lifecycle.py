@@ -80,19 +80,22 @@ def test_state_changes_follow_the_lifecycle(
     *before, last = path
     with db.session_scope(engine) as session:
         for state in before:
-            service.change_state(session, "hz-2020-ui-refund", state)
+            service.change_state(session, "hz-2020-ui-refund", state, by="officer-2")
     if allowed:
         with db.session_scope(engine) as session:
-            assert service.change_state(session, "hz-2020-ui-refund", last).state == last
+            assert (
+                service.change_state(session, "hz-2020-ui-refund", last, by="officer-2").state
+                == last
+            )
     else:
         with pytest.raises(service.PolicyStateError), db.session_scope(engine) as session:
-            service.change_state(session, "hz-2020-ui-refund", last)
+            service.change_state(session, "hz-2020-ui-refund", last, by="officer-2")
 
 
 def test_a_closed_policy_cannot_be_published_again(engine: Engine) -> None:
     publish(engine, example())
     with db.session_scope(engine) as session:
-        service.change_state(session, "hz-2020-ui-refund", PolicyState.CLOSED)
+        service.change_state(session, "hz-2020-ui-refund", PolicyState.CLOSED, by="officer-2")
     with pytest.raises(service.PolicyStateError, match="closed"):
         publish(engine, example(title="revived"))
     assert versions(engine) == 1
@@ -101,7 +104,7 @@ def test_a_closed_policy_cannot_be_published_again(engine: Engine) -> None:
 def test_a_suspended_policy_resumes_by_publishing_a_new_version(engine: Engine) -> None:
     publish(engine, example())
     with db.session_scope(engine) as session:
-        service.change_state(session, "hz-2020-ui-refund", PolicyState.SUSPENDED)
+        service.change_state(session, "hz-2020-ui-refund", PolicyState.SUSPENDED, by="officer-2")
     resumed = publish(engine, example())
     assert resumed.created
     assert resumed.policy.state == PolicyState.PUBLISHED

@@ -133,7 +133,7 @@ def test_refusals_name_their_reason_and_reserve_nothing(
     with pytest.raises(errors.UnknownPolicy):
         redeem(engine, active[0], "no-such-policy", "k-unknown-0")
     with db.session_scope(engine) as session:
-        policy_service.change_state(session, "group-b", PolicyState.SUSPENDED)
+        policy_service.change_state(session, "group-b", PolicyState.SUSPENDED, by="officer")
     with pytest.raises(errors.NotRedeemable, match="suspended"):
         redeem(engine, active[1], "group-b", "k-suspended")
     assert reserved(engine, "group-b") == Decimal("0.00")

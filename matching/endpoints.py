@@ -8,17 +8,15 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlmodel import col
 
-from matching.explain import explain
+from matching.explain import explain, registered_firm
 from matching.models import MatchRun, Qualification
 from matching.schemas import ClauseOut, QualificationOut
 from policies import repository as policy_repository
-from policies.language import firm_record
 from policies.service import published_document
 from subsidy.api.problems import NotFound
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.masking import PERSONAL_FIELDS, mask
-from subsidy.registry import repository as registry_repository
 
 router = APIRouter(prefix="/api/v1", tags=["qualifications"])
 
@@ -29,11 +27,9 @@ def my_qualifications(
 ) -> list[QualificationOut]:
     """The subsidies the calling firm qualifies for, with the amount and why."""
     assert me.uscc is not None  # an enterprise token always names its firm
-    found = registry_repository.firm(session, me.uscc)
-    if found is None:
+    record = registered_firm(session, me.uscc)
+    if record is None:
         raise NotFound("your firm is not in the current enterprise registry")
-    enterprise, staff = found
-    record = firm_record(enterprise.model_dump(), [e.model_dump() for e in staff])
     rows = session.execute(
         select(Qualification, MatchRun)
         .join(MatchRun, col(MatchRun.id) == col(Qualification.run_id))

@@ -14,11 +14,13 @@ from typing import Any
 
 import polars as pl
 import rule_engine
+from sqlmodel import Session
 
 from policies.checking import parameters_of
 from policies.clauses import split_clauses
 from policies.document import PolicyDocument
 from policies.language import ParameterValue, context, evaluate_firm, firm_record, round_amount
+from subsidy.registry import repository as registry_repository
 from subsidy.registry.errors import RegistryError
 
 
@@ -50,6 +52,15 @@ def firm_of(enterprises: pl.DataFrame, employees: pl.DataFrame, uscc: str) -> di
         raise RegistryError(f"no firm {uscc} in the current enterprise registry")
     staff = employees.filter(pl.col("uscc") == uscc).to_dicts()
     return firm_record(rows.row(0, named=True), staff)
+
+
+def registered_firm(session: Session, uscc: str) -> dict[str, Any] | None:
+    """One firm's record from the registry tables (indexed look-ups), None if not registered."""
+    found = registry_repository.firm(session, uscc)
+    if found is None:
+        return None
+    enterprise, staff = found
+    return firm_record(enterprise.model_dump(), [e.model_dump() for e in staff])
 
 
 def explain(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date) -> Explanation:

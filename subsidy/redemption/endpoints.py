@@ -78,13 +78,4 @@ def one_redemption(
 
 
 def _out(redemption: Redemption) -> RedemptionOut:
-    assert redemption.id is not None
-    return RedemptionOut(
-        id=redemption.id,
-        uscc=redemption.uscc,
-        policy_id=redemption.policy_id,
-        policy_version=redemption.policy_version,
-        amount=redemption.amount,
-        status=redemption.status,
-        created_at=redemption.created_at,
-    )
+    return RedemptionOut.model_validate(redemption, from_attributes=True)

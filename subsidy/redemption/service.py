@@ -14,11 +14,11 @@ from decimal import Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from matching.explain import explain
+from matching.explain import explain, registered_firm
 from policies import repository as policy_repository
 from policies.checking import rules_for
 from policies.document import PolicyDocument
-from policies.language import evaluate_firm, firm_record
+from policies.language import evaluate_firm
 from policies.models import PolicyState
 from policies.service import published_document
 from subsidy.audit import service as audit
@@ -33,7 +33,6 @@ from subsidy.redemption.errors import (
     UnknownPolicy,
 )
 from subsidy.redemption.models import Redemption
-from subsidy.registry import repository as registry_repository
 
 RESERVED = "reserved"
 
@@ -103,11 +102,9 @@ def _redeemable(session: Session, policy_id: str, today: dt.date) -> tuple[int, 
 
 def _amount_for(session: Session, uscc: str, document: PolicyDocument, today: dt.date) -> Decimal:
     """The firm's amount on the current registry (whatever an older match said), or NotEligible."""
-    found = registry_repository.firm(session, uscc)
-    if found is None:
+    record = registered_firm(session, uscc)
+    if record is None:
         raise NotEligible(f"{uscc} is not in the current enterprise registry")
-    enterprise, staff = found
-    record = firm_record(enterprise.model_dump(), [e.model_dump() for e in staff])
     outcome = evaluate_firm(*rules_for(document, today), document.cap, record)
     if not outcome.qualifies or outcome.amount is None:
         why = explain(document, record, today)

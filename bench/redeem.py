@@ -56,6 +56,7 @@ def setup(postgres: str, firms: int, data_dir: Path) -> list[str]:
             "id": POLICY,
             "eligibility": "status == 'active'",
             "amount": "1000",
+            "mode": "one-click",
             "cap": None,
             "budget": Decimal(firms * 1000),
             "valid_to": dt.date(2099, 12, 31),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from matching import explain as explaining
 from matching import preview as previewing
 from matching import service
+from matching.models import MatchRun
 from policies import service as policy_service
 from policies.document import load_path
 from subsidy.console import make_console, progress_bars, refusals
@@ -36,14 +38,28 @@ def _day(as_of: dt.datetime | None) -> dt.date:
     return as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
 
 
-def match(as_of: AsOf = None) -> None:
-    """Run every published policy over the current registry and store the qualifications."""
-    with refusals(), progress_bars() as progress:
-        require_current_schema()
-        with session_scope() as session:
-            runs = service.run_match(
-                session, get_settings().data_dir, as_of=_day(as_of), progress=progress
-            )
+def match_command(after: Sequence[service.AfterMatch] = ()) -> Callable[..., None]:
+    """`qinqing match`, with the steps later domains add in the same transaction (automatic
+    grants, notifications): a match and its consequences are stored together or not at all."""
+
+    def match(as_of: AsOf = None) -> None:
+        """Run every published policy over the current registry and store the qualifications."""
+        day = _day(as_of)
+        with refusals(), progress_bars() as progress:
+            require_current_schema()
+            with session_scope() as session:
+                runs = service.run_match(
+                    session, get_settings().data_dir, as_of=day, progress=progress
+                )
+                said = [line for step in after for line in step(session, runs, day)]
+        _print_runs(runs)
+        for line in said:
+            console.print(line)
+
+    return match
+
+
+def _print_runs(runs: list[MatchRun]) -> None:
     table = Table(
         "policy", "version", "firms", "qualified", "total (yuan)", "errors", box=box.SIMPLE_HEAD
     )

@@ -8,6 +8,7 @@ its previous run's. The service flushes; the command commits.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,10 @@ from subsidy.registry.schema import MONEY_DTYPE
 from subsidy.registry.service import RegistryFrames, current_frames
 
 MAX_AMOUNT = Decimal("99999999999999.99")
+
+AfterMatch = Callable[[Session, list[MatchRun], dt.date], list[str]]
+"""A step a later domain adds to a match, run in its transaction (automatic grants,
+notifications); returns what to tell the person who ran the match."""
 
 
 def compile_issues(checked: CheckedPolicy, source: str) -> list[Issue]:

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from matching.endpoints import router as qualifications
 from subsidy.api import problems
+from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
 
 
@@ -23,6 +24,7 @@ def create_app() -> FastAPI:
     problems.install(app)
     app.include_router(qualifications)
     app.include_router(redemptions)
+    app.include_router(notifications)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -20,6 +20,9 @@ from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
 from subsidy.errors import QinqingError
+from subsidy.notifications import cli as notify_cli
+from subsidy.notifications import service as notifications
+from subsidy.redemption import automatic
 from subsidy.registry import cli as registry_cli
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
@@ -41,7 +44,9 @@ app.command("demo-data")(registry_cli.demo_data)
 policy_app = policies_cli.build(extra_checks=[matching_service.compile_issues])
 policy_app.command("preview")(matching_cli.preview)
 app.add_typer(policy_app, name="policy")
-app.command("match")(matching_cli.match)
+match = matching_cli.match_command(after=[automatic.after_match, notifications.after_match])
+app.command("match")(match)
+app.command("notify")(notify_cli.notify)
 app.command("explain")(matching_cli.explain)
 
 console = make_console()
@@ -138,7 +143,7 @@ def run_demo(
     with refusals():
         _publish_examples()
     # The demo registry describes mid-2020, when the example policies were in force.
-    matching_cli.match(as_of=datetime.combine(demo.REFERENCE_DATE, datetime.min.time()))
+    match(as_of=datetime.combine(demo.REFERENCE_DATE, datetime.min.time()))
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s")
 
 

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     broker_url: str = Field(default="", description="Empty: Celery tasks run in-process.")
     data_dir: Path = Path("qinqing-data")
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    notify_file: Path | None = Field(
+        default=None,
+        description="Where the file sender writes; default DATA_DIR/notifications.jsonl",
+    )
+
+    @property
+    def notifications_path(self) -> Path:
+        return self.notify_file or self.data_dir / "notifications.jsonl"
 
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:

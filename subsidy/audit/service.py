@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session, col
 
 from subsidy.audit.models import AuditEntry, AuditHead
 from subsidy.db import utcnow
 
 GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Change:
+    """One state change to record: what happened to which subject, before and after."""
+
+    action: str
+    subject: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
 
 
 def record(
@@ -30,8 +41,16 @@ def record(
     subject: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> None:
     """Append one entry in the caller's transaction (the head row is locked until it commits)."""
+    record_many(session, actor=actor, changes=[Change(action, subject, before, after)])
+
+
+def record_many(session: Session, *, actor: str, changes: Sequence[Change]) -> None:
+    """Append one entry per change, chained in order, under a single lock of the head row.
+
+    Callers that record many changes at once (automatic grants, payout batches) take the chain's
+    lock once instead of once per entry."""
     head = (
         session.execute(select(AuditHead).where(col(AuditHead.id) == 1).with_for_update())
         .scalars()
@@ -40,21 +59,24 @@ def record(
     if head is None:
         head = AuditHead(id=1, hash=GENESIS)
         session.add(head)
-    entry = AuditEntry(
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        subject=subject,
-        before=_canonical(before or {}),
-        after=_canonical(after or {}),
-        previous_hash=head.hash,
-        hash="",
-    )
-    entry.hash = entry_hash(entry)
-    head.hash = entry.hash
-    session.add(entry)
+    at, previous, rows = utcnow(), head.hash, []
+    for change in changes:
+        entry = AuditEntry(
+            at=at,
+            actor=actor,
+            action=change.action,
+            subject=change.subject,
+            before=_canonical(change.before or {}),
+            after=_canonical(change.after or {}),
+            previous_hash=previous,
+            hash="",
+        )
+        entry.hash = previous = entry_hash(entry)
+        rows.append(entry.model_dump(exclude={"id"}))
+    head.hash = previous
     session.flush()
-    return entry
+    if rows:
+        session.execute(insert(AuditEntry), rows)
 
 
 def entry_hash(entry: AuditEntry) -> str:

@@ -15,6 +15,8 @@ from sqlmodel import Field, SQLModel
 
 from subsidy.db import Money, UTCDateTime, identifier, utcnow
 
+RESERVED = "reserved"
+
 
 class PolicyBudget(SQLModel, table=True):
     __tablename__ = "policy_budget"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from matching.models import Qualification
+from subsidy.db import utcnow
 from subsidy.redemption.models import PolicyBudget, Redemption
 
 
@@ -18,18 +20,14 @@ def by_key(session: Session, uscc: str, key: str) -> Redemption | None:
     return session.execute(query).scalars().first()
 
 
-def by_policy(session: Session, uscc: str, policy_id: str) -> Redemption | None:
-    query = select(Redemption).where(
-        col(Redemption.uscc) == uscc, col(Redemption.policy_id) == policy_id
-    )
-    return session.execute(query).scalars().first()
-
-
-def by_group(session: Session, uscc: str, group: str) -> Redemption | None:
-    query = select(Redemption).where(
-        col(Redemption.uscc) == uscc, col(Redemption.group_key) == group
-    )
-    return session.execute(query).scalars().first()
+def held(session: Session, uscc: str, policy_id: str, group: str | None) -> Redemption | None:
+    """The firm's redemption of this policy, else of the policy's group, if it holds one."""
+    same = col(Redemption.policy_id) == policy_id
+    if group is not None:
+        same = or_(same, col(Redemption.group_key) == group)
+    query = select(Redemption).where(col(Redemption.uscc) == uscc, same)
+    found = list(session.execute(query).scalars())
+    return next((r for r in found if r.policy_id == policy_id), found[0] if found else None)
 
 
 def of_firm(session: Session, uscc: str) -> list[Redemption]:
@@ -42,12 +40,7 @@ def reserve(session: Session, policy_id: str, budget: Decimal, amount: Decimal) 
 
     One conditional UPDATE: concurrent reservations serialise on the row, and the condition is
     checked against the committed total, so no interleaving can overspend."""
-    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(PolicyBudget)
-        .values(policy_id=policy_id, budget=budget, reserved=Decimal("0.00"))
-        .on_conflict_do_nothing(index_elements=["policy_id"])
-    )
+    _ensure_budget(session, policy_id, budget)
     reserved = col(PolicyBudget.reserved)
     result = session.execute(
         update(PolicyBudget)
@@ -55,3 +48,54 @@ def reserve(session: Session, policy_id: str, budget: Decimal, amount: Decimal) 
         .values(reserved=reserved + amount, budget=budget)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def locked_budget(session: Session, policy_id: str, budget: Decimal) -> PolicyBudget:
+    """The policy's budget row, created if need be, locked until the transaction ends."""
+    _ensure_budget(session, policy_id, budget)
+    query = select(PolicyBudget).where(col(PolicyBudget.policy_id) == policy_id).with_for_update()
+    found: PolicyBudget = session.execute(query).scalars().one()
+    return found
+
+
+def ungranted(session: Session, policy_id: str, group: str | None) -> list[tuple[str, Decimal]]:
+    """The policy's qualified firms (USCC order) holding neither the policy nor its group."""
+    held = col(Redemption.policy_id) == policy_id
+    if group is not None:
+        held = or_(held, col(Redemption.group_key) == group)
+    query = (
+        select(col(Qualification.uscc), col(Qualification.amount))
+        .where(
+            col(Qualification.policy_id) == policy_id,
+            ~exists().where(col(Redemption.uscc) == col(Qualification.uscc), held),
+        )
+        .order_by(col(Qualification.uscc))
+    )
+    return [(uscc, amount) for uscc, amount in session.execute(query)]
+
+
+def insert_grants(
+    session: Session, rows: list[dict[str, object]]
+) -> list[tuple[int, str, Decimal]]:
+    """Insert redemptions, skipping any a concurrent request stored first; (id, uscc, amount)
+    of those inserted."""
+    if not rows:
+        return []
+    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Redemption)
+        .on_conflict_do_nothing()
+        .returning(col(Redemption.id), col(Redemption.uscc), col(Redemption.amount))
+    )
+    now = utcnow()
+    inserted = session.execute(statement, [row | {"created_at": now} for row in rows])
+    return [(int(i), str(u), Decimal(a)) for i, u, a in inserted]
+
+
+def _ensure_budget(session: Session, policy_id: str, budget: Decimal) -> None:
+    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(PolicyBudget)
+        .values(policy_id=policy_id, budget=budget, reserved=Decimal("0.00"))
+        .on_conflict_do_nothing(index_elements=["policy_id"])
+    )

@@ -1,0 +1,1 @@
+"""The notification outbox: what a firm is told after a match, delivered by `qinqing notify`."""

@@ -1,0 +1,130 @@
+"""Filling the outbox after a match, and delivering it.
+
+Writing is set-based (INSERT ... SELECT ... ON CONFLICT DO NOTHING): a city-scale match finds
+millions of qualifications, and the unique constraint alone decides what is new. A qualification
+is worth telling only while the firm holds no redemption of the policy: a firm that already has
+it (by click or grant) has nothing to act on, and a grant is told as a grant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, exists, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from matching.models import MatchRun, Qualification
+from policies.models import Policy
+from subsidy.db import utcnow
+from subsidy.notifications.models import Kind, Notification
+from subsidy.notifications.senders import Message, Sender
+from subsidy.redemption.automatic import automatic_key
+from subsidy.redemption.models import Redemption
+
+
+def after_match(session: Session, runs: list[MatchRun], as_of: dt.date) -> list[str]:
+    """The match step (`matching.service.AfterMatch`): queue what each firm must be told."""
+    policy_ids = sorted({run.policy_id for run in runs})
+    if not policy_ids:
+        return []
+    qualified = _queue(session, _new_qualifications(policy_ids))
+    granted = _queue(session, _automatic_grants(policy_ids))
+    return [f"notifications queued: {qualified:,} qualifications, {granted:,} automatic grants"]
+
+
+def _new_qualifications(policy_ids: Sequence[str]) -> Select[str, str, str, Decimal]:
+    q = Qualification
+    holds = exists().where(
+        col(Redemption.uscc) == col(q.uscc), col(Redemption.policy_id) == col(q.policy_id)
+    )
+    return select(col(q.uscc), col(q.policy_id), literal(str(Kind.QUALIFIED)), col(q.amount)).where(
+        col(q.policy_id).in_(policy_ids), ~holds
+    )
+
+
+def _automatic_grants(policy_ids: Sequence[str]) -> Select[str, str, str, Decimal]:
+    r = Redemption
+    keys = [automatic_key(p) for p in policy_ids]
+    return select(col(r.uscc), col(r.policy_id), literal(str(Kind.GRANTED)), col(r.amount)).where(
+        col(r.idempotency_key).in_(keys)
+    )
+
+
+def _queue(session: Session, rows: Select[str, str, str, Decimal]) -> int:
+    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    statement = (
+        dialect.insert(Notification)
+        .from_select(
+            ["uscc", "policy_id", "kind", "amount", "created_at"],
+            rows.add_columns(literal(now, Notification.__table__.c.created_at.type)),  # type: ignore[attr-defined]
+        )
+        .on_conflict_do_nothing()
+    )
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Pending:
+    notification: Notification
+    title: str
+
+
+def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
+    """Deliver up to `limit` pending notifications, oldest first; returns how many.
+
+    The rows are locked (SKIP LOCKED: two `notify` processes share the work instead of sending
+    the same message twice) and marked delivered in the caller's transaction. The sender gets
+    each message's key and drops any key it has already delivered, which covers the one gap
+    left: a crash after sending but before the commit."""
+    query = (
+        select(Notification, col(Policy.title))
+        .join(Policy, col(Policy.id) == col(Notification.policy_id))
+        .where(col(Notification.delivered_at).is_(None))
+        .order_by(col(Notification.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Notification)
+    )
+    pending = [Pending(n, title) for n, title in session.execute(query)]
+    if not pending:
+        return 0
+    sender.send([message(p.notification, p.title) for p in pending])
+    now = utcnow()
+    for p in pending:
+        p.notification.delivered_at = now
+    session.flush()
+    return len(pending)
+
+
+def message(notification: Notification, title: str) -> Message:
+    amount = f"{notification.amount:,.2f}"
+    if notification.kind == Kind.GRANTED:
+        zh = f"「{title}」已自动发放给贵企业：{amount} 元，无需申请。"
+        en = f"{title} has been granted to your firm automatically: {amount} yuan, no claim needed."
+    else:
+        zh = f"贵企业符合「{title}」，可获 {amount} 元，一键即可兑现。"
+        en = f"Your firm qualifies for {title}: {amount} yuan, redeemable with one click."
+    assert notification.id is not None
+    return Message(
+        key=f"notification-{notification.id}",
+        uscc=notification.uscc,
+        policy_id=notification.policy_id,
+        kind=str(notification.kind),
+        amount=Decimal(notification.amount),
+        text_zh=zh,
+        text_en=en,
+    )
+
+
+def of_firm(session: Session, uscc: str) -> list[Pending]:
+    query = (
+        select(Notification, col(Policy.title))
+        .join(Policy, col(Policy.id) == col(Notification.policy_id))
+        .where(col(Notification.uscc) == uscc)
+        .order_by(col(Notification.id))
+    )
+    return [Pending(n, title) for n, title in session.execute(query)]

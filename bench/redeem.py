@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from importlib import resources
@@ -118,6 +119,8 @@ def run(firms: list[str], secret: str, clients: int) -> tuple[float, list[float]
     tokens = [mint(settings, Role.ENTERPRISE, subject="bench", uscc=u) for u in firms]
     local = httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=60)
 
+    refusals: Counter[str] = Counter()
+
     def one(i: int) -> tuple[float, int]:
         started = time.perf_counter()
         response = local.post(
@@ -125,12 +128,16 @@ def run(firms: list[str], secret: str, clients: int) -> tuple[float, list[float]
             json={"policy_id": POLICY},
             headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": f"bench-{i:08d}"},
         )
+        if response.status_code != 201:
+            refusals[f"{response.status_code} {response.text[:300]}"] += 1
         return time.perf_counter() - started, response.status_code
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         results = list(pool.map(one, range(len(firms))))
     elapsed = time.perf_counter() - started
+    for refusal, count in refusals.most_common(5):
+        print(f"{count:,} x {refusal}")
     return elapsed, [r[0] for r in results], [r[1] for r in results]
 
 

@@ -43,4 +43,7 @@ def unit_of_work() -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(unit_of_work)]
+# scope="function": commit when the endpoint returns, before the answer is sent. With the
+# default ("request") FastAPI would send a 201 first and commit after, so a failing commit
+# would leave the client told of a redemption that does not exist.
+DbSession = Annotated[Session, Depends(unit_of_work, scope="function")]

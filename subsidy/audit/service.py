@@ -80,15 +80,52 @@ def record_many(session: Session, *, actor: str, changes: Sequence[Change]) -> N
 
 
 def entry_hash(entry: AuditEntry) -> str:
-    body = {
-        "at": entry.at.isoformat(),
-        "actor": entry.actor,
-        "action": entry.action,
-        "subject": entry.subject,
-        "before": entry.before,
-        "after": entry.after,
-    }
-    return hashlib.sha256((entry.previous_hash + _canonical(body)).encode()).hexdigest()
+    body = _body(entry.at, entry.actor, entry.action, entry.subject, entry.before, entry.after)
+    return hashlib.sha256((entry.previous_hash + body).encode()).hexdigest()
+
+
+def _body(at: datetime, actor: str, action: str, subject: str, before: str, after: str) -> str:
+    return _canonical(
+        {
+            "at": at.isoformat(),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "before": before,
+            "after": after,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class SqlEntry:
+    """An entry to append inside one SQL statement, where the subject's id is only known there
+    (PostgreSQL computes the hash with its own sha256): the hashed body is `body_head` + the id
+    + `body_tail`, and the stored subject is `subject_prefix` + the id."""
+
+    at: datetime
+    actor: str
+    action: str
+    subject_prefix: str
+    before: str
+    after: str
+    body_head: str
+    body_tail: str
+
+
+def sql_entry(
+    *,
+    actor: str,
+    action: str,
+    subject_prefix: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> SqlEntry:
+    at, before_json, after_json = utcnow(), _canonical(before or {}), _canonical(after or {})
+    marker = "\x00"  # JSON writes it as \u0000, which nothing else in the body can contain
+    body = _body(at, actor, action, subject_prefix + marker, before_json, after_json)
+    head, tail = body.split("\\u0000")
+    return SqlEntry(at, actor, action, subject_prefix, before_json, after_json, head, tail)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from matching.models import Qualification
-from subsidy.db import utcnow
+from subsidy.audit.service import SqlEntry
+from subsidy.db import Money, UTCDateTime, utcnow
 from subsidy.redemption.models import PolicyBudget, Redemption
 
 
@@ -99,3 +100,79 @@ def _ensure_budget(session: Session, policy_id: str, budget: Decimal) -> None:
         .values(policy_id=policy_id, budget=budget, reserved=Decimal("0.00"))
         .on_conflict_do_nothing(index_elements=["policy_id"])
     )
+
+
+# PostgreSQL only: the budget reservation, the redemption row and its audit entry in one
+# statement, the request's last before it commits. The budget row and the audit chain's head
+# are each locked from here to the commit; in one round trip that is a fraction of a
+# millisecond, where separate statements would each wait for the worker's GIL on the way back.
+_RESERVE_INSERT_AND_RECORD = text(
+    """
+WITH budget AS (
+    UPDATE policy_budget SET reserved = reserved + :amount, budget = :budget
+    WHERE policy_id = :policy_id AND reserved + :amount <= :budget
+    RETURNING policy_id
+), redemption AS (
+    INSERT INTO redemption (uscc, policy_id, policy_version, group_key, amount, status,
+                            idempotency_key, created_at)
+    SELECT :uscc, :policy_id, :version, :group_key, :amount, :status, :key, :at FROM budget
+    RETURNING id
+), previous AS (
+    SELECT audit_head.hash FROM audit_head, redemption
+    WHERE audit_head.id = 1 FOR UPDATE OF audit_head
+), head AS (
+    UPDATE audit_head
+    SET hash = encode(sha256(convert_to(
+        previous.hash || :body_head || redemption.id::text || :body_tail, 'UTF8')), 'hex')
+    FROM previous, redemption
+    WHERE audit_head.id = 1
+    RETURNING previous.hash AS previous_hash, audit_head.hash AS hash, redemption.id AS id
+), entry AS (
+    INSERT INTO audit_entry (at, actor, action, subject, before, after, previous_hash, hash)
+    SELECT :at, :actor, :action, :subject_prefix || head.id::text, :before, :after,
+           head.previous_hash, head.hash
+    FROM head
+)
+SELECT id FROM head
+"""
+).bindparams(
+    bindparam("amount", type_=Money()),
+    bindparam("budget", type_=Money()),
+    bindparam("at", type_=UTCDateTime()),
+)
+
+
+def reserve_insert_and_record(
+    session: Session, redemption: Redemption, budget: Decimal, entry: SqlEntry
+) -> int | None:
+    """Reserve, store `redemption` and append `entry` about it, all or nothing; its id, or None
+    when the budget cannot cover it (nothing written)."""
+    values = {
+        "amount": redemption.amount,
+        "budget": budget,
+        "policy_id": redemption.policy_id,
+        "uscc": redemption.uscc,
+        "version": redemption.policy_version,
+        "group_key": redemption.group_key,
+        "status": redemption.status,
+        "key": redemption.idempotency_key,
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject_prefix": entry.subject_prefix,
+        "before": entry.before,
+        "after": entry.after,
+        "body_head": entry.body_head,
+        "body_tail": entry.body_tail,
+    }
+    for _ in range(2):
+        found = session.execute(_RESERVE_INSERT_AND_RECORD, values).scalar_one_or_none()
+        if found is not None or _budget_exists(session, redemption.policy_id):
+            return None if found is None else int(found)
+        _ensure_budget(session, redemption.policy_id, budget)
+    return None
+
+
+def _budget_exists(session: Session, policy_id: str) -> bool:
+    query = select(col(PolicyBudget.policy_id)).where(col(PolicyBudget.policy_id) == policy_id)
+    return session.execute(query).first() is not None

@@ -39,6 +39,8 @@ from subsidy.redemption.errors import (
 )
 from subsidy.redemption.models import RESERVED, Redemption
 
+RESERVE_ACTION = "redemption.reserve"
+
 
 @dataclass(frozen=True)
 class Redeemed:
@@ -70,26 +72,65 @@ def redeem(
         status=RESERVED,
         idempotency_key=idempotency_key,
     )
+    if session.connection().dialect.name == "postgresql":
+        _store_in_one_statement(session, redemption, document.budget)
+    else:
+        _store(session, redemption, document.budget)
+    return Redeemed(redemption, created=True)
+
+
+def _store(session: Session, redemption: Redemption, budget: Decimal) -> None:
+    """Insert, reserve, record: the firm's own row first, the shared hot rows last."""
     session.add(redemption)
     try:
         session.flush()
     except IntegrityError as exc:
-        raise _refusal(exc, uscc, policy_id, document.group) from exc
-    if not repository.reserve(session, policy_id, document.budget, amount):
-        raise BudgetExhausted(f"the budget of {policy_id} cannot cover {amount} yuan more")
+        raise _refusal(exc, redemption) from exc
+    if not repository.reserve(session, redemption.policy_id, budget, redemption.amount):
+        raise _exhausted(redemption)
     audit.record(
         session,
-        actor=f"enterprise:{uscc}",
-        action="redemption.reserve",
+        actor=_actor(redemption),
+        action=RESERVE_ACTION,
         subject=f"redemption:{redemption.id}",
-        after={
-            "policy": policy_id,
-            "version": published.version,
-            "amount": str(amount),
-            "uscc": uscc,
-        },
+        after=_audited(redemption),
     )
-    return Redeemed(redemption, created=True)
+
+
+def _store_in_one_statement(session: Session, redemption: Redemption, budget: Decimal) -> None:
+    """PostgreSQL: the same three writes as one statement (see the repository for why)."""
+    entry = audit.sql_entry(
+        actor=_actor(redemption),
+        action=RESERVE_ACTION,
+        subject_prefix="redemption:",
+        after=_audited(redemption),
+    )
+    try:
+        stored = repository.reserve_insert_and_record(session, redemption, budget, entry)
+    except IntegrityError as exc:
+        raise _refusal(exc, redemption) from exc
+    if stored is None:
+        raise _exhausted(redemption)
+    redemption.id, redemption.created_at = stored, entry.at
+
+
+def _actor(redemption: Redemption) -> str:
+    return f"enterprise:{redemption.uscc}"
+
+
+def _audited(redemption: Redemption) -> dict[str, object]:
+    return {
+        "policy": redemption.policy_id,
+        "version": redemption.policy_version,
+        "amount": str(redemption.amount),
+        "uscc": redemption.uscc,
+    }
+
+
+def _exhausted(redemption: Redemption) -> BudgetExhausted:
+    return BudgetExhausted(
+        f"the budget of {redemption.policy_id} cannot cover {redemption.amount} yuan more"
+    )
 
 
 @dataclass(frozen=True)
@@ -151,11 +192,13 @@ def _conflict(held: Redemption, uscc: str, policy_id: str, group: str | None) ->
     return GroupConflict(f"{uscc} already holds a subsidy of group {group}")
 
 
-def _refusal(exc: IntegrityError, uscc: str, policy_id: str, group: str | None) -> Exception:
+def _refusal(exc: IntegrityError, redemption: Redemption) -> Exception:
     """A concurrent request won the race; say which guarantee stopped this one."""
     message = str(exc.orig)
     if "uq_redemption_firm_group" in message or "group_key" in message:
-        return GroupConflict(f"{uscc} already holds a subsidy of group {group}")
+        return GroupConflict(
+            f"{redemption.uscc} already holds a subsidy of group {redemption.group_key}"
+        )
     if "uq_redemption_firm_key" in message or "idempotency_key" in message:
         return KeyReused("a request with this idempotency key is being processed; retry it")
-    return AlreadyRedeemed(f"{uscc} has already redeemed {policy_id}")
+    return AlreadyRedeemed(f"{redemption.uscc} has already redeemed {redemption.policy_id}")

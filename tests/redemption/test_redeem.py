@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from policies import service as policy_service
 from policies.models import PolicyState
 from subsidy import db
+from subsidy.audit import service as audit
 from subsidy.app import create_app
 from subsidy.auth import Role, mint
 from subsidy.redemption import errors
@@ -173,3 +175,7 @@ def test_a_rush_never_overspends_nor_redeems_twice(
     assert won == 1
     assert redemptions(pg_engine) == 101
     assert reserved(pg_engine, "once") == Decimal("10.00")
+    with Session(pg_engine) as session:  # concurrent appends never fork the audit chain
+        verdict = audit.verify(session)
+    assert verdict.reason is None
+    assert verdict.entries == 2 + 101  # two publications, one entry per redemption

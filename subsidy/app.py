@@ -9,7 +9,9 @@ from __future__ import annotations
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from matching import service as matching_service
 from matching.endpoints import router as qualifications
+from policies.endpoints import build_router as policy_router
 from subsidy.api import problems
 from subsidy.redemption.endpoints import router as redemptions
 
@@ -22,6 +24,8 @@ def create_app() -> FastAPI:
     )
     problems.install(app)
     app.include_router(qualifications)
+    # Publishing also needs the matcher's "I can compile it"; `policies` cannot import it.
+    app.include_router(policy_router(extra_checks=[matching_service.compile_issues]))
     app.include_router(redemptions)
 
     @app.get("/healthz", tags=["operations"])

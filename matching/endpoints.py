@@ -16,7 +16,7 @@ from policies.service import published_document
 from subsidy.api.problems import NotFound
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
-from subsidy.masking import PERSONAL_FIELDS, mask
+from subsidy.masking import mask_personal
 
 router = APIRouter(prefix="/api/v1", tags=["qualifications"])
 
@@ -56,13 +56,7 @@ def _answer(
         valid_until=document.valid_to,
         matched_as_of=run.as_of,
         explanation=[
-            ClauseOut(text=c.text, value=c.value, error=c.error, reads=_masked(c.reads))
+            ClauseOut(text=c.text, value=c.value, error=c.error, reads=mask_personal(c.reads))
             for c in why.clauses
         ],
     )
-
-
-def _masked(reads: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: mask(str(v)) if k in PERSONAL_FIELDS and v is not None else v for k, v in reads.items()
-    }

@@ -2,8 +2,12 @@
 
     QinqingError
     └── PolicyError                 anything the policy domain refuses
-        └── PolicyDocumentError     a policy document is malformed or its rules do not check;
-                                    `.issues` lists every problem with file, line, column, field
+        ├── PolicyDocumentError     a policy document is malformed or its rules do not check;
+        │                           `.issues` lists every problem with file, line, column, field
+        ├── DraftNotFoundError      no stored draft with that id
+        └── DraftPublishedError     the draft was published; its text no longer changes
+
+(`service.PolicyNotFoundError` and `service.PolicyStateError` are policy errors too.)
 
 A policy's own test cases failing is not an error: `policies.testing` returns results as data,
 so a caller can show every failure, not just the first.
@@ -50,3 +54,11 @@ class PolicyDocumentError(PolicyError):
         lines = "\n".join(str(issue) for issue in self.issues)
         count = len(self.issues)
         super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}\n{lines}")
+
+
+class DraftNotFoundError(PolicyError):
+    """No stored draft with that id."""
+
+
+class DraftPublishedError(PolicyError):
+    """The draft became a published version; what was published stays as it was."""

@@ -1,7 +1,8 @@
 """Stored policies: one row per policy with its lifecycle state, one immutable row per version.
 
 A version holds the whole document as canonical JSON with its hash, so what was published can be
-read back byte for byte; changing a published policy means publishing a new version.
+read back byte for byte; changing a published policy means publishing a new version. A draft is
+an officer's text as sent (YAML or JSON), stored while it is still being written.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from subsidy.db import UTCDateTime, identifier, utcnow
@@ -46,3 +47,29 @@ class PolicyVersion(SQLModel, table=True):
     document: str = Field(sa_column=Column(Text(), nullable=False))
     published_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     published_by: str
+
+
+class DraftFormat(StrEnum):
+    YAML = "yaml"
+    JSON = "json"
+
+
+class PolicyDraft(SQLModel, table=True):
+    """An officer's policy text, kept exactly as sent, errors and all, until it is published.
+
+    `policy_id` is the id the text declares (None while it declares none); `published_version`
+    is the version of that policy the draft became, after which the text no longer changes.
+    """
+
+    __tablename__ = "policy_draft"
+    __table_args__ = (Index("ix_policy_draft_policy_id", "policy_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy_id: str | None = Field(default=None, sa_column=Column(identifier(), nullable=True))
+    format: DraftFormat = Field(sa_column=Column(String(8), nullable=False))
+    text: str = Field(sa_column=Column(Text(), nullable=False))
+    created_by: str
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_by: str
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    published_version: int | None = None

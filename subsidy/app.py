@@ -9,7 +9,10 @@ from __future__ import annotations
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from matching import service as matching_service
 from matching.endpoints import router as qualifications
+from matching.officer_endpoints import router as policy_matching
+from policies.endpoints import build_router as policy_router
 from subsidy.api import problems
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
@@ -23,6 +26,9 @@ def create_app() -> FastAPI:
     )
     problems.install(app)
     app.include_router(qualifications)
+    # Publishing also needs the matcher's "I can compile it"; `policies` cannot import it.
+    app.include_router(policy_router(extra_checks=[matching_service.compile_issues]))
+    app.include_router(policy_matching)
     app.include_router(redemptions)
     app.include_router(notifications)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 PERSONAL_FIELDS = frozenset({"bank_account", "person_id", "phone"})
 
 
@@ -11,3 +14,10 @@ def mask(value: str | None, keep: int = 4) -> str | None:
         return None
     shown = value[-keep:] if len(value) > keep else ""
     return "*" * (len(value) - len(shown)) + shown
+
+
+def mask_personal(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A record with its personal fields masked (e.g. what an explanation's clause read)."""
+    return {
+        k: mask(str(v)) if k in PERSONAL_FIELDS and v is not None else v for k, v in values.items()
+    }

@@ -1,0 +1,128 @@
+"""HTTP for policy officers, the routes that need the matcher: a draft's impact preview over the
+current registry, and one firm's explanation under a published policy.
+
+They sit here because `policies` may not import `matching`; the draft and lifecycle routes are
+`policies.endpoints`. Both read, so officers and auditors may use them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from matching import preview as previewing
+from matching.explain import explain, registered_firm
+from matching.schemas import (
+    ChangesOut,
+    ClauseOut,
+    ClauseStopOut,
+    DistrictOut,
+    ExplanationOut,
+    PreviewOut,
+    SectionOut,
+)
+from matching.service import compile_issues
+from policies import drafts
+from policies import service as policy_service
+from policies.endpoints import PREFIX, UnknownVersion, policy_problems
+from subsidy.api.problems import ProblemError
+from subsidy.api.security import DbSession, allow
+from subsidy.auth import Principal, Role
+from subsidy.masking import mask_personal
+from subsidy.registry.errors import RegistryError
+from subsidy.settings import get_settings
+
+router = APIRouter(prefix=PREFIX, tags=["policies"])
+
+Reader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))]
+
+
+class RegistryUnavailable(ProblemError):
+    status, slug, title = 409, "registry-unavailable", "The registry cannot be read"
+
+
+class UnknownFirm(ProblemError):
+    status, slug, title = 404, "unknown-firm", "No such firm in the registry"
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+@router.post("/policy-drafts/{draft_id}/preview", response_model=PreviewOut)
+def preview_draft(
+    draft_id: int, _: Reader, session: DbSession, as_of: dt.date | None = None
+) -> PreviewOut:
+    """What the draft's policy would give on the current registry as of `as_of` (default today,
+    UTC): reach, total against the budget, by district and industry section, the firms each
+    eligibility clause stops, evaluation errors, and the change against the published version.
+    A draft that does not check or compile: 422 with its issues."""
+    with policy_problems():
+        draft = drafts.get(session, draft_id)
+        checked = drafts.checked(draft, [compile_issues])
+    try:
+        report = previewing.preview(
+            session, get_settings().data_dir, checked.document, as_of or _today()
+        )
+    except RegistryError as exc:
+        raise RegistryUnavailable(str(exc)) from exc
+    return PreviewOut(
+        draft_id=draft_id,
+        policy_id=report.policy_id,
+        as_of=report.as_of,
+        firms=report.firms,
+        qualified=report.qualified,
+        total=report.total,
+        budget=report.budget,
+        errors=report.errors,
+        by_district=[DistrictOut(**row) for row in report.by_district.to_dicts()],
+        by_section=[SectionOut(**row) for row in report.by_section.to_dicts()],
+        clause_stops=[ClauseStopOut(clause=c, firms=n) for c, n in report.clause_stops],
+        changes=ChangesOut.model_validate(report.changes, from_attributes=True)
+        if report.changes
+        else None,
+    )
+
+
+@router.get("/policies/{policy_id}/explain/{uscc}", response_model=ExplanationOut)
+def explain_firm(
+    policy_id: str,
+    uscc: str,
+    _: Reader,
+    session: DbSession,
+    as_of: dt.date | None = None,
+    version: int | None = None,
+) -> ExplanationOut:
+    """Why firm `uscc` does or does not qualify under the policy's latest version (or `version`)
+    on the current registry as of `as_of` (default today, UTC): each clause of the eligibility
+    with its value and what it read (personal data masked), the amount before and after the cap,
+    or the evaluation error."""
+    with policy_problems():
+        policy, versions = policy_service.history(session, policy_id)
+    wanted = version if version is not None else policy.latest_version
+    chosen = next((v for v in versions if v.version == wanted), None)
+    if chosen is None:
+        raise UnknownVersion(f"policy {policy_id} has no version {wanted}")
+    record = registered_firm(session, uscc)
+    if record is None:
+        raise UnknownFirm(f"no firm {uscc} in the current enterprise registry")
+    day = as_of or _today()
+    result = explain(policy_service.published_document(chosen), record, day)
+    return ExplanationOut(
+        uscc=result.uscc,
+        policy_id=policy_id,
+        policy_version=chosen.version,
+        policy_state=policy.state,
+        as_of=day,
+        qualifies=result.qualifies,
+        amount=result.amount,
+        amount_before_cap=result.amount_before_cap,
+        cap=result.cap,
+        error=result.error,
+        clauses=[
+            ClauseOut(text=c.text, value=c.value, error=c.error, reads=mask_personal(c.reads))
+            for c in result.clauses
+        ],
+    )

@@ -1,0 +1,336 @@
+"""HTTP for policy officers: drafts (save, validate, test, publish) and the policy lifecycle.
+
+Everything `qinqing policy ...` does, over HTTP. A draft's body is the raw document,
+`application/yaml` (or `text/yaml`, `application/x-yaml`) or `application/json`, stored exactly as
+sent. Like the CLI, the router is built by the assembly with the checks other domains add before
+a publication (the matcher's "I can compile it"), so this domain imports none of them; the routes
+that need the matcher (preview, explain) live in `matching.officer_endpoints`.
+
+Writes are the officer's; officers and auditors read drafts; finance reads policies too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from policies import drafts, service
+from policies.errors import (
+    DraftNotFoundError,
+    DraftPublishedError,
+    Issue,
+    PolicyDocumentError,
+    PolicyError,
+)
+from policies.models import DraftFormat, PolicyDraft, PolicyState
+from policies.schemas import (
+    DraftOut,
+    DraftSummaryOut,
+    IssueOut,
+    PolicyOut,
+    PublicationOut,
+    SavedDraftOut,
+    TestResultOut,
+    TestRunOut,
+    ValidationOut,
+    VersionOut,
+)
+from policies.service import ExtraCheck
+from subsidy.api.problems import ProblemError
+from subsidy.api.security import DbSession, allow
+from subsidy.auth import Principal, Role
+
+PREFIX = "/api/v1"
+
+Officer = Annotated[Principal, Depends(allow(Role.OFFICER))]
+"""Whoever changes drafts and policies: the officer alone (an auditor reads, never writes)."""
+DraftReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))]
+PolicyReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.FINANCE, Role.AUDITOR))]
+
+MEDIA_TYPES = {
+    "application/yaml": DraftFormat.YAML,
+    "application/x-yaml": DraftFormat.YAML,
+    "text/yaml": DraftFormat.YAML,
+    "application/json": DraftFormat.JSON,
+}
+MAX_DOCUMENT_BYTES = 1 << 20
+"""A policy document is a few kilobytes; a megabyte is far more than any needs."""
+
+
+# --- problems --------------------------------------------------------------------------------
+
+
+class InvalidPolicy(ProblemError):
+    """A document that cannot be stored, run or published; `issues` places every problem."""
+
+    status, slug, title = 422, "invalid-policy", "The policy document is not valid"
+
+    def __init__(self, exc: PolicyDocumentError) -> None:
+        count = len(exc.issues)
+        super().__init__(
+            f"{exc.source}: {count} problem{'s' if count != 1 else ''}",
+            issues=[IssueOut.of(issue).model_dump() for issue in exc.issues],
+        )
+
+
+class UnknownPolicy(ProblemError):
+    status, slug, title = 404, "unknown-policy", "No such policy"
+
+
+class UnknownVersion(ProblemError):
+    status, slug, title = 404, "unknown-version", "No such version of the policy"
+
+
+class UnknownDraft(ProblemError):
+    status, slug, title = 404, "unknown-draft", "No such policy draft"
+
+
+class DraftPublished(ProblemError):
+    status, slug, title = 409, "draft-published", "The draft is published and cannot change"
+
+
+class PolicyStateConflict(ProblemError):
+    status, slug, title = 409, "policy-state", "The policy's lifecycle does not allow this"
+
+
+class UnsupportedMediaType(ProblemError):
+    status, slug, title = 415, "unsupported-media-type", "Send the document as YAML or JSON"
+
+
+class DocumentTooLarge(ProblemError):
+    status, slug, title = 413, "document-too-large", "The document is too large"
+
+
+_PROBLEMS: dict[type[PolicyError], type[ProblemError]] = {
+    service.PolicyNotFoundError: UnknownPolicy,
+    service.PolicyStateError: PolicyStateConflict,
+    DraftNotFoundError: UnknownDraft,
+    DraftPublishedError: DraftPublished,
+}
+
+
+@contextmanager
+def policy_problems() -> Iterator[None]:
+    """The policy domain's refusals as problems (the request's transaction then rolls back)."""
+    try:
+        yield
+    except PolicyDocumentError as exc:
+        raise InvalidPolicy(exc) from exc
+    except PolicyError as exc:
+        problem = _PROBLEMS.get(type(exc))
+        if problem is None:
+            raise
+        raise problem(str(exc)) from exc
+
+
+# --- the document in the request body --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentDocument:
+    text: str
+    format: DraftFormat
+
+
+async def sent_document(request: Request) -> SentDocument:
+    """The request body as a policy text: YAML or JSON by Content-Type, UTF-8, at most 1 MiB."""
+    media, _, parameters = (request.headers.get("content-type") or "").partition(";")
+    fmt = MEDIA_TYPES.get(media.strip().lower())
+    if fmt is None:
+        sent = repr(media.strip()) if media.strip() else "missing"
+        raise UnsupportedMediaType(f"Content-Type {sent}: send one of {', '.join(MEDIA_TYPES)}")
+    charset = _charset(parameters)
+    if charset not in (None, "utf-8", "utf8"):
+        raise UnsupportedMediaType(f"charset {charset!r}: send the document as UTF-8")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise DocumentTooLarge(f"a policy document may have at most {MAX_DOCUMENT_BYTES} bytes")
+    return SentDocument(_decoded(bytes(body), drafts.source_name(None, fmt)), fmt)
+
+
+def _charset(parameters: str) -> str | None:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def _decoded(body: bytes, source: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = body.rfind(b"\n", 0, exc.start) + 1
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = len(body[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        issue = Issue(source, "", line, column, f"not UTF-8: byte {body[exc.start]:#04x}")
+        raise InvalidPolicy(PolicyDocumentError(source, [issue])) from exc
+
+
+Document = Annotated[SentDocument, Depends(sent_document)]
+
+_RAW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The policy document, YAML or JSON (see DESIGN.md).",
+        "content": {
+            media: {"schema": {"type": "object" if fmt is DraftFormat.JSON else "string"}}
+            for media, fmt in MEDIA_TYPES.items()
+        },
+    }
+}
+
+
+# --- the router ------------------------------------------------------------------------------
+
+
+def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
+    """The draft and lifecycle routes, with the checks a validation and a publication add."""
+    router = APIRouter(prefix=PREFIX, tags=["policies"])
+
+    def saved(draft: PolicyDraft) -> SavedDraftOut:
+        return SavedDraftOut(**DraftOut.of(draft).model_dump(), validation=validation(draft))
+
+    def validation(draft: PolicyDraft) -> ValidationOut:
+        issues = drafts.validate(draft, extra_checks)
+        return ValidationOut(
+            valid=not issues, policy_id=draft.policy_id, issues=[IssueOut.of(i) for i in issues]
+        )
+
+    @router.post(
+        "/policy-drafts", response_model=SavedDraftOut, status_code=201, openapi_extra=_RAW_BODY
+    )
+    def create_draft(
+        me: Officer, document: Document, session: DbSession, response: Response
+    ) -> SavedDraftOut:
+        """Store a draft (it may still have problems: its validation lists them). Text that is
+        not a YAML or JSON mapping is refused with the line and column of the error."""
+        with policy_problems():
+            draft = drafts.create(session, document.text, document.format, by=me.subject)
+        response.headers["Location"] = f"{PREFIX}/policy-drafts/{draft.id}"
+        return saved(draft)
+
+    @router.get("/policy-drafts", response_model=list[DraftSummaryOut])
+    def list_drafts(
+        _: DraftReader, session: DbSession, policy_id: str | None = None
+    ) -> list[DraftSummaryOut]:
+        """Drafts, newest first (those declaring `policy_id` only, when given)."""
+        return [DraftSummaryOut.of(d) for d in drafts.drafts(session, policy_id)]
+
+    @router.get("/policy-drafts/{draft_id}", response_model=DraftOut)
+    def one_draft(draft_id: int, _: DraftReader, session: DbSession) -> DraftOut:
+        with policy_problems():
+            return DraftOut.of(drafts.get(session, draft_id))
+
+    @router.put("/policy-drafts/{draft_id}", response_model=SavedDraftOut, openapi_extra=_RAW_BODY)
+    def replace_draft(
+        draft_id: int, me: Officer, document: Document, session: DbSession
+    ) -> SavedDraftOut:
+        """Replace the draft's text (refused once it is published)."""
+        with policy_problems():
+            draft = drafts.replace(session, draft_id, document.text, document.format, by=me.subject)
+        return saved(draft)
+
+    @router.post("/policy-drafts/{draft_id}/validate", response_model=ValidationOut)
+    def validate_draft(draft_id: int, _: DraftReader, session: DbSession) -> ValidationOut:
+        """Schema, rules against the registry's types, and what publishing also checks (the
+        matcher can compile it). Answers every issue; `valid` when there are none."""
+        with policy_problems():
+            return validation(drafts.get(session, draft_id))
+
+    @router.post("/policy-drafts/{draft_id}/test", response_model=TestRunOut)
+    def run_draft_tests(draft_id: int, _: DraftReader, session: DbSession) -> TestRunOut:
+        """The draft's embedded tests through the reference evaluator, each passed or failed
+        with why. A document whose rules do not check cannot run: 422 with its issues."""
+        with policy_problems():
+            draft = drafts.get(session, draft_id)
+            results = drafts.tests_of(draft)
+        failed = sum(not r.passed for r in results)
+        return TestRunOut(
+            policy_id=draft.policy_id,
+            passed=len(results) - failed,
+            failed=failed,
+            results=[TestResultOut.of(r) for r in results],
+        )
+
+    @router.post(
+        "/policy-drafts/{draft_id}/publish", response_model=PublicationOut, status_code=201
+    )
+    def publish_draft(
+        draft_id: int, me: Officer, session: DbSession, response: Response
+    ) -> PublicationOut:
+        """Check, test and publish the draft as the policy's next version (201). If the document
+        is the latest version already, 200 and nothing new. Not publishable: 422 with every
+        issue, and nothing is stored."""
+        with policy_problems():
+            published = drafts.publish(session, draft_id, extra_checks, by=me.subject)
+        version = published.version
+        location = f"{PREFIX}/policies/{version.policy_id}/versions/{version.version}"
+        response.headers["Location"] = location
+        if not published.created:
+            response.status_code = 200
+        return PublicationOut(
+            draft_id=draft_id,
+            created=published.created,
+            policy=PolicyOut.of(published.policy),
+            version=VersionOut.of(version),
+        )
+
+    @router.get("/policies", response_model=list[PolicyOut])
+    def list_policies(_: PolicyReader, session: DbSession) -> list[PolicyOut]:
+        """Every policy with its state and latest version."""
+        return [PolicyOut.of(p) for p in service.policies(session)]
+
+    @router.get("/policies/{policy_id}", response_model=PolicyOut)
+    def one_policy(policy_id: str, _: PolicyReader, session: DbSession) -> PolicyOut:
+        with policy_problems():
+            policy, _versions = service.history(session, policy_id)
+        return PolicyOut.of(policy)
+
+    @router.get("/policies/{policy_id}/versions", response_model=list[VersionOut])
+    def versions(policy_id: str, _: PolicyReader, session: DbSession) -> list[VersionOut]:
+        with policy_problems():
+            _policy, found = service.history(session, policy_id)
+        return [VersionOut.of(v) for v in found]
+
+    @router.get(
+        "/policies/{policy_id}/versions/{version}",
+        response_class=Response,
+        responses={200: {"content": {"application/json": {}}, "description": "The document"}},
+    )
+    def one_version(policy_id: str, version: int, _: PolicyReader, session: DbSession) -> Response:
+        """The document exactly as published (canonical JSON, numbers exact); its ETag is the
+        version's content hash, the SHA-256 of this body."""
+        with policy_problems():
+            _policy, found = service.history(session, policy_id)
+        chosen = next((v for v in found if v.version == version), None)
+        if chosen is None:
+            raise UnknownVersion(f"policy {policy_id} has no version {version}")
+        return Response(
+            chosen.document,
+            media_type="application/json",
+            headers={"ETag": f'"{chosen.content_hash}"'},
+        )
+
+    def lifecycle(to: PolicyState, verb: str) -> None:
+        @router.post(
+            f"/policies/{{policy_id}}/{verb}",
+            response_model=PolicyOut,
+            name=f"{verb}_policy",
+            description=f"Make the policy {to}, recorded in the audit trail with the caller as "
+            "`by`; 409 when its state does not allow it.",
+        )
+        def change(policy_id: str, me: Officer, session: DbSession) -> PolicyOut:
+            with policy_problems():
+                policy = service.change_state(session, policy_id, to, by=me.subject)
+            return PolicyOut.of(policy)
+
+    lifecycle(PolicyState.SUSPENDED, "suspend")
+    lifecycle(PolicyState.CLOSED, "close")
+    return router

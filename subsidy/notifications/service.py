@@ -65,7 +65,9 @@ def _queue(session: Session, rows: Select[str, str, str, Decimal]) -> int:
         )
         .on_conflict_do_nothing()
     )
-    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    # SQLAlchemy keeps an INSERT's row count only when asked to.
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

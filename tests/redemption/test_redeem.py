@@ -16,8 +16,8 @@ from sqlmodel import Session
 from policies import service as policy_service
 from policies.models import PolicyState
 from subsidy import db
-from subsidy.audit import service as audit
 from subsidy.app import create_app
+from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.redemption import errors
 from subsidy.registry import demo

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlmodel import Session
 
 from matching import service as matching_service
 from policies import service as policy_service
@@ -156,3 +157,21 @@ def test_tokens_expire_and_cannot_be_forged(app_env: Engine) -> None:
         mint(settings, Role.ENTERPRISE, subject="x")
     with pytest.raises(ValueError, match="not a valid USCC"):
         mint(settings, Role.ENTERPRISE, subject="x", uscc="123")
+
+
+def test_an_answer_is_sent_only_after_the_commit(app_env: Engine) -> None:
+    """A commit that fails after the endpoint returned reaches the client as an error, never as
+    a success already sent (FastAPI's default would send first and commit after)."""
+
+    def refuse(session: Session) -> None:
+        raise RuntimeError("the database refused the commit")
+
+    event.listen(Session, "before_commit", refuse)
+    try:
+        with TestClient(create_app(), raise_server_exceptions=False) as client:
+            answer = client.get("/api/v1/policies", headers=token(Role.OFFICER))
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    assert answer.status_code == 500
+    with TestClient(create_app()) as client:
+        assert client.get("/api/v1/policies", headers=token(Role.OFFICER)).status_code == 200

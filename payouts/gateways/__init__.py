@@ -1,0 +1,42 @@
+"""Bank gateways: how payout batches reach a bank, and the bank's answers.
+
+    gateway = SimulatedBank("/srv/bank.db", Faults(seed=7))
+    results = gateway.submit(instructions)     # PAID / REJECTED
+    results = gateway.query(keys)              # the current status of each key
+
+`SimulatedBank` (a bank in its own SQLite file with seeded faults, for development, tests and
+benchmarks) implements `BankGateway`. The errors are drawn in `payouts.gateways.errors`.
+"""
+
+from payouts.gateways._faults import Faults
+from payouts.gateways._types import (
+    BankGateway,
+    ItemResult,
+    ItemStatus,
+    PaymentInstruction,
+    StatementLine,
+)
+from payouts.gateways.errors import (
+    BankError,
+    BankFileError,
+    InstructionConflict,
+    OutcomeUnknown,
+    TransientBankError,
+)
+from payouts.gateways.simulated import BankStats, SimulatedBank
+
+__all__ = [
+    "BankError",
+    "BankFileError",
+    "BankGateway",
+    "BankStats",
+    "Faults",
+    "InstructionConflict",
+    "ItemResult",
+    "ItemStatus",
+    "OutcomeUnknown",
+    "PaymentInstruction",
+    "SimulatedBank",
+    "StatementLine",
+    "TransientBankError",
+]

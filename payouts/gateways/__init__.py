@@ -1,11 +1,12 @@
 """Bank gateways: how payout batches reach a bank, and the bank's answers.
 
     gateway = SimulatedBank("/srv/bank.db", Faults(seed=7))
-    results = gateway.submit(instructions)     # PAID / REJECTED
+    results = gateway.submit(instructions)     # PAID / REJECTED, or PENDING from the file bank
     results = gateway.query(keys)              # the current status of each key
 
-`SimulatedBank` (a bank in its own SQLite file with seeded faults, for development, tests and
-benchmarks) implements `BankGateway`. The errors are drawn in `payouts.gateways.errors`.
+Two gateways implement `BankGateway`: `SimulatedBank` (a bank in its own SQLite file with seeded
+faults, for development, tests and benchmarks) and `FileBank` (instruction files out, result
+files in; layouts in FILES.md). The errors are drawn in `payouts.gateways.errors`.
 """
 
 from payouts.gateways._faults import Faults
@@ -23,6 +24,7 @@ from payouts.gateways.errors import (
     OutcomeUnknown,
     TransientBankError,
 )
+from payouts.gateways.files import FileBank
 from payouts.gateways.simulated import BankStats, SimulatedBank
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "BankGateway",
     "BankStats",
     "Faults",
+    "FileBank",
     "InstructionConflict",
     "ItemResult",
     "ItemStatus",

@@ -57,6 +57,8 @@ def write_table(path: Path, fmt: str, header: Sequence[str], rows: Iterable[Sequ
 
 
 def _text_cell(sheet: Any, value: str) -> Any:
+    if not value:
+        return None  # an empty cell, which reads back as "" like an empty CSV field
     if ILLEGAL_CHARACTERS_RE.search(value):
         raise ValueError(f"{value!r} holds a control character that XLSX cannot store")
     cell = WriteOnlyCell(sheet, value=value)

@@ -1,6 +1,6 @@
 """Bank gateways: how payout batches reach a bank, and the bank's answers.
 
-    gateway = SimulatedBank("/srv/bank.db", Faults(seed=7))
+    gateway = gateway_from_url("simulated:///srv/bank.db?seed=7")
     results = gateway.submit(instructions)     # PAID / REJECTED, or PENDING from the file bank
     results = gateway.query(keys)              # the current status of each key
 
@@ -9,6 +9,7 @@ faults, for development, tests and benchmarks) and `FileBank` (instruction files
 files in; layouts in FILES.md). The errors are drawn in `payouts.gateways.errors`.
 """
 
+from payouts.gateways._config import gateway_from_url
 from payouts.gateways._faults import Faults
 from payouts.gateways._types import (
     BankGateway,
@@ -42,4 +43,5 @@ __all__ = [
     "SimulatedBank",
     "StatementLine",
     "TransientBankError",
+    "gateway_from_url",
 ]

@@ -59,8 +59,10 @@ from payouts.gateways._types import (
     to_fen,
 )
 from payouts.gateways.errors import InstructionConflict, OutcomeUnknown, TransientBankError
+from subsidy.errors import ConfigurationError
 
 _BUSY_TIMEOUT_S = 30.0
+_SQLITE_NEEDED = (3, 35)  # INSERT ... RETURNING
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS payment (
@@ -129,7 +131,11 @@ def _utcnow() -> datetime:
 
 
 class SimulatedBank:
-    """See the module docstring. `path` is the bank's SQLite file, created if missing."""
+    """See the module docstring. `path` is the bank's SQLite file, created if missing.
+
+    Without `faults` the bank has the realistic default faults (`Faults()`); `Faults.none()` is
+    a bank that never fails. `clock` (aware datetimes) dates the bookings and times the returns.
+    """
 
     name = "simulated"
 
@@ -370,6 +376,11 @@ class SimulatedBank:
     def _connect(self) -> sqlite3.Connection:
         # a connection must not cross a fork (Celery's prefork pool): each process opens its own
         if self._connection is None or self._pid != os.getpid():
+            if sqlite3.sqlite_version_info < _SQLITE_NEEDED:
+                raise ConfigurationError(
+                    f"the simulated bank needs SQLite {'.'.join(map(str, _SQLITE_NEEDED))} or "
+                    f"newer; this Python has {sqlite3.sqlite_version}"
+                )
             db = sqlite3.connect(
                 self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -374,3 +375,30 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_each_call_sleeps_its_latency(tmp_path: Path) -> None:
+    bank = SimulatedBank(tmp_path / "bank.db", replace(NO_FAULTS, latency_ms=(30, 30)))
+    started = time.perf_counter()
+    bank.submit(instructions(2))
+    assert time.perf_counter() - started >= 0.03
+
+
+def _submit_in_child(bank: SimulatedBank, start: int) -> None:
+    until_answered(bank, instructions(100, start))
+
+
+def test_a_bank_made_before_a_fork_works_in_the_children(tmp_path: Path) -> None:
+    """Celery's prefork pool: the bank is built in the parent, used in forked children."""
+    bank = SimulatedBank(tmp_path / "bank.db", Faults(seed=4, transient_rate=0.2))
+    until_answered(bank, instructions(100))  # the parent's connection is open before the fork
+    forked = multiprocessing.get_context("fork")
+    children = [forked.Process(target=_submit_in_child, args=(bank, s)) for s in (50, 100)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    assert [child.exitcode for child in children] == [0, 0]
+    until_answered(bank, instructions(250))
+    assert_books_balance(bank, bank.query(keys(instructions(250))))
+    assert bank.stats().items == 250

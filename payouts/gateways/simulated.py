@@ -174,13 +174,13 @@ class SimulatedBank:
             self._settle_returns(db, now)
             known = self._stored(db, list(by_key))
             _refuse_conflicts(db, by_key, known)
-            again = [(key,) for key in by_key if key in known]
+            if known:
+                db.execute(
+                    "UPDATE payment SET submit_attempts = submit_attempts + 1 "
+                    "WHERE idempotency_key IN (SELECT value FROM json_each(?))",
+                    (json.dumps(list(known)),),
+                )
             known.update(self._execute(db, [i for k, i in by_key.items() if k not in known], now))
-            db.executemany(
-                "UPDATE payment SET submit_attempts = submit_attempts + 1 "
-                "WHERE idempotency_key = ?",
-                again,
-            )
         if fate.answer_lost:
             raise OutcomeUnknown(f"{self.name} bank: answer to a call of {len(keys)} items lost")
         return [known[key] for key in keys]

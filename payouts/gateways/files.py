@@ -96,6 +96,7 @@ class FileBank:
         if not instructions:
             return []
         by_key = one_per_key(instructions)
+        answers = self._answers()  # a bad result file stops the call before anything is written
         instructed = self._instructed()
         for key, instruction in by_key.items():
             if key in instructed and identity(instructed[key]) != identity(instruction):
@@ -111,7 +112,10 @@ class FileBank:
             self._check_free(ref)
         for ref, batch in batches.items():
             self._write(ref, batch)
-        return self.query([i.idempotency_key for i in instructions])
+        return [
+            answers.get(i.idempotency_key) or ItemResult(i.idempotency_key, ItemStatus.PENDING)
+            for i in instructions
+        ]
 
     def query(self, keys: Sequence[str]) -> list[ItemResult]:
         results = self._answers()

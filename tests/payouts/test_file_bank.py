@@ -277,3 +277,11 @@ def test_pending_means_instructed_and_not_answered(tmp_path: Path) -> None:
     assert bank.submit([]) == []
     bank.submit([replace(instruction(1), memo="first")])
     assert bank.query(["payout-item-1"]) == [ItemResult("payout-item-1", ItemStatus.PENDING)]
+
+
+def test_a_bad_result_file_stops_a_submit_before_it_writes(tmp_path: Path) -> None:
+    bank = FileBank(tmp_path)
+    result_file(tmp_path / "inbox" / "bad.csv", [["k", "maybe", "", "", ""]])
+    with pytest.raises(BankFileError, match=r"bad\.csv"):
+        bank.submit(instructions(2))
+    assert list((tmp_path / "outbox").iterdir()) == []

@@ -16,13 +16,17 @@ One submit call, in order:
    account is in `closed_accounts` or with `reject_rate` (the same refusal on every attempt), paid
    otherwise, with a bank reference;
 4. commits, then with `lost_answer_rate` raises `OutcomeUnknown`: processed, answer lost.
+A query may raise `TransientBankError` too (same rate), never `OutcomeUnknown`: reading is safe.
 
 Returns: with `return_rate` a paid key is fated to come back. It stays PAID until
 `return_delay_s` after its payment and turns RETURNED at the first call after that (submit, query,
 `statement`, `stats`); the return is then a line of the statement, dated that day.
 
 Every decision is a hash of the seed and the key or the call (`_faults`), so the same calls give
-the same answers in any process. Money is kept in whole fen (SQLite has no exact decimal).
+the same answers in any process. A call is known by its keys in their order and its attempt
+number, how many calls with exactly those keys the bank has seen (a busy refusal counts, so a
+retry is a new attempt with a new chance). Value dates are the clock's date (UTC by default).
+Money is kept in whole fen (SQLite has no exact decimal).
 Read helpers for tests and benchmarks: `times_paid`, `paid_total`, `returned_total`, `stats`.
 """
 

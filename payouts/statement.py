@@ -1,0 +1,122 @@
+"""The bank statement file: the bank's own account of the money that moved, for reconciliation.
+
+One row per movement on the paying account, in this column order:
+
+    value_date      the booking day, YYYY-MM-DD
+    bank_reference  the bank's reference of the payment (a return repeats its payment's)
+    idempotency_key our key for the item, as echoed by the bank; may be empty
+    kind            payment (money left) or return (money came back)
+    amount          yuan, positive, a decimal point and at most 2 decimals (1234.50), no grouping
+    reason          why a payment came back; may be empty
+
+CSV (UTF-8, written without a BOM, a BOM accepted; RFC 4180 quoting) or XLSX (first sheet, every
+cell written as text; date and number cells are accepted on reading), chosen by the suffix.
+Further columns are ignored. `read_statement` checks every cell first and refuses the file whole,
+with every problem located by file, row (header = row 1), column and value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+from payouts.gateways._sheets import format_of, format_yuan, parse_yuan, read_table, write_table
+from payouts.gateways._types import LINE_KINDS, LineKind, StatementLine
+from payouts.gateways.errors import BankFileError
+from subsidy.registry.errors import Problem
+
+__all__ = ["STATEMENT_COLUMNS", "StatementLine", "read_statement", "write_statement"]
+
+STATEMENT_COLUMNS = (
+    "value_date",
+    "bank_reference",
+    "idempotency_key",
+    "kind",
+    "amount",
+    "reason",
+)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_REQUIRED = ("value_date", "bank_reference", "kind", "amount")
+
+
+def write_statement(path: Path, lines: Iterable[StatementLine]) -> None:
+    """The lines as a statement file, CSV or XLSX by the suffix of `path`."""
+    rows = (
+        [
+            line.value_date.isoformat(),
+            line.bank_reference,
+            line.idempotency_key or "",
+            line.kind,
+            format_yuan(line.amount),
+            line.reason or "",
+        ]
+        for line in lines
+    )
+    write_table(path, format_of(path), STATEMENT_COLUMNS, rows)
+
+
+def read_statement(path: Path) -> list[StatementLine]:
+    """Every line of the statement, or BankFileError listing every problem in it."""
+    table = read_table(path, _REQUIRED, source=path.name)
+    problems, lines = table.problems, []
+    first_row: dict[tuple[str, str], int] = {}
+    for row, cells in table.records:
+        found = [Problem(path.name, row, c, v, m) for c, v, m in _cell_problems(cells)]
+        reference, kind = cells["bank_reference"].strip(), cells["kind"].strip()
+        if not found and (reference, kind) in first_row:
+            message = f"appears again as a {kind}: first on row {first_row[reference, kind]}"
+            found.append(Problem(path.name, row, "bank_reference", reference, message))
+        problems += found
+        if found:
+            continue
+        first_row[reference, kind] = row
+        amount, _ = parse_yuan(cells["amount"])
+        assert amount is not None  # checked above
+        lines.append(
+            StatementLine(
+                value_date=date.fromisoformat(cells["value_date"].strip()),
+                bank_reference=reference,
+                idempotency_key=cells.get("idempotency_key", "").strip() or None,
+                kind=_kind(kind),
+                amount=amount,
+                reason=cells.get("reason", "").strip() or None,
+            )
+        )
+    if problems:
+        raise BankFileError(path.name, problems)
+    return lines
+
+
+def _cell_problems(cells: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(column, value, message) for each bad cell of one row, in column order."""
+    found: list[tuple[str, str, str]] = []
+    day = cells["value_date"].strip()
+    if not day:
+        found.append(("value_date", day, "is required"))
+    elif not _is_date(day):
+        found.append(("value_date", cells["value_date"], "is not a date (YYYY-MM-DD)"))
+    if not cells["bank_reference"].strip():
+        found.append(("bank_reference", cells["bank_reference"], "is required"))
+    if cells["kind"].strip() not in LINE_KINDS:
+        found.append(("kind", cells["kind"], "must be payment or return"))
+    _, why = parse_yuan(cells["amount"])
+    if why is not None:
+        found.append(("amount", cells["amount"], why))
+    return found
+
+
+def _is_date(text: str) -> bool:
+    # fromisoformat alone would also take 20200131 and 2020-W05-5, which no bank means
+    if not _DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _kind(text: str) -> LineKind:
+    return "payment" if text == "payment" else "return"

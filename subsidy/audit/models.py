@@ -31,3 +31,5 @@ class AuditHead(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     hash: str = Field(max_length=64)
+    previous: str = Field(default="0" * 64, max_length=64)
+    """The hash before `hash` (what the newest entry chains to)."""

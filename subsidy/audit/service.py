@@ -73,7 +73,7 @@ def record_many(session: Session, *, actor: str, changes: Sequence[Change]) -> N
         )
         entry.hash = previous = entry_hash(entry)
         rows.append(entry.model_dump(exclude={"id"}))
-    head.hash = previous
+    head.previous, head.hash = head.hash, previous
     session.flush()
     if rows:
         session.execute(insert(AuditEntry), rows)

@@ -117,16 +117,14 @@ WITH budget AS (
                             idempotency_key, created_at)
     SELECT :uscc, :policy_id, :version, :group_key, :amount, :status, :key, :at FROM budget
     RETURNING id
-), previous AS (
-    SELECT audit_head.hash FROM audit_head, redemption
-    WHERE audit_head.id = 1 FOR UPDATE OF audit_head
 ), head AS (
     UPDATE audit_head
-    SET hash = encode(sha256(convert_to(
-        previous.hash || :body_head || redemption.id::text || :body_tail, 'UTF8')), 'hex')
-    FROM previous, redemption
+    SET previous = audit_head.hash,
+        hash = encode(sha256(convert_to(
+            audit_head.hash || :body_head || redemption.id::text || :body_tail, 'UTF8')), 'hex')
+    FROM redemption
     WHERE audit_head.id = 1
-    RETURNING previous.hash AS previous_hash, audit_head.hash AS hash, redemption.id AS id
+    RETURNING audit_head.previous AS previous_hash, audit_head.hash AS hash, redemption.id AS id
 ), entry AS (
     INSERT INTO audit_entry (at, actor, action, subject, before, after, previous_hash, hash)
     SELECT :at, :actor, :action, :subject_prefix || head.id::text, :before, :after,
@@ -165,14 +163,11 @@ def reserve_insert_and_record(
         "body_head": entry.body_head,
         "body_tail": entry.body_tail,
     }
-    for _ in range(2):
-        found = session.execute(_RESERVE_INSERT_AND_RECORD, values).scalar_one_or_none()
-        if found is not None or _budget_exists(session, redemption.policy_id):
-            return None if found is None else int(found)
+    found = session.execute(_RESERVE_INSERT_AND_RECORD, values).scalar_one_or_none()
+    if found is None:
+        # Refused, or the policy's budget row did not exist yet (the first redemption of a
+        # policy creates it); a look-up now could see a row created after the statement's
+        # snapshot and misjudge which, so create it if need be and try once more.
         _ensure_budget(session, redemption.policy_id, budget)
-    return None
-
-
-def _budget_exists(session: Session, policy_id: str) -> bool:
-    query = select(col(PolicyBudget.policy_id)).where(col(PolicyBudget.policy_id) == policy_id)
-    return session.execute(query).first() is not None
+        found = session.execute(_RESERVE_INSERT_AND_RECORD, values).scalar_one_or_none()
+    return None if found is None else int(found)

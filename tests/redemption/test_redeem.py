@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -179,3 +180,26 @@ def test_a_rush_never_overspends_nor_redeems_twice(
         verdict = audit.verify(session)
     assert verdict.reason is None
     assert verdict.entries == 2 + 101  # two publications, one entry per redemption
+
+
+@pytest.mark.postgres
+def test_a_rush_with_budget_enough_for_all_refuses_nobody(
+    pg_engine: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    """Concurrency must not make a reservation fail that has room (no spurious 409s)."""
+    firms = load_registry(pg_engine, data_dir, tmp_path / "registry", 1_100)
+    publish(pg_engine, flat("plenty", 10, 10_000_000))
+
+    def attempt(uscc: str) -> str:
+        try:
+            redeem(pg_engine, uscc, "plenty", f"key-{uscc}")
+        except errors.RedemptionError as exc:
+            return type(exc).__name__
+        return "created"
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        outcomes = Counter(pool.map(attempt, firms))
+    assert outcomes == Counter({"created": len(firms)})
+    assert reserved(pg_engine, "plenty") == Decimal(10 * len(firms))
+    with Session(pg_engine) as session:
+        assert audit.verify(session).reason is None

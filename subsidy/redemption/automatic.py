@@ -23,8 +23,9 @@ from policies import repository as policy_repository
 from policies.document import PolicyDocument
 from policies.service import published_document
 from subsidy.audit import service as audit
+from subsidy.ledger import service as ledger
 from subsidy.redemption import repository
-from subsidy.redemption.models import RESERVED
+from subsidy.redemption.models import RedemptionStatus
 
 ACTOR = "system:automatic-grant"
 
@@ -67,6 +68,12 @@ def _grant(session: Session, version: int, document: PolicyDocument) -> Grants:
     remaining = document.budget - budget.reserved
     candidates = repository.ungranted(session, policy_id, document.group)
     chosen = within_budget(candidates, remaining)
+    flagged = repository.flagged_among(session, [uscc for uscc, _ in chosen])
+
+    def status(uscc: str, amount: Decimal) -> RedemptionStatus:
+        above = document.review_threshold is not None and amount > document.review_threshold
+        return RedemptionStatus.HELD if above or uscc in flagged else RedemptionStatus.APPROVED
+
     granted = repository.insert_grants(
         session,
         [
@@ -76,10 +83,25 @@ def _grant(session: Session, version: int, document: PolicyDocument) -> Grants:
                 "policy_version": version,
                 "group_key": document.group,
                 "amount": amount,
-                "status": RESERVED,
+                "status": str(status(uscc, amount)),
                 "idempotency_key": automatic_key(policy_id),
+                "changed_by": ACTOR,
             }
             for uscc, amount in chosen
+        ],
+    )
+    ledger.post(
+        session,
+        [
+            move
+            for redemption_id, uscc, amount in granted
+            for move in ledger.promised(
+                policy_id,
+                uscc,
+                redemption_id,
+                amount,
+                approved=status(uscc, amount) == RedemptionStatus.APPROVED,
+            )
         ],
     )
     total = sum((amount for _, _, amount in granted), Decimal("0.00"))

@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from matching.models import Qualification
 from subsidy.audit.service import SqlEntry
 from subsidy.db import Money, UTCDateTime, utcnow
-from subsidy.redemption.models import PolicyBudget, Redemption
+from subsidy.redemption.models import FirmFlag, PolicyBudget, Redemption, RedemptionStatus
 
 
 def by_key(session: Session, uscc: str, key: str) -> Redemption | None:
@@ -29,6 +29,19 @@ def held(session: Session, uscc: str, policy_id: str, group: str | None) -> Rede
     query = select(Redemption).where(col(Redemption.uscc) == uscc, same)
     found = list(session.execute(query).scalars())
     return next((r for r in found if r.policy_id == policy_id), found[0] if found else None)
+
+
+def flagged(session: Session, uscc: str) -> bool:
+    return session.get(FirmFlag, uscc) is not None
+
+
+def flagged_among(session: Session, usccs: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(usccs), 5_000):  # bound the IN list
+        chunk = usccs[start : start + 5_000]
+        query = select(col(FirmFlag.uscc)).where(col(FirmFlag.uscc).in_(chunk))
+        found.update(session.execute(query).scalars())
+    return found
 
 
 def of_firm(session: Session, uscc: str) -> list[Redemption]:
@@ -114,8 +127,9 @@ WITH budget AS (
     RETURNING policy_id
 ), redemption AS (
     INSERT INTO redemption (uscc, policy_id, policy_version, group_key, amount, status,
-                            idempotency_key, created_at)
-    SELECT :uscc, :policy_id, :version, :group_key, :amount, :status, :key, :at FROM budget
+                            idempotency_key, created_at, changed_by)
+    SELECT :uscc, :policy_id, :version, :group_key, :amount, :status, :key, :at, :changed_by
+    FROM budget
     RETURNING id
 ), head AS (
     UPDATE audit_head
@@ -130,6 +144,12 @@ WITH budget AS (
     SELECT :at, :actor, :action, :subject_prefix || head.id::text, :before, :after,
            head.previous_hash, head.hash
     FROM head
+), moves AS (
+    INSERT INTO ledger_entry (at, policy_id, uscc, redemption_id, source, target, amount, memo)
+    SELECT :at, :policy_id, :uscc, redemption.id, m.source, m.target, :amount, m.memo
+    FROM redemption, (VALUES (1, 'budget', 'reserved', 'reserve'),
+                             (2, 'reserved', 'payable', 'approve')) AS m(n, source, target, memo)
+    WHERE m.n <= :moves
 )
 SELECT id FROM head
 """
@@ -143,8 +163,8 @@ SELECT id FROM head
 def reserve_insert_and_record(
     session: Session, redemption: Redemption, budget: Decimal, entry: SqlEntry
 ) -> int | None:
-    """Reserve, store `redemption` and append `entry` about it, all or nothing; its id, or None
-    when the budget cannot cover it (nothing written)."""
+    """Reserve, store `redemption`, post its ledger moves and append `entry` about it, all or
+    nothing; its id, or None when the budget cannot cover it (nothing written)."""
     values = {
         "amount": redemption.amount,
         "budget": budget,
@@ -154,6 +174,8 @@ def reserve_insert_and_record(
         "group_key": redemption.group_key,
         "status": redemption.status,
         "key": redemption.idempotency_key,
+        "changed_by": redemption.changed_by,
+        "moves": 2 if redemption.status == RedemptionStatus.APPROVED else 1,
         "at": entry.at,
         "actor": entry.actor,
         "action": entry.action,

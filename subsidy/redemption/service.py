@@ -27,6 +27,7 @@ from policies.language import evaluate_firm
 from policies.models import PolicyState
 from policies.service import published_document
 from subsidy.audit import service as audit
+from subsidy.ledger import service as ledger
 from subsidy.redemption import repository
 from subsidy.redemption.errors import (
     AlreadyRedeemed,
@@ -37,7 +38,7 @@ from subsidy.redemption.errors import (
     NotRedeemable,
     UnknownPolicy,
 )
-from subsidy.redemption.models import RESERVED, Redemption
+from subsidy.redemption.models import Redemption, RedemptionStatus
 
 RESERVE_ACTION = "redemption.reserve"
 
@@ -69,8 +70,9 @@ def redeem(
         policy_version=published.version,
         group_key=document.group,
         amount=amount,
-        status=RESERVED,
+        status=initial_status(session, uscc, amount, document),
         idempotency_key=idempotency_key,
+        changed_by=f"enterprise:{uscc}",
     )
     if session.connection().dialect.name == "postgresql":
         _store_in_one_statement(session, redemption, document.budget)
@@ -88,6 +90,8 @@ def _store(session: Session, redemption: Redemption, budget: Decimal) -> None:
         raise _refusal(exc, redemption) from exc
     if not repository.reserve(session, redemption.policy_id, budget, redemption.amount):
         raise _exhausted(redemption)
+    assert redemption.id is not None
+    ledger.post(session, _promised(redemption))
     audit.record(
         session,
         actor=_actor(redemption),
@@ -95,6 +99,28 @@ def _store(session: Session, redemption: Redemption, budget: Decimal) -> None:
         subject=f"redemption:{redemption.id}",
         after=_audited(redemption),
     )
+
+
+def _promised(redemption: Redemption) -> list[ledger.Move]:
+    assert redemption.id is not None
+    return ledger.promised(
+        redemption.policy_id,
+        redemption.uscc,
+        redemption.id,
+        redemption.amount,
+        approved=redemption.status == RedemptionStatus.APPROVED,
+    )
+
+
+def initial_status(
+    session: Session, uscc: str, amount: Decimal, document: PolicyDocument
+) -> RedemptionStatus:
+    """Approved at once unless a risk rule holds it: an amount above the policy's review
+    threshold, or a firm flagged for review."""
+    above = document.review_threshold is not None and amount > document.review_threshold
+    if above or repository.flagged(session, uscc):
+        return RedemptionStatus.HELD
+    return RedemptionStatus.APPROVED
 
 
 def _store_in_one_statement(session: Session, redemption: Redemption, budget: Decimal) -> None:
@@ -124,6 +150,7 @@ def _audited(redemption: Redemption) -> dict[str, object]:
         "version": redemption.policy_version,
         "amount": str(redemption.amount),
         "uscc": redemption.uscc,
+        "status": str(redemption.status),
     }
 
 

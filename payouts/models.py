@@ -1,0 +1,124 @@
+"""Payout batches and their items, and what reconciliation could not match.
+
+An item is one attempt to pay one redemption: a redemption whose payment came back is paid again
+by a new item (with a new idempotency key) once finance has corrected the account. An item's key
+is derived from its id, so a resubmission after a crash or a lost answer carries the same key and
+the bank pays it at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from subsidy.db import Money, UTCDateTime, identifier, utcnow
+
+
+class BatchState(StrEnum):
+    OPEN = "open"  # items still to submit or to settle
+    DONE = "done"  # every item paid or returned
+
+
+class ItemState(StrEnum):
+    """pending -> submitted -> paid; failed (transient, retried with backoff) -> pending;
+    returned (refused or sent back by the bank: finance corrects and retries)."""
+
+    PENDING = "pending"
+    SUBMITTED = "submitted"  # sent, or about to be: the outcome must be asked before resending
+    PAID = "paid"
+    FAILED = "failed"
+    RETURNED = "returned"
+
+
+UNSETTLED = (ItemState.PENDING, ItemState.SUBMITTED, ItemState.FAILED)
+
+
+class PayoutBatch(SQLModel, table=True):
+    __tablename__ = "payout_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bank_code: str = Field(sa_column=Column(String(16), nullable=False))
+    state: BatchState = Field(sa_column=Column(String(16), nullable=False))
+    items: int
+    total: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+    @property
+    def ref(self) -> str:
+        return f"QQ-B{self.id:08d}"
+
+
+class PayoutItem(SQLModel, table=True):
+    __tablename__ = "payout_item"
+    __table_args__ = (
+        Index("ix_payout_item_batch", "batch_id", "state"),
+        Index("ix_payout_item_redemption", "redemption_id"),
+        Index("ix_payout_item_state", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(sa_column=Column(Integer, ForeignKey("payout_batch.id"), nullable=False))
+    redemption_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("redemption.id"), nullable=False)
+    )
+    policy_id: str = Field(sa_column=Column(identifier(64), nullable=False))
+    uscc: str = Field(sa_column=Column(identifier(18), nullable=False))
+    payee_name: str
+    bank_code: str = Field(sa_column=Column(String(16), nullable=False))
+    account: str = Field(sa_column=Column(String(40), nullable=False))
+    amount: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    """The redemption's amount."""
+    offset: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    """What the firm owed from an earlier clawback, settled from this payment."""
+    net: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    """What the bank is asked to transfer: amount - offset."""
+    state: ItemState = Field(sa_column=Column(String(16), nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    bank_reference: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    reason_code: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+    paid_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+    @property
+    def idempotency_key(self) -> str:
+        """Deterministic: the same item always carries the same key to the bank."""
+        return f"QQ-P{self.id:010d}"
+
+
+class ExceptionKind(StrEnum):
+    UNMATCHED = "unmatched"  # a statement line with no payout item
+    AMOUNT_MISMATCH = "amount_mismatch"
+    DUPLICATE = "duplicate"  # a second line for the same payment
+    NOT_ON_STATEMENT = "not_on_statement"  # paid here, absent from the bank's statement
+
+
+class ReconciliationException(SQLModel, table=True):
+    __tablename__ = "reconciliation_exception"
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement: str
+    """The statement file's name and SHA-256, so the same file is never reconciled twice."""
+    line: int | None = None
+    kind: ExceptionKind = Field(sa_column=Column(String(32), nullable=False))
+    payout_item_id: int | None = None
+    bank_reference: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    amount: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
+    expected: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
+    detail: str
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    resolved_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    resolved_by: str | None = None

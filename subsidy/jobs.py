@@ -1,0 +1,56 @@
+"""The Celery application every domain's `tasks.py` registers with.
+
+With a broker (`QINQING_BROKER_URL`, Redis in production) tasks go to `qinqing worker`
+processes. Without one (the embedded default) they run in-process, eagerly, so `qinqing demo`
+and the tests need nothing else. Either way a task is enqueued only after the transaction that
+made its work visible has committed (`after_commit`), takes ids rather than objects, and is
+idempotent: `acks_late` with `task_reject_on_worker_lost` means a worker killed mid-task leaves
+the message to be delivered again, and the task re-checks the state it finds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import event
+from sqlmodel import Session
+
+from subsidy.settings import get_settings
+
+celery_app = Celery("qinqing", include=["payouts.tasks"])
+
+
+def configure(broker_url: str | None = None) -> Celery:
+    """Point the app at the broker of the settings (or `broker_url`); none: run in-process."""
+    url = get_settings().broker_url if broker_url is None else broker_url
+    celery_app.conf.update(
+        broker_url=url or "memory://",
+        result_backend=None,
+        task_always_eager=not url,
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "payouts-run": {"task": "payouts.run", "schedule": 60.0},
+            "payouts-poll": {"task": "payouts.poll", "schedule": 60.0},
+        },
+    )
+    return celery_app
+
+
+def after_commit(session: Session, send: Callable[[], Any]) -> None:
+    """Call `send` (e.g. `task.delay(id)`) once `session` commits; never if it rolls back."""
+
+    def sent(_: Session) -> None:
+        send()
+
+    event.listen(session, "after_commit", sent, once=True)
+
+
+configure()

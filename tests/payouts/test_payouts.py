@@ -107,9 +107,7 @@ def test_every_redemption_is_paid_once_or_returned_with_its_reason(
     assert all(bank.times_paid(i.idempotency_key) == 0 for i in returned)
     assert bank.paid_total() == sum((i.net for i in paid), Decimal("0.00"))
     with Session(app_env) as session:
-        statuses = dict(
-            session.execute(select(col(Redemption.id), col(Redemption.status))).tuples().all()
-        )
+        statuses = dict(session.execute(select(col(Redemption.id), col(Redemption.status))).all())
         batches = list(session.execute(select(PayoutBatch)).scalars())
         assert audit.verify(session).reason is None
     assert {statuses[i.redemption_id] for i in paid} == {RedemptionStatus.PAID}

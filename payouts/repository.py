@@ -76,8 +76,29 @@ def set_status(session: Session, redemption_ids: Sequence[int], status: Redempti
     for start in range(0, len(redemption_ids), 5_000):
         chunk = list(redemption_ids[start : start + 5_000])
         session.execute(
-            update(Redemption).where(col(Redemption.id).in_(chunk)).values(status=str(status))
+            update(Redemption)
+            .where(col(Redemption.id).in_(chunk))
+            .values(status=str(status))
+            .execution_options(synchronize_session=False)
         )
+
+
+def mark_paying(session: Session, batch_ids: Sequence[int]) -> None:
+    """Every approved redemption with an item in these batches is now being paid."""
+    if not batch_ids:
+        return
+    in_batches = select(col(PayoutItem.redemption_id)).where(
+        col(PayoutItem.batch_id).in_(list(batch_ids))
+    )
+    session.execute(
+        update(Redemption)
+        .where(
+            col(Redemption.status) == RedemptionStatus.APPROVED,
+            col(Redemption.id).in_(in_batches),
+        )
+        .values(status=str(RedemptionStatus.PAYING))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def locked_batch(session: Session, batch_id: int) -> PayoutBatch | None:

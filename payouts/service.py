@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import insert
+import polars as pl
 from sqlmodel import Session
 
 from payouts import repository
@@ -37,11 +37,13 @@ from payouts.gateways import (
     TransientBankError,
 )
 from payouts.models import BatchState, ItemState, PayoutBatch, PayoutItem
+from subsidy import bulk
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
 from subsidy.ledger import service as ledger
 from subsidy.ledger.models import Account
 from subsidy.redemption.models import RedemptionStatus
+from subsidy.registry.schema import MONEY_DTYPE
 
 ACTOR = "system:payouts"
 BATCH_SIZE = 1_000
@@ -89,8 +91,9 @@ def gather(session: Session, *, batch_size: int = BATCH_SIZE) -> Gathered:
                 owed[p.uscc] -= offset
             rows.append(_item_row(batch, p, offset, now))
     if rows:
-        session.execute(insert(PayoutItem), rows)
-    repository.set_status(session, [p.redemption_id for p in payable], RedemptionStatus.PAYING)
+        table = PayoutItem.__table__  # type: ignore[attr-defined]
+        bulk.insert_frame(session.connection(), table, pl.DataFrame(rows, schema=_ITEM_SCHEMA))
+    repository.mark_paying(session, [_id(b.id) for b, _ in batches])
     audit.record_many(
         session,
         actor=ACTOR,
@@ -109,6 +112,26 @@ def gather(session: Session, *, batch_size: int = BATCH_SIZE) -> Gathered:
         sum((b.total for b, _ in batches), Decimal("0.00")),
         without,
     )
+
+
+_ITEM_SCHEMA = pl.Schema(
+    {
+        "batch_id": pl.Int64(),
+        "redemption_id": pl.Int64(),
+        "policy_id": pl.String(),
+        "uscc": pl.String(),
+        "payee_name": pl.String(),
+        "bank_code": pl.String(),
+        "account": pl.String(),
+        "amount": MONEY_DTYPE,
+        "offset": MONEY_DTYPE,
+        "net": MONEY_DTYPE,
+        "state": pl.String(),
+        "attempts": pl.Int64(),
+        "created_at": pl.Datetime("us", "UTC"),
+        "updated_at": pl.Datetime("us", "UTC"),
+    }
+)
 
 
 def _item_row(

@@ -77,7 +77,7 @@ def _drop_constraints(connection: Connection, name: str) -> list[str]:
 def _copy(connection: Connection, name: str, frame: pl.DataFrame, progress: Progress) -> None:
     driver = connection.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
-    columns = ", ".join(frame.columns)
+    columns = ", ".join(f'"{c}"' for c in frame.columns)  # quoted: a column may be `offset`
     with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy,
@@ -97,7 +97,8 @@ def _insert_many(
         frame = frame.sort(keys)
     stored = frame.with_columns(_sqlite_value(table, name) for name in frame.columns)
     placeholders = ", ".join("?" for _ in stored.columns)
-    sql = f"INSERT INTO {table.name} ({', '.join(stored.columns)}) VALUES ({placeholders})"
+    columns = ", ".join(f'"{c}"' for c in stored.columns)
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders})"
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         for chunk in stored.iter_slices(CHUNK_ROWS):

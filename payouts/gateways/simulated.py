@@ -226,6 +226,16 @@ class SimulatedBank:
             ).fetchone()
         return int(row[0])
 
+    def payments_by_key(self) -> dict[str, int]:
+        """How many times money left, for every key it ever left for (one scan, for checks of
+        many keys at once)."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT idempotency_key, count(*) FROM movement WHERE kind = 'payment' "
+                "GROUP BY idempotency_key"
+            ).fetchall()
+        return {key: int(count) for key, count in rows}
+
     def paid_total(self) -> Decimal:
         """Every payment ever executed, whether or not it came back."""
         return self.stats().paid_total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import case, func, select, update
@@ -133,3 +134,29 @@ def open_batches(session: Session) -> list[int]:
         .order_by(col(PayoutBatch.id))
     )
     return [int(i) for i in session.execute(query).scalars()]
+
+
+def paid_since(session: Session, since: date) -> list[PayoutItem]:
+    query = (
+        select(PayoutItem)
+        .where(col(PayoutItem.state) == ItemState.PAID, col(PayoutItem.paid_on) >= since)
+        .where(col(PayoutItem.bank_reference) != "OFFSET")  # settled without the bank
+        .order_by(col(PayoutItem.id))
+    )
+    return list(session.execute(query).scalars())
+
+
+def paid_items_locked(session: Session, item_ids: Sequence[int]) -> list[PayoutItem]:
+    found: list[PayoutItem] = []
+    for start in range(0, len(item_ids), 5_000):
+        query = (
+            select(PayoutItem)
+            .where(
+                col(PayoutItem.id).in_(list(item_ids[start : start + 5_000])),
+                col(PayoutItem.state) == ItemState.PAID,
+            )
+            .order_by(col(PayoutItem.id))
+            .with_for_update()
+        )
+        found += session.execute(query).scalars()
+    return found

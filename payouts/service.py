@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -299,6 +300,33 @@ def apply(
     # at again after one backoff.
     retry_in = backoff if unsettled else None
     return Applied(len(paid), len(returned), unsettled, retry_in)
+
+
+def paid_keys_since(session: Session, since: dt.date) -> list[str]:
+    """Keys of items paid on or after `since`: a bank may still return them."""
+    return [i.idempotency_key for i in repository.paid_since(session, since)]
+
+
+def apply_returns(session: Session, results: Sequence[ItemResult], *, now: dt.datetime) -> int:
+    """Record the payments the bank says came back (account closed after crediting...): the
+    money is payable again, the redemption goes back to finance with the bank's reason."""
+    came_back = {r.idempotency_key: r for r in results if r.status == ItemStatus.RETURNED}
+    items = repository.paid_items_locked(session, [_item_id(k) for k in came_back])
+    moves = [m for item in items for m in _unpay_moves(item)]
+    for item in items:
+        _return(item, came_back[item.idempotency_key], now)
+    repository.set_status(session, [i.redemption_id for i in items], RedemptionStatus.RETURNED)
+    session.flush()
+    ledger.post(session, moves)
+    if items:
+        audit.record_many(
+            session, actor=ACTOR, changes=[_change("payout.return", item) for item in items]
+        )
+    return len(items)
+
+
+def _item_id(key: str) -> int:
+    return int(key.removeprefix("QQ-P"))
 
 
 def _pay(item: PayoutItem, result: ItemResult, now: dt.datetime) -> None:

@@ -8,10 +8,14 @@ from functools import lru_cache
 from typing import Any
 
 from payouts import repository, service
-from payouts.gateways import BankGateway, gateway_from_url
+from payouts.gateways import BankGateway, TransientBankError, gateway_from_url
 from subsidy.db import session_scope, utcnow
 from subsidy.jobs import after_commit, celery_app
 from subsidy.settings import get_settings
+
+RETURN_WINDOW_DAYS = 30
+"""How long after paying a bank may still return a payment (it says so within days)."""
+QUERY_CHUNK = 1_000
 
 
 @lru_cache
@@ -30,6 +34,30 @@ def settle_once(batch_id: int) -> service.Applied | None:
     answers = service.ask_bank(gateway(settings.bank), claim)
     with session_scope() as session:
         return service.apply(session, claim, answers, now=utcnow(), backoff=backoff)
+
+
+def collect_returns_once(days: int = RETURN_WINDOW_DAYS) -> int:
+    """Ask the bank about the payments of the last `days` days and record those that came back."""
+    gateway_now = gateway(get_settings().bank)
+    with session_scope() as session:
+        keys = service.paid_keys_since(session, utcnow().date() - dt.timedelta(days=days))
+    returned = 0
+    for start in range(0, len(keys), QUERY_CHUNK):
+        results = gateway_now.query(keys[start : start + QUERY_CHUNK])
+        with session_scope() as session:
+            returned += service.apply_returns(session, results, now=utcnow())
+    return returned
+
+
+@celery_app.task(
+    name="payouts.returns",
+    acks_late=True,
+    task_reject_on_worker_lost=True,
+    autoretry_for=(TransientBankError,),
+    retry_backoff=True,
+)
+def collect_returns(days: int = RETURN_WINDOW_DAYS) -> int:
+    return collect_returns_once(days)
 
 
 @celery_app.task(
@@ -69,4 +97,5 @@ def poll() -> list[int]:
         batch_ids = repository.open_batches(session)
     for batch_id in batch_ids:
         settle.delay(batch_id)
+    collect_returns.delay()
     return batch_ids

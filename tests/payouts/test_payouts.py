@@ -208,3 +208,27 @@ def test_two_runs_never_put_a_redemption_in_two_payments(
         second = service.gather(session)
     assert first.items > 0
     assert second.items == 0
+
+
+def test_payments_the_bank_returns_later_go_back_to_finance(
+    app_env: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redeemed: list[int]
+) -> None:
+    bank_path = tmp_path / "returns.db"
+    monkeypatch.setenv(
+        "QINQING_BANK_URL", f"simulated://{bank_path}?seed=3&transient=0&lost=0&returned=0.3"
+    )
+    get_settings.cache_clear()
+    tasks.gateway.cache_clear()
+    result = runner.invoke(app, ["payouts", "run"])
+    tasks.gateway.cache_clear()
+    assert result.exit_code == 0, result.output
+    settled = items(app_env)
+    returned = [i for i in settled if i.state == ItemState.RETURNED]
+    paid = [i for i in settled if i.state == ItemState.PAID]
+    bank = SimulatedBank(bank_path, Faults.none())
+    came_back = bank.returned_total()
+    assert came_back > 0
+    assert f"{len([i for i in returned if i.bank_reference]):,} payments came back" in result.output
+    assert sum((i.amount for i in returned if i.bank_reference), Decimal(0)) == came_back
+    assert balance(app_env, Account.PAID) == sum((i.amount for i in paid), Decimal(0))
+    assert bank.paid_total() - came_back == sum((i.net for i in paid), Decimal(0))

@@ -131,18 +131,27 @@ def report(postgres: str, bank_path: Path, granted: int, elapsed: float) -> None
     engine = db.make_engine(postgres)
     with Session(engine) as session:
         items = list(session.execute(select(PayoutItem)).scalars())
-        paid_ledger = session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                col(LedgerEntry.target) == Account.PAID
-            )
-        ).scalar_one()
+        entered, left = (
+            session.execute(
+                select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(side == Account.PAID)
+            ).scalar_one()
+            for side in (col(LedgerEntry.target), col(LedgerEntry.source))
+        )
+        paid_ledger = Decimal(entered) - Decimal(left)
     bank = SimulatedBank(bank_path, Faults.none())
     paid = [i for i in items if i.state == ItemState.PAID]
     returned = [i for i in items if i.state == ItemState.RETURNED]
     payments = bank.payments_by_key()
+    # Paid: money left once. Returned: once if it was paid and came back (it has the bank's
+    # reference), never if the bank refused it.
     twice = [i.id for i in paid if payments.get(i.idempotency_key) != 1]
-    twice += [i.id for i in returned if payments.get(i.idempotency_key)]
+    twice += [
+        i.id
+        for i in returned
+        if payments.get(i.idempotency_key, 0) != (1 if i.bank_reference else 0)
+    ]
     paid_here = sum((i.net for i in paid), Decimal("0.00"))
+    kept_by_firms = bank.paid_total() - bank.returned_total()
     stats = bank.stats()
     print(f"{granted:,} approved redemptions, {len(items):,} items")
     still_open = len(items) - len(paid) - len(returned)
@@ -150,8 +159,8 @@ def report(postgres: str, bank_path: Path, granted: int, elapsed: float) -> None
     print(f"{elapsed:.1f} s, {len(items) / elapsed:,.0f} items/s")
     print(f"bank: {stats}")
     print(
-        f"exactly once: {not twice} ({len(twice)} not paid exactly once); bank paid "
-        f"{bank.paid_total():,.2f}, items paid {paid_here:,.2f}, "
+        f"exactly once: {not twice} ({len(twice)} not paid exactly once); bank paid less "
+        f"returned {kept_by_firms:,.2f}, items paid {paid_here:,.2f}, "
         f"ledger paid {Decimal(paid_ledger):,.2f}"
     )
 

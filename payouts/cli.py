@@ -49,10 +49,9 @@ def run(
                 tasks.settle.delay(batch_id)
             left = _wait_for_workers(wait)
     console.print(f"{len(left):,} batches still open" if left else "every batch settled")
-    if celery_app.conf.task_always_eager:
-        with refusals():
-            came_back = tasks.collect_returns_once()
-        console.print(f"{came_back:,} payments came back from the bank")
+    with refusals():
+        came_back = tasks.collect_returns_once()
+    console.print(f"{came_back:,} payments came back from the bank")
 
 
 def _settle_here(batch_ids: list[int], wait: float) -> list[int]:

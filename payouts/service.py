@@ -262,12 +262,19 @@ def apply(
         if result.status == ItemStatus.PAID and item.state == ItemState.SUBMITTED:
             _pay(item, result, now)
             paid.append(item)
-        elif result.status in (ItemStatus.REJECTED, ItemStatus.RETURNED) and item.state in (
+        elif result.status == ItemStatus.REJECTED and item.state == ItemState.SUBMITTED:
+            _return(item, result, now)
+            returned.append(item)
+        elif result.status == ItemStatus.RETURNED and item.state in (
             ItemState.SUBMITTED,
             ItemState.PAID,
         ):
-            if item.state == ItemState.PAID:
-                moves += _unpay_moves(item)
+            if item.state == ItemState.SUBMITTED:
+                # Paid and already sent back before we heard of it (a lost answer asked again
+                # later): the books show both movements, as the bank's statement will.
+                _pay(item, result, now)
+                moves += _pay_moves(item)
+            moves += _unpay_moves(item)
             _return(item, result, now)
             returned.append(item)
     for item_id in claim.offset_only:

@@ -232,3 +232,35 @@ def test_payments_the_bank_returns_later_go_back_to_finance(
     assert sum((i.amount for i in returned if i.bank_reference), Decimal(0)) == came_back
     assert balance(app_env, Account.PAID) == sum((i.amount for i in paid), Decimal(0))
     assert bank.paid_total() - came_back == sum((i.net for i in paid), Decimal(0))
+
+
+def test_a_payment_returned_before_its_answer_arrived_is_booked_both_ways(
+    app_env: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redeemed: list[int]
+) -> None:
+    bank_path = tmp_path / "always-returns.db"
+    monkeypatch.setenv(
+        "QINQING_BANK_URL", f"simulated://{bank_path}?seed=1&transient=0&lost=0&reject=0&returned=1"
+    )
+    get_settings.cache_clear()
+    tasks.gateway.cache_clear()
+    with db.session_scope(app_env) as session:
+        batch_id = service.gather(session, batch_size=10_000).batch_ids[0]
+    with db.session_scope(app_env) as session:
+        claim = service.claim(session, batch_id, now=db.utcnow())
+    assert claim is not None
+    bank = SimulatedBank(
+        bank_path,
+        Faults(seed=1, transient_rate=0, lost_answer_rate=0, reject_rate=0, return_rate=1),
+    )
+    bank.submit(claim.send)  # paid; the answer never reached us; then every payment came back
+    tasks.settle_once(batch_id)
+    tasks.gateway.cache_clear()
+    settled = [i for i in items(app_env) if i.batch_id == batch_id]
+    assert {i.state for i in settled} == {ItemState.RETURNED}
+    assert all(i.bank_reference for i in settled)
+    assert balance(app_env, Account.PAID) == 0
+    with Session(app_env) as session:
+        moves = session.execute(
+            select(col(LedgerEntry.memo), func.count()).group_by(col(LedgerEntry.memo))
+        ).all()
+    assert dict(moves)["paid"] == dict(moves)["returned"] == len(settled)

@@ -119,7 +119,7 @@ def test_a_worker_killed_mid_batch_pays_nothing_twice(
     assert [
         i.id
         for i in settled
-        if i.state == ItemState.RETURNED and simulated.times_paid(i.idempotency_key)
+        if i.state == ItemState.RETURNED 
     ] == []
     paid_here = sum((i.net for i in paid), Decimal("0.00"))
     assert simulated.paid_total() == paid_here

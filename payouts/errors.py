@@ -1,8 +1,9 @@
-"""What officers and finance are refused when they act on redemptions, flags and exceptions.
+"""Why a payout operation was refused.
 
 QinqingError
 └── PayoutError
     ├── PayoutNotFound            no such redemption, flag or reconciliation exception
+    │   └── UnknownBatch          no such payout batch
     ├── MakerChecker              the checker is the person who made the change to be checked
     ├── RedemptionStateError      the redemption's status does not allow this action
     │   ├── AlreadyReversed       a reversed redemption is final
@@ -25,6 +26,10 @@ class PayoutError(QinqingError):
 
 
 class PayoutNotFound(PayoutError):
+    pass
+
+
+class UnknownBatch(PayoutNotFound):
     pass
 
 

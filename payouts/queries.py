@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from payouts.errors import PayoutNotFound
+from payouts.errors import UnknownBatch
 from payouts.models import PayoutBatch, PayoutItem, ReconciliationException
 from subsidy.redemption.models import Redemption
 
@@ -44,7 +44,7 @@ def batches(session: Session, *, limit: int, before: int | None = None) -> list[
 def batch(session: Session, batch_id: int) -> BatchSummary:
     found = session.get(PayoutBatch, batch_id)
     if found is None:
-        raise PayoutNotFound(f"no payout batch {batch_id}")
+        raise UnknownBatch(f"no payout batch {batch_id}")
     return _summaries(session, [found])[0]
 
 

@@ -12,6 +12,7 @@ import typer
 
 from matching import cli as matching_cli
 from matching import service as matching_service
+from payouts import cli as payouts_cli
 from payouts import commands as payouts_commands
 from policies import cli as policies_cli
 from policies import service as policy_service
@@ -49,8 +50,13 @@ match = matching_cli.match_command(after=[automatic.after_match, notifications.a
 app.command("match")(match)
 app.command("notify")(notify_cli.notify)
 app.command("explain")(matching_cli.explain)
-payouts_app = typer.Typer(help="Payouts: approvals, reversals, retries, reconciliation.")
+
+payouts_app = typer.Typer(
+    help="Payouts: batches to the bank, approvals, reversals, retries, reconciliation."
+)
 app.add_typer(payouts_app, name="payouts")
+payouts_app.command("run")(payouts_cli.run)
+app.command("worker")(payouts_cli.worker)
 payouts_app.command("reconcile")(payouts_commands.reconcile_command)
 payouts_app.command("approve")(payouts_commands.approve_command)
 payouts_app.command("reverse")(payouts_commands.reverse_command)

@@ -10,7 +10,7 @@ bank echoed it), else by the bank's reference. What does not fit becomes a
     unrecorded_payment   the bank paid an item we do not hold as paid (nor returned)
     unrecorded_return    the bank returned an item we do not hold as returned
     not_on_statement     an item we hold as paid on a day the statement covers (its first to its
-                         last value date), absent from it
+                         last value date), absent from it; offset-only items (net 0) excepted
 
 Nothing here moves money: the submission core learns of payments and returns from the bank
 (`query`) and posts them; reconciliation only reports. A statement is known by its SHA-256:
@@ -198,7 +198,8 @@ def _line_problems(name: str, row: int, line: StatementLine, item: _Item) -> lis
 def _missing(
     session: Session, name: str, period: tuple[date, date], seen: set[int]
 ) -> list[dict[str, Any]]:
-    """Items paid here on a day the statement covers, with no payment line on it."""
+    """Items paid here on a day the statement covers, with no payment line on it (an item the
+    firm's debt covered entirely, net 0, moved no money at the bank)."""
     query = (
         select(
             col(PayoutItem.id),
@@ -210,6 +211,7 @@ def _missing(
             col(PayoutItem.state) == ItemState.PAID,
             col(PayoutItem.paid_on) >= period[0],
             col(PayoutItem.paid_on) <= period[1],
+            col(PayoutItem.net) > Decimal("0.00"),
         )
         .order_by(col(PayoutItem.id))
     )

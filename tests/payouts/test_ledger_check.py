@@ -187,3 +187,25 @@ def test_at_most_a_hundred_redemptions_are_named(world: World) -> None:
         ledger_check.SHOWN_REDEMPTIONS = original
     assert sorted({i.key for i in report.imbalances if i.scope == "redemption"}) == ["1", "2"]
     assert report.unshown_redemptions == 1
+
+
+def test_errors_that_cancel_within_a_policy_are_named_by_redemption(world: World) -> None:
+    approved = world.redeem(0)
+    with db.session_scope(world.engine) as session:
+        approval.flag(session, world.firms[1], "review", by="officer:li.wei")
+    held = world.redeem(1)  # same policy, same amount, held by the flag
+    plant(
+        world.engine,
+        "UPDATE redemption SET status = CASE id WHEN :a THEN 'held' ELSE 'approved' END"
+        " WHERE id IN (:a, :h)",
+        a=approved,
+        h=held,
+    )
+    found = check(world.engine).imbalances
+    assert {i.scope for i in found} == {"redemption"}  # every policy total still adds up
+    assert {(i.key, i.account, i.expected, i.found) for i in found} == {
+        (str(approved), "reserved", Decimal("1000.00"), Decimal("0.00")),
+        (str(approved), "payable", Decimal("0.00"), Decimal("1000.00")),
+        (str(held), "reserved", Decimal("0.00"), Decimal("1000.00")),
+        (str(held), "payable", Decimal("1000.00"), Decimal("0.00")),
+    }

@@ -2,7 +2,18 @@
 
 QinqingError
 └── PayoutError
-    ├── UnknownBatch         no such payout batch
+    ├── PayoutNotFound            no such redemption, flag or reconciliation exception
+    │   └── UnknownBatch          no such payout batch
+    ├── MakerChecker              the checker is the person who made the change to be checked
+    ├── RedemptionStateError      the redemption's status does not allow this action
+    │   ├── AlreadyReversed       a reversed redemption is final
+    │   └── PaymentInFlight       it is in a batch being paid: wait for the batch to settle
+    ├── AccountNotCorrected       a returned redemption released before its account was corrected
+    ├── AlreadyResolved           the reconciliation exception was resolved before
+    └── InvalidPayoutInput        a USCC, account number or reason that cannot be used
+
+The bank's own errors (`payouts.gateways.errors.BankError`, e.g. a statement file that cannot be
+read) are a separate branch.
 """
 
 from __future__ import annotations
@@ -14,5 +25,37 @@ class PayoutError(QinqingError):
     pass
 
 
-class UnknownBatch(PayoutError):
+class PayoutNotFound(PayoutError):
+    pass
+
+
+class UnknownBatch(PayoutNotFound):
+    pass
+
+
+class MakerChecker(PayoutError):
+    pass
+
+
+class RedemptionStateError(PayoutError):
+    pass
+
+
+class AlreadyReversed(RedemptionStateError):
+    pass
+
+
+class PaymentInFlight(RedemptionStateError):
+    pass
+
+
+class AccountNotCorrected(PayoutError):
+    pass
+
+
+class AlreadyResolved(PayoutError):
+    pass
+
+
+class InvalidPayoutInput(PayoutError):
     pass

@@ -111,6 +111,8 @@ class ExceptionKind(StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"
     DUPLICATE = "duplicate"  # a second line for the same payment
     NOT_ON_STATEMENT = "not_on_statement"  # paid here, absent from the bank's statement
+    UNRECORDED_PAYMENT = "unrecorded_payment"  # the bank paid an item not recorded as paid here
+    UNRECORDED_RETURN = "unrecorded_return"  # the bank returned an item not recorded as returned
 
 
 class ReconciliationException(SQLModel, table=True):

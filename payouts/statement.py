@@ -82,6 +82,7 @@ def read_statement(path: Path) -> list[StatementLine]:
                 kind=_kind(kind),
                 amount=amount,
                 reason=cells.get("reason", "").strip() or None,
+                row=row,
             )
         )
     if problems:

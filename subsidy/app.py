@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from matching import service as matching_service
 from matching.endpoints import router as qualifications
 from matching.officer_endpoints import router as policy_matching
+from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
 from subsidy.api import problems
 from subsidy.notifications.endpoints import router as notifications
@@ -31,6 +32,7 @@ def create_app() -> FastAPI:
     app.include_router(policy_matching)
     app.include_router(redemptions)
     app.include_router(notifications)
+    app.include_router(payouts)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -13,6 +13,7 @@ import typer
 from matching import cli as matching_cli
 from matching import service as matching_service
 from payouts import cli as payouts_cli
+from payouts import commands as payouts_commands
 from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
@@ -48,12 +49,24 @@ app.add_typer(policy_app, name="policy")
 match = matching_cli.match_command(after=[automatic.after_match, notifications.after_match])
 app.command("match")(match)
 app.command("notify")(notify_cli.notify)
+app.command("explain")(matching_cli.explain)
 
-payouts_app = typer.Typer(help="Payout batches to the bank.")
+payouts_app = typer.Typer(
+    help="Payouts: batches to the bank, approvals, reversals, retries, reconciliation."
+)
 app.add_typer(payouts_app, name="payouts")
 payouts_app.command("run")(payouts_cli.run)
 app.command("worker")(payouts_cli.worker)
-app.command("explain")(matching_cli.explain)
+payouts_app.command("reconcile")(payouts_commands.reconcile_command)
+payouts_app.command("approve")(payouts_commands.approve_command)
+payouts_app.command("reverse")(payouts_commands.reverse_command)
+payouts_app.command("flag")(payouts_commands.flag_command)
+payouts_app.command("unflag")(payouts_commands.unflag_command)
+payouts_app.command("correct-account")(payouts_commands.correct_account_command)
+payouts_app.command("release")(payouts_commands.release_command)
+ledger_app = typer.Typer(help="The double-entry ledger of subsidy money.")
+app.add_typer(ledger_app, name="ledger")
+ledger_app.command("check")(payouts_commands.ledger_check_command)
 
 console = make_console()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -79,6 +79,8 @@ class StatementLine:
     kind: LineKind
     amount: Decimal
     reason: str | None = None
+    row: int | None = field(default=None, compare=False)
+    """Where the line was read (header = row 1); None for a line not read from a file."""
 
     def __post_init__(self) -> None:
         if not self.bank_reference:

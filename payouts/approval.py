@@ -1,0 +1,127 @@
+"""Maker-checker approval of held redemptions, and the firm flags that hold them.
+
+A redemption is created `approved`, or `held` when a risk rule holds it (an amount above its
+policy's review threshold, or a flagged firm; `subsidy.redemption.service.initial_status`). An
+officer approves a held one: held -> approved, its money reserved -> payable. The officer may never
+be the redemption's maker (`Redemption.changed_by`). A flag holds the firm's *new* redemptions; it
+changes none already made. Everything flushes, nothing commits, everything is audited.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from payouts.errors import InvalidPayoutInput, PayoutNotFound, RedemptionStateError
+from payouts.redemptions import audited, check_not_maker, locked
+from subsidy.audit import service as audit
+from subsidy.db import utcnow
+from subsidy.ledger.models import Account
+from subsidy.ledger.service import Move, post
+from subsidy.redemption.models import FirmFlag, Redemption, RedemptionStatus
+from subsidy.registry.uscc import is_valid as is_valid_uscc
+
+APPROVE = "redemption.approve"
+FLAG = "firm.flag"
+UNFLAG = "firm.unflag"
+MAX_REASON = 500
+
+
+def approve(session: Session, redemption_id: int, *, by: str) -> Redemption:
+    """held -> approved by `by` (an actor, `officer:<subject>`), who is not its maker."""
+    redemption = locked(session, redemption_id)
+    if redemption.status != RedemptionStatus.HELD:
+        raise RedemptionStateError(
+            f"redemption {redemption_id} is {redemption.status}; only a held one is approved"
+        )
+    check_not_maker(redemption, by, "approve")
+    before = audited(redemption)
+    redemption.status = RedemptionStatus.APPROVED
+    session.add(redemption)
+    session.flush()
+    assert redemption.id is not None
+    post(
+        session,
+        [
+            Move(
+                redemption.policy_id,
+                redemption.uscc,
+                redemption.id,
+                Account.RESERVED,
+                Account.PAYABLE,
+                redemption.amount,
+                "approve",
+            )
+        ],
+    )
+    audit.record(
+        session,
+        actor=by,
+        action=APPROVE,
+        subject=f"redemption:{redemption.id}",
+        before=before,
+        after=audited(redemption),
+    )
+    return redemption
+
+
+def flag(session: Session, uscc: str, reason: str, *, by: str) -> FirmFlag:
+    """Flag a firm for review (or change the reason of its flag): its new redemptions are held."""
+    _check_uscc(uscc)
+    reason = check_reason(reason)
+    found = session.get(FirmFlag, uscc, with_for_update=True)
+    before = _flag_state(found)
+    if found is None:
+        found = FirmFlag(uscc=uscc, reason=reason, flagged_by=by, flagged_at=utcnow())
+    else:
+        found.reason, found.flagged_by, found.flagged_at = reason, by, utcnow()
+    session.add(found)
+    session.flush()
+    audit.record(
+        session,
+        actor=by,
+        action=FLAG,
+        subject=f"firm:{uscc}",
+        before=before,
+        after=_flag_state(found),
+    )
+    return found
+
+
+def unflag(session: Session, uscc: str, *, by: str) -> FirmFlag:
+    """Lift a firm's flag (its held redemptions stay held until approved); the flag removed."""
+    _check_uscc(uscc)
+    found = session.get(FirmFlag, uscc, with_for_update=True)
+    if found is None:
+        raise PayoutNotFound(f"firm {uscc} is not flagged")
+    before = _flag_state(found)
+    session.delete(found)
+    session.flush()
+    audit.record(session, actor=by, action=UNFLAG, subject=f"firm:{uscc}", before=before, after={})
+    return found
+
+
+def flags(session: Session) -> list[FirmFlag]:
+    query = select(FirmFlag).order_by(col(FirmFlag.flagged_at).desc(), col(FirmFlag.uscc))
+    return list(session.execute(query).scalars())
+
+
+def check_reason(reason: str) -> str:
+    """A reason as recorded: trimmed, not empty, at most MAX_REASON characters."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidPayoutInput("a reason is required")
+    if len(reason) > MAX_REASON:
+        raise InvalidPayoutInput(f"a reason has at most {MAX_REASON} characters")
+    return reason
+
+
+def _check_uscc(uscc: str) -> None:
+    if not is_valid_uscc(uscc):
+        raise InvalidPayoutInput(f"{uscc!r} is not a valid USCC")
+
+
+def _flag_state(found: FirmFlag | None) -> dict[str, object]:
+    if found is None:
+        return {}
+    return {"reason": found.reason, "flagged_by": found.flagged_by, "flagged_at": found.flagged_at}

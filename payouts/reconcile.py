@@ -1,0 +1,324 @@
+"""Reconciliation: the bank's statement against our payout items; what differs goes to finance.
+
+Each statement line is matched to a payout item by our idempotency key (`QQ-P<id>`, when the
+bank echoed it), else by the bank's reference. What does not fit becomes a
+`ReconciliationException` row for finance to resolve:
+
+    unmatched            a line no payout item answers to
+    duplicate            a second payment (or return) line for the same item
+    amount_mismatch      the line's amount is not the item's net amount
+    unrecorded_payment   the bank paid an item we do not hold as paid (nor returned)
+    unrecorded_return    the bank returned an item we do not hold as returned
+    not_on_statement     an item we hold as paid on a day the statement covers (its first to its
+                         last value date), absent from it; offset-only items (net 0) excepted
+
+Nothing here moves money: the submission core learns of payments and returns from the bank
+(`query`) and posts them; reconciliation only reports. A statement is known by its SHA-256:
+reconciling the same file again records nothing (the first run is in the audit trail, subject
+`bank-statement:<sha256>`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from sqlalchemy import insert, select
+from sqlmodel import Session, col
+
+from payouts.approval import check_reason
+from payouts.errors import AlreadyResolved, PayoutNotFound
+from payouts.models import (
+    ExceptionKind,
+    ItemState,
+    PayoutItem,
+    ReconciliationException,
+)
+from payouts.statement import StatementLine, read_statement
+from subsidy.audit import service as audit
+from subsidy.audit.models import AuditEntry, AuditHead
+from subsidy.db import utcnow
+
+RECONCILE = "payouts.reconcile"
+RESOLVE = "reconciliation.resolve"
+KEY = re.compile(r"QQ-P([0-9]{10})")
+"""`PayoutItem.idempotency_key`: the item's id, ten digits."""
+_CHUNK = 5_000  # bound IN lists
+
+
+class _Item(NamedTuple):
+    id: int
+    state: str
+    net: Decimal
+    bank_reference: str | None
+
+    @property
+    def key(self) -> str:
+        return f"QQ-P{self.id:010d}"
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    statement: str
+    """The file's name and SHA-256, as the exceptions record it."""
+    lines: int
+    matched: int
+    """Lines matched to a payout item (whatever else was wrong with them)."""
+    exceptions: dict[str, int] = field(default_factory=dict)
+    """New exceptions by kind."""
+    repeated: bool = False
+    """The same file was reconciled before; nothing was recorded this time."""
+    period: tuple[date, date] | None = None
+
+
+def statement_name(path: Path, digest: str) -> str:
+    return f"{path.name} sha256:{digest}"
+
+
+def reconcile(session: Session, path: Path, *, by: str) -> Reconciliation:
+    """Reconcile the statement file at `path` as `by` (flush only; `BankFileError` when the file
+    cannot be read, with every problem located)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    lines = read_statement(path)
+    name = statement_name(path, digest)
+    period = (min(x.value_date for x in lines), max(x.value_date for x in lines)) if lines else None
+    if _reconciled_before(session, digest):
+        return Reconciliation(name, len(lines), 0, repeated=True, period=period)
+    items = _items_for(session, lines)
+    rows, matched_payments, matched = [], set(), 0
+    first_row: dict[tuple[int, str], int] = {}
+    for number, line in enumerate(lines, start=1):
+        row = line.row or number
+        item = _match(line, items)
+        if item is None:
+            rows.append(_unmatched(name, row, line))
+            continue
+        matched += 1
+        seen = first_row.setdefault((item.id, line.kind), row)
+        if seen != row:
+            detail = f"a second {line.kind} of {item.key} on the statement (first on row {seen})"
+            rows.append(_row(name, row, ExceptionKind.DUPLICATE, item, line, detail))
+            continue
+        rows += _line_problems(name, row, line, item)
+        if line.kind == "payment":
+            matched_payments.add(item.id)
+    if period is not None:
+        rows += _missing(session, name, period, matched_payments)
+    if rows:
+        session.execute(insert(ReconciliationException), rows)
+    kinds = dict(sorted(Counter(str(r["kind"]) for r in rows).items()))
+    audit.record(
+        session,
+        actor=by,
+        action=RECONCILE,
+        subject=f"bank-statement:{digest}",
+        after={
+            "file": path.name,
+            "lines": len(lines),
+            "matched": matched,
+            "exceptions": kinds,
+            "from": period[0] if period else None,
+            "to": period[1] if period else None,
+        },
+    )
+    return Reconciliation(name, len(lines), matched, kinds, period=period)
+
+
+def _reconciled_before(session: Session, digest: str) -> bool:
+    """Whether a statement with this SHA-256 was reconciled. The audit chain's head is locked
+    first: a second reconciliation of the same file waits for the first to commit, then sees it."""
+    session.execute(select(AuditHead).where(col(AuditHead.id) == 1).with_for_update())
+    query = (
+        select(col(AuditEntry.id))
+        .where(
+            col(AuditEntry.action) == RECONCILE,
+            col(AuditEntry.subject) == f"bank-statement:{digest}",
+        )
+        .limit(1)
+    )
+    return session.execute(query).first() is not None
+
+
+def _items_for(session: Session, lines: Sequence[StatementLine]) -> dict[str, dict[Any, _Item]]:
+    """The payout items the lines name: by id (from the key) and by bank reference (only for the
+    lines whose key names no item)."""
+    columns = (
+        col(PayoutItem.id),
+        col(PayoutItem.state),
+        col(PayoutItem.net),
+        col(PayoutItem.bank_reference),
+    )
+    ids = sorted({int(m.group(1)) for x in lines if (m := KEY.fullmatch(x.idempotency_key or ""))})
+    by_id: dict[Any, _Item] = {}
+    for chunk in _chunks(ids):
+        query = select(*columns).where(col(PayoutItem.id).in_(chunk))
+        by_id.update((row[0], _Item(*row)) for row in session.execute(query))
+    references = sorted({x.bank_reference for x in lines if _key_id(x) not in by_id})
+    by_reference: dict[Any, _Item] = {}
+    for chunk in _chunks(references):
+        query = (
+            select(*columns)
+            .where(col(PayoutItem.bank_reference).in_(chunk))
+            .order_by(col(PayoutItem.id))
+        )
+        by_reference.update((row[3], _Item(*row)) for row in session.execute(query))
+    return {"id": by_id, "reference": by_reference}
+
+
+def _key_id(line: StatementLine) -> int | None:
+    found = KEY.fullmatch(line.idempotency_key or "")
+    return int(found.group(1)) if found else None
+
+
+def _match(line: StatementLine, items: dict[str, dict[Any, _Item]]) -> _Item | None:
+    return items["id"].get(_key_id(line)) or items["reference"].get(line.bank_reference)
+
+
+def _line_problems(name: str, row: int, line: StatementLine, item: _Item) -> list[dict[str, Any]]:
+    found = []
+    if line.amount != item.net:
+        detail = f"{line.kind} of {item.key}: {line.amount} on the statement, net {item.net} here"
+        found.append(_row(name, row, ExceptionKind.AMOUNT_MISMATCH, item, line, detail))
+    if line.kind == "payment" and item.state not in (ItemState.PAID, ItemState.RETURNED):
+        detail = f"the bank paid {item.key}, which is {item.state} here"
+        found.append(_row(name, row, ExceptionKind.UNRECORDED_PAYMENT, item, line, detail))
+    if line.kind == "return" and item.state != ItemState.RETURNED:
+        detail = f"the bank returned {item.key}, which is {item.state} here"
+        found.append(_row(name, row, ExceptionKind.UNRECORDED_RETURN, item, line, detail))
+    return found
+
+
+def _missing(
+    session: Session, name: str, period: tuple[date, date], seen: set[int]
+) -> list[dict[str, Any]]:
+    """Items paid here on a day the statement covers, with no payment line on it (an item the
+    firm's debt covered entirely, net 0, moved no money at the bank)."""
+    query = (
+        select(
+            col(PayoutItem.id),
+            col(PayoutItem.net),
+            col(PayoutItem.bank_reference),
+            col(PayoutItem.paid_on),
+        )
+        .where(
+            col(PayoutItem.state) == ItemState.PAID,
+            col(PayoutItem.paid_on) >= period[0],
+            col(PayoutItem.paid_on) <= period[1],
+            col(PayoutItem.net) > Decimal("0.00"),
+        )
+        .order_by(col(PayoutItem.id))
+    )
+    return [
+        _exception(
+            name,
+            None,
+            ExceptionKind.NOT_ON_STATEMENT,
+            item_id=item_id,
+            reference=reference,
+            amount=None,
+            expected=net,
+            detail=f"QQ-P{item_id:010d} was paid on {paid_on} here; the statement has no payment",
+        )
+        for item_id, net, reference, paid_on in session.execute(query)
+        if item_id not in seen
+    ]
+
+
+def _unmatched(name: str, row: int, line: StatementLine) -> dict[str, Any]:
+    key = f"key {line.idempotency_key}" if line.idempotency_key else "no key"
+    detail = f"a {line.kind} with {key} and bank reference {line.bank_reference}: no payout item"
+    return _exception(
+        name,
+        row,
+        ExceptionKind.UNMATCHED,
+        item_id=None,
+        reference=line.bank_reference,
+        amount=line.amount,
+        expected=None,
+        detail=detail,
+    )
+
+
+def _row(
+    name: str, row: int, kind: ExceptionKind, item: _Item, line: StatementLine, detail: str
+) -> dict[str, Any]:
+    return _exception(
+        name,
+        row,
+        kind,
+        item_id=item.id,
+        reference=line.bank_reference,
+        amount=line.amount,
+        expected=item.net,
+        detail=detail,
+    )
+
+
+def _exception(
+    name: str,
+    row: int | None,
+    kind: ExceptionKind,
+    *,
+    item_id: int | None,
+    reference: str | None,
+    amount: Decimal | None,
+    expected: Decimal | None,
+    detail: str,
+) -> dict[str, Any]:
+    return {
+        "statement": name,
+        "line": row,
+        "kind": str(kind),
+        "payout_item_id": item_id,
+        "bank_reference": reference,
+        "amount": amount,
+        "expected": expected,
+        "detail": detail,
+        "created_at": utcnow(),
+    }
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+# --- finance resolves ------------------------------------------------------------------------
+
+
+def resolve(session: Session, exception_id: int, note: str, *, by: str) -> ReconciliationException:
+    """Mark an exception resolved by `by`, with what was done about it (audited)."""
+    note = check_reason(note)
+    query = (
+        select(ReconciliationException)
+        .where(col(ReconciliationException.id) == exception_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    found: ReconciliationException | None = session.execute(query).scalars().first()
+    if found is None:
+        raise PayoutNotFound(f"no reconciliation exception {exception_id}")
+    if found.resolved_at is not None:
+        raise AlreadyResolved(
+            f"reconciliation exception {exception_id} was resolved by {found.resolved_by} "
+            f"at {found.resolved_at:%Y-%m-%d %H:%M} UTC"
+        )
+    found.resolved_at, found.resolved_by = utcnow(), by
+    session.add(found)
+    session.flush()
+    audit.record(
+        session,
+        actor=by,
+        action=RESOLVE,
+        subject=f"reconciliation-exception:{exception_id}",
+        before={"kind": found.kind, "detail": found.detail, "statement": found.statement},
+        after={"resolved_by": by, "note": note},
+    )
+    return found

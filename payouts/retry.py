@@ -1,0 +1,100 @@
+"""A returned payment paid again: finance corrects the account, another finance user releases it.
+
+The bank refused or sent back the payment of a `returned` redemption; its money is payable again.
+One finance user corrects the account (`Redemption.account_override`, which the payout run uses
+instead of the registry's; that user becomes the redemption's maker, `changed_by`), and another
+releases it: returned -> approved. The next payout run gathers it into a new payout item, with a
+new idempotency key. A release is refused until the account differs from the one the bank last
+returned, so a retry never goes back to the account that just failed. Flush only, audited, the
+account masked in the audit trail.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from payouts.errors import (
+    AccountNotCorrected,
+    InvalidPayoutInput,
+    PaymentInFlight,
+    RedemptionStateError,
+)
+from payouts.redemptions import (
+    audited,
+    check_not_maker,
+    latest_returned_item,
+    live_item,
+    locked,
+)
+from subsidy.audit import service as audit
+from subsidy.masking import mask
+from subsidy.redemption.models import Redemption, RedemptionStatus
+
+CORRECT = "redemption.correct_account"
+RELEASE = "redemption.release"
+ACCOUNT = re.compile(r"[0-9]{8,34}")
+"""A bank account number: digits only (Chinese accounts have 16 to 19), spaces dropped."""
+
+
+def correct_account(session: Session, redemption_id: int, account: str, *, by: str) -> Redemption:
+    """Set the account a returned redemption is paid to next; `by` becomes its maker."""
+    account = "".join(account.split())
+    if not ACCOUNT.fullmatch(account):
+        raise InvalidPayoutInput(
+            f"account {mask(account)!r} is not a bank account number (8 to 34 digits)"
+        )
+    redemption = _returned(session, redemption_id, "corrected")
+    before = audited(redemption)
+    redemption.account_override = account
+    redemption.changed_by = by
+    session.add(redemption)
+    session.flush()
+    audit.record(
+        session,
+        actor=by,
+        action=CORRECT,
+        subject=f"redemption:{redemption_id}",
+        before=before,
+        after=audited(redemption),
+    )
+    return redemption
+
+
+def release(session: Session, redemption_id: int, *, by: str) -> Redemption:
+    """returned -> approved, by a finance user other than the one who corrected the account."""
+    redemption = _returned(session, redemption_id, "released")
+    if live_item(session, redemption_id) is not None:
+        raise PaymentInFlight(f"redemption {redemption_id} is already in a payout batch")
+    returned = latest_returned_item(session, redemption_id)
+    if redemption.account_override is None or (
+        returned is not None and returned.account == redemption.account_override
+    ):
+        raise AccountNotCorrected(
+            f"redemption {redemption_id}: correct its bank account before releasing it "
+            "(the bank returned the payment to the account it would be paid to)"
+        )
+    check_not_maker(redemption, by, "release")
+    before = audited(redemption)
+    redemption.status = RedemptionStatus.APPROVED
+    session.add(redemption)
+    session.flush()
+    audit.record(
+        session,
+        actor=by,
+        action=RELEASE,
+        subject=f"redemption:{redemption_id}",
+        before=before,
+        after=audited(redemption),
+    )
+    return redemption
+
+
+def _returned(session: Session, redemption_id: int, done: str) -> Redemption:
+    redemption = locked(session, redemption_id)
+    if redemption.status != RedemptionStatus.RETURNED:
+        raise RedemptionStateError(
+            f"redemption {redemption_id} is {redemption.status}; only a returned one is {done}"
+        )
+    return redemption

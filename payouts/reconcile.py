@@ -155,7 +155,7 @@ def _items_for(session: Session, lines: Sequence[StatementLine]) -> dict[str, di
         col(PayoutItem.net),
         col(PayoutItem.bank_reference),
     )
-    ids = sorted({int(m.group(1)) for x in lines if (m := KEY.fullmatch(x.idempotency_key or ""))})
+    ids = sorted({i for x in lines if (i := _key_id(x)) is not None})
     by_id: dict[Any, _Item] = {}
     for chunk in _chunks(ids):
         query = select(*columns).where(col(PayoutItem.id).in_(chunk))
@@ -172,9 +172,13 @@ def _items_for(session: Session, lines: Sequence[StatementLine]) -> dict[str, di
     return {"id": by_id, "reference": by_reference}
 
 
+MAX_ID = 2**31 - 1  # the id column's range: a larger "id" names no item, whatever a bank wrote
+
+
 def _key_id(line: StatementLine) -> int | None:
     found = KEY.fullmatch(line.idempotency_key or "")
-    return int(found.group(1)) if found else None
+    item_id = int(found.group(1)) if found else None
+    return item_id if item_id is not None and item_id <= MAX_ID else None
 
 
 def _match(line: StatementLine, items: dict[str, dict[Any, _Item]]) -> _Item | None:

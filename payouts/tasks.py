@@ -4,6 +4,7 @@ run twice (see payouts.service for the three steps of settling a batch)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -16,6 +17,7 @@ from subsidy.settings import get_settings
 RETURN_WINDOW_DAYS = 30
 """How long after paying a bank may still return a payment (it says so within days)."""
 QUERY_CHUNK = 1_000
+QUERY_ATTEMPTS = 8
 
 
 @lru_cache
@@ -42,8 +44,17 @@ def collect_returns_once(days: int = RETURN_WINDOW_DAYS) -> int:
     with session_scope() as session:
         keys = service.paid_keys_since(session, utcnow().date() - dt.timedelta(days=days))
     returned = 0
+    backoff = get_settings().payout_backoff_seconds
     for start in range(0, len(keys), QUERY_CHUNK):
-        results = gateway_now.query(keys[start : start + QUERY_CHUNK])
+        chunk = keys[start : start + QUERY_CHUNK]
+        for attempt in range(QUERY_ATTEMPTS):
+            try:
+                results = gateway_now.query(chunk)
+                break
+            except TransientBankError:
+                if attempt == QUERY_ATTEMPTS - 1:
+                    raise
+                time.sleep(backoff * 2**attempt)  # a query changes nothing: safe to repeat
         with session_scope() as session:
             returned += service.apply_returns(session, results, now=utcnow())
     return returned

@@ -6,12 +6,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
+from sqlmodel import col
 from typer.testing import CliRunner
 
 from payouts.statement import StatementLine, write_statement
 from subsidy import db
 from subsidy.cli import app
+from subsidy.redemption.models import PolicyBudget
 from tests.payouts.payments import REVIEW, World, make_world, paid, returned
 from tests.redemption.helpers import TODAY
 
@@ -115,7 +117,10 @@ def test_ledger_check_names_imbalances_and_exits_1(world: World) -> None:
     assert code == 0, output
     assert "ledger balanced: 3 entries, 1 policies, 0 firms with a receivable" in output
     with db.session_scope(world.engine) as session:
-        session.execute(text("UPDATE policy_budget SET reserved = reserved + 150"))
+        # Through the Money type: 1.50 yuan on either database (SQLite stores fen).
+        session.execute(
+            update(PolicyBudget).values(reserved=col(PolicyBudget.reserved) + Decimal("1.50"))
+        )
     code, output = qinqing("ledger", "check")
     assert code == 1
     assert "1 imbalances:" in output

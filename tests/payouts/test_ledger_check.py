@@ -6,12 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 from sqlmodel import Session
 
 from payouts import approval, ledger_check, reversal
 from payouts.ledger_check import Imbalance
 from subsidy import db
+from subsidy.db import Money
 from tests.payouts.payments import FLAT, REVIEW, World, paid, paying, returned
 
 
@@ -46,13 +47,16 @@ def check(engine: Engine) -> ledger_check.LedgerReport:
 
 
 def plant(engine: Engine, sql: str, **params: object) -> None:
+    """Raw SQL, with every Decimal bound as Money (fen on SQLite, NUMERIC on PostgreSQL)."""
+    statement = text(sql).bindparams(
+        *(bindparam(k, type_=Money()) for k, v in params.items() if isinstance(v, Decimal))
+    )
     with db.session_scope(engine) as session:
-        session.execute(text(sql), params)
+        session.execute(statement, params)
 
 
-def fen(yuan: str) -> int:
-    """SQLite keeps Money as integer fen (the tests plant raw values)."""
-    return int(Decimal(yuan) * 100)
+def fen(yuan: str) -> Decimal:
+    return Decimal(yuan)
 
 
 def test_a_consistent_world_is_balanced(busy: World) -> None:
@@ -105,7 +109,8 @@ def test_an_edited_ledger_row_is_named_with_policy_redemption_and_amounts(busy: 
 def test_an_edited_budget_row_is_named(busy: World) -> None:
     plant(
         busy.engine,
-        "UPDATE policy_budget SET reserved = reserved + 1 WHERE policy_id = :p",
+        "UPDATE policy_budget SET reserved = reserved + :delta WHERE policy_id = :p",
+        delta=Decimal("0.01"),
         p=REVIEW,
     )
     (found,) = check(busy.engine).imbalances
@@ -178,7 +183,11 @@ def test_a_budget_overrun_and_a_malformed_row_are_named(busy: World) -> None:
 def test_at_most_a_hundred_redemptions_are_named(world: World) -> None:
     for n in range(3):
         world.redeem(n)
-    plant(world.engine, "UPDATE ledger_entry SET amount = amount + 1 WHERE memo = 'approve'")
+    plant(
+        world.engine,
+        "UPDATE ledger_entry SET amount = amount + :delta WHERE memo = 'approve'",
+        delta=Decimal("0.01"),
+    )
     original = ledger_check.SHOWN_REDEMPTIONS
     ledger_check.SHOWN_REDEMPTIONS = 2
     try:

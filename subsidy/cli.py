@@ -148,7 +148,8 @@ def run_demo(
         "demo-data"
     ),
 ) -> None:
-    """Generate a registry, migrate, import it, publish the example policies and match them."""
+    """Generate a registry, migrate, import it, publish the example policies, match them (with
+    automatic grants and notifications) and pay the grants out through the simulated bank."""
     settings = get_settings()
     started = time.perf_counter()
     enterprises, employees = demo.generate(firms, seed=seed)
@@ -163,6 +164,8 @@ def run_demo(
         _publish_examples()
     # The demo registry describes mid-2020, when the example policies were in force.
     match(as_of=datetime.combine(demo.REFERENCE_DATE, datetime.min.time()))
+    notify_cli.notify()
+    payouts_cli.run(batch_size=1_000, wait=600)  # the automatic grants, through the bank
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s")
 
 

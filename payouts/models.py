@@ -103,7 +103,12 @@ class PayoutItem(SQLModel, table=True):
     @property
     def idempotency_key(self) -> str:
         """Deterministic: the same item always carries the same key to the bank."""
-        return f"QQ-P{self.id:010d}"
+        assert self.id is not None
+        return item_key(self.id)
+
+
+def item_key(item_id: int) -> str:
+    return f"QQ-P{item_id:010d}"
 
 
 class ExceptionKind(StrEnum):

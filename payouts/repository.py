@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlmodel import Session, col
 
-from payouts.models import UNSETTLED, BatchState, ItemState, PayoutBatch, PayoutItem
+from payouts.models import (
+    UNSETTLED,
+    BatchState,
+    ItemState,
+    PayoutBatch,
+    PayoutItem,
+    item_key,
+)
 from subsidy.ledger.models import Account, LedgerEntry
 from subsidy.redemption.models import Redemption, RedemptionStatus
 from subsidy.registry.models import Enterprise
@@ -160,3 +167,44 @@ def paid_items_locked(session: Session, item_ids: Sequence[int]) -> list[PayoutI
         )
         found += session.execute(query).scalars()
     return found
+
+
+@dataclass(frozen=True)
+class Due:
+    """What sending an item needs, as `claim_due` left it."""
+
+    id: int
+    policy_id: str
+    uscc: str
+    payee_name: str
+    bank_code: str
+    account: str
+    net: Decimal
+
+    @property
+    def idempotency_key(self) -> str:
+        return item_key(self.id)
+
+
+def claim_due(session: Session, batch_id: int, *, now: datetime) -> list[Due]:
+    """Mark the batch's items due for sending `submitted` (one UPDATE ... RETURNING): pending
+    ones, and failed ones whose backoff has passed."""
+    due = or_(
+        col(PayoutItem.state) == ItemState.PENDING,
+        and_(
+            col(PayoutItem.state) == ItemState.FAILED,
+            or_(col(PayoutItem.next_attempt_at).is_(None), col(PayoutItem.next_attempt_at) <= now),
+        ),
+    )
+    table = PayoutItem.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(col(PayoutItem.batch_id) == batch_id, due)
+        .values(
+            state=str(ItemState.SUBMITTED),
+            attempts=col(PayoutItem.attempts) + 1,
+            updated_at=now,
+        )
+        .returning(*(table.c[f.name] for f in fields(Due)))
+    )
+    return sorted((Due(*row) for row in session.execute(statement)), key=lambda d: d.id)

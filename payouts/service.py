@@ -176,22 +176,13 @@ def claim(session: Session, batch_id: int, *, now: dt.datetime) -> Claim | None:
         _instruction(batch, i)
         for i in repository.items_of(session, batch_id, [ItemState.SUBMITTED])
     ]
-    due = [
-        i
-        for i in repository.items_of(session, batch_id, [ItemState.PENDING, ItemState.FAILED])
-        if i.state == ItemState.PENDING or (i.next_attempt_at is None or i.next_attempt_at <= now)
-    ]
-    offset_only = [_id(i.id) for i in due if i.net == 0]
-    for item in due:
-        item.state = ItemState.SUBMITTED
-        item.attempts += 1
-        item.updated_at = now
-    session.flush()
+    due = repository.claim_due(session, batch_id, now=now)
+    offset_only = [i.id for i in due if i.net == 0]
     send = [_instruction(batch, i) for i in due if i.net > 0]
     return Claim(batch_id, ask, send, offset_only)
 
 
-def _instruction(batch: PayoutBatch, item: PayoutItem) -> PaymentInstruction:
+def _instruction(batch: PayoutBatch, item: PayoutItem | repository.Due) -> PaymentInstruction:
     return PaymentInstruction(
         idempotency_key=item.idempotency_key,
         batch_ref=batch.ref,

@@ -61,18 +61,22 @@ def record_many(session: Session, *, actor: str, changes: Sequence[Change]) -> N
         session.add(head)
     at, previous, rows = utcnow(), head.hash, []
     for change in changes:
-        entry = AuditEntry(
-            at=at,
-            actor=actor,
-            action=change.action,
-            subject=change.subject,
-            before=_canonical(change.before or {}),
-            after=_canonical(change.after or {}),
-            previous_hash=previous,
-            hash="",
+        before, after = _canonical(change.before or {}), _canonical(change.after or {})
+        body = _body(at, actor, change.action, change.subject, before, after)
+        digest = hashlib.sha256((previous + body).encode()).hexdigest()
+        rows.append(
+            {
+                "at": at,
+                "actor": actor,
+                "action": change.action,
+                "subject": change.subject,
+                "before": before,
+                "after": after,
+                "previous_hash": previous,
+                "hash": digest,
+            }
         )
-        entry.hash = previous = entry_hash(entry)
-        rows.append(entry.model_dump(exclude={"id"}))
+        previous = digest
     head.previous, head.hash = head.hash, previous
     session.flush()
     if rows:

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,14 +39,27 @@ def _environment(engine: Engine, redis_url: str, data_dir: Path, bank: Path) -> 
     }
 
 
-def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+@contextmanager
+def _worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A `qinqing worker` in its own process group, killed (SIGKILL) when the block ends,
+    however it ends: a worker left behind would take the next test's tasks."""
+    process = subprocess.Popen(
         [QINQING, "worker", "--concurrency", "2"],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: SIGKILL reaches the pool too
     )
+    try:
+        yield process
+    finally:
+        _kill(process)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def _count(engine: Engine, state: ItemState) -> int:
@@ -67,29 +82,28 @@ def test_a_worker_killed_mid_batch_pays_nothing_twice(
     env = _environment(pg_engine, redis_url, data_dir, bank)
     log = tmp_path / "worker.log"
 
-    first = _worker(env, log)
-    enqueue = subprocess.run(
-        [QINQING, "payouts", "run", "--batch-size", "250", "--wait", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert enqueue.returncode == 0, enqueue.stdout + enqueue.stderr
-    total = _count(pg_engine, ItemState.PENDING) + _count(pg_engine, ItemState.SUBMITTED)
-    assert total >= 10_000, f"{len(firms)} firms gave only {total} items"
-    deadline = time.monotonic() + 240
-    while _count(pg_engine, ItemState.PAID) < total // 4:
-        assert time.monotonic() < deadline, log.read_text()[-3000:]
-        time.sleep(0.1)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait(timeout=30)
+    with _worker(env, log) as first:
+        enqueue = subprocess.run(
+            [QINQING, "payouts", "run", "--batch-size", "250", "--wait", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert enqueue.returncode == 0, enqueue.stdout + enqueue.stderr
+        with Session(pg_engine) as session:  # one count: the worker is already moving items on
+            total = int(session.execute(select(func.count()).select_from(PayoutItem)).scalar_one())
+        assert total >= 10_000, f"{len(firms)} firms gave only {total} items"
+        deadline = time.monotonic() + 240
+        while _count(pg_engine, ItemState.PAID) < total // 4:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+        _kill(first)
     killed_at = _count(pg_engine, ItemState.PAID)
     assert killed_at < total, "the kill came after the end"
 
-    second = _worker(env, log)
-    try:
+    with _worker(env, log):
         finish = subprocess.run(
             [QINQING, "payouts", "run", "--wait", "300"],
             env=env,
@@ -100,9 +114,6 @@ def test_a_worker_killed_mid_batch_pays_nothing_twice(
         )
         assert finish.returncode == 0, finish.stdout + finish.stderr
         assert "every batch settled" in finish.stdout, finish.stdout + log.read_text()[-3000:]
-    finally:
-        os.killpg(second.pid, signal.SIGKILL)
-        second.wait(timeout=30)
 
     with Session(pg_engine) as session:
         settled = list(session.execute(select(PayoutItem)).scalars())

@@ -97,8 +97,11 @@ def same_origin(request: Request) -> bool:
     return origin == own
 
 
-async def csrf_checked(request: Request) -> None:
-    """For every POST a signed-in user makes: the session's CSRF token and no foreign Origin."""
+async def csrf_checked(
+    request: Request, _signed_in: Annotated[Principal, Depends(principal)]
+) -> None:
+    """For every POST a signed-in user makes: the session's CSRF token and no foreign Origin.
+    (Not signed in: to the sign-in form first.)"""
     token = session_token(request)
     if not token or not same_origin(request):
         raise CsrfRefused()

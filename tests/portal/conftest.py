@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -37,3 +38,12 @@ def client(portal_env: Engine) -> Iterator[TestClient]:
 
 def token_for(role: Role, uscc: str | None = None, subject: str | None = None) -> str:
     return mint(get_settings(), role, subject=subject or f"{role}-tester", uscc=uscc)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    """Keep the call's report on the test item, for the screenshot on failure."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.report_call = report  # type: ignore[attr-defined]

@@ -62,4 +62,6 @@ def make_world(engine: Engine, data_dir: Path, folder: Path) -> World:
         ).all()
     usable = [(u, p) for u, p in candidates if u not in redeemed] or list(candidates)
     assert len(usable) >= 2, "the demo registry has firms for a one-click policy"
-    return World(firm=usable[0][0], policy_id=usable[0][1], other_firm=usable[1][0])
+    firm, policy_id = usable[0]
+    other = next(u for u, _ in usable if u != firm)
+    return World(firm=firm, policy_id=policy_id, other_firm=other)

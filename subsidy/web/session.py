@@ -19,9 +19,10 @@ import hmac
 from collections.abc import Callable
 from typing import Annotated
 
+import jwt
 from fastapi import Depends, Request
 
-from subsidy.auth import AuthenticationError, Principal, Role, verify
+from subsidy.auth import AuthenticationError, Principal, Role, mint, verify
 from subsidy.settings import get_settings
 
 COOKIE = "qinqing_session"
@@ -116,8 +117,19 @@ async def csrf_checked(
 
 def cookie_lifetime(token: str) -> int:
     """Seconds the cookie may live: until the token expires (verify has read `exp`)."""
-    import jwt
-
     claims = jwt.decode(token, options={"verify_signature": False})
     left = int(claims["exp"]) - int(dt.datetime.now(dt.UTC).timestamp())
     return max(left, 0)
+
+
+def sign_in_links(base_url: str, firm: str | None) -> dict[str, str]:
+    """A sign-in link per role (the form filled in with a fresh token), for the demo."""
+    settings = get_settings()
+    links = {}
+    for role in Role:
+        if role is Role.ENTERPRISE and firm is None:
+            continue
+        uscc = firm if role is Role.ENTERPRISE else None
+        token = mint(settings, role, subject=f"demo-{role}", uscc=uscc)
+        links[str(role)] = f"{base_url}/sign-in?token={token}"
+    return links

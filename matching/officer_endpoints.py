@@ -48,7 +48,7 @@ class UnknownFirm(ProblemError):
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return get_settings().business_date
 
 
 @router.post("/policy-drafts/{draft_id}/preview", response_model=PreviewOut)

@@ -127,6 +127,22 @@ def validate(draft: PolicyDraft, extra_checks: Sequence[ExtraCheck] = ()) -> lis
     return []
 
 
+def validate_text(
+    draft: PolicyDraft, text: str, extra_checks: Sequence[ExtraCheck] = ()
+) -> list[Issue]:
+    """What `validate` would say of the draft with `text` instead of its own (an editor checks
+    as the officer types, before saving); stores nothing."""
+    unsaved = PolicyDraft(
+        id=draft.id,
+        policy_id=draft.policy_id,
+        format=draft.format,
+        text=text,
+        created_by=draft.created_by,
+        updated_by=draft.updated_by,
+    )
+    return validate(unsaved, extra_checks)
+
+
 def tests_of(draft: PolicyDraft) -> list[TestResult]:
     """The draft's embedded tests through the reference; PolicyDocumentError if it cannot run."""
     return run_tests(checked(draft))

@@ -1,4 +1,5 @@
-"""The FastAPI application: every domain's router, problem details, health and metrics.
+"""The FastAPI application: every domain's router, problem details, health and metrics, and the
+web portal (`subsidy.web`).
 
 `qinqing serve` runs it with uvicorn. The request is the one place that commits
 (`subsidy.api.security.unit_of_work`).
@@ -17,6 +18,7 @@ from policies.endpoints import build_router as policy_router
 from subsidy.api import problems
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
+from subsidy.web import install as install_portal
 
 
 def create_app() -> FastAPI:
@@ -33,6 +35,7 @@ def create_app() -> FastAPI:
     app.include_router(redemptions)
     app.include_router(notifications)
     app.include_router(payouts)
+    install_portal(app)  # the pages: same services, same roles, a cookie instead of a header
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timedelta
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -25,10 +27,14 @@ from subsidy.errors import QinqingError
 from subsidy.notifications import cli as notify_cli
 from subsidy.notifications import service as notifications
 from subsidy.redemption import automatic
+from subsidy.redemption import demo as demo_redemptions
+from subsidy.redemption import service as redemption_service
+from subsidy.redemption.errors import RedemptionError
 from subsidy.registry import cli as registry_cli
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
 from subsidy.settings import get_settings
+from subsidy.web.session import sign_in_links
 
 EXAMPLES = resources.files("policies") / "examples"
 
@@ -147,9 +153,19 @@ def run_demo(
     data: Annotated[Path, typer.Option(file_okay=False, help="Where to write the files.")] = Path(
         "demo-data"
     ),
+    redeeming: Annotated[
+        int, typer.Option("--redeem", min=0, help="Firms that redeem one-click subsidies.")
+    ] = 40,
+    serve_portal: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the portal at the end.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Address the portal listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The portal's port.")] = 8000,
 ) -> None:
     """Generate a registry, migrate, import it, publish the example policies, match them (with
-    automatic grants and notifications) and pay the grants out through the simulated bank."""
+    automatic grants and notifications), pay the grants out through the simulated bank, redeem
+    one-click subsidies for some firms and pay those, then serve the portal with a sign-in link
+    per role (--no-serve: stop before serving)."""
     settings = get_settings()
     started = time.perf_counter()
     enterprises, employees = demo.generate(firms, seed=seed)
@@ -166,7 +182,21 @@ def run_demo(
     match(as_of=datetime.combine(demo.REFERENCE_DATE, datetime.min.time()))
     notify_cli.notify()
     payouts_cli.run(batch_size=1_000, wait=600)  # the automatic grants, through the bank
+    showcase = _redeem_some(redeeming)
+    payouts_cli.run(batch_size=1_000, wait=600)  # and those redemptions
+    # No `qinqing report` yet (issue 6, another branch): no report is written here.
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s")
+    # The example policies are from 2020: the portal acts on the registry's reference date.
+    day = demo.REFERENCE_DATE.isoformat()
+    os.environ.setdefault("QINQING_TODAY", day)
+    get_settings.cache_clear()
+    links = sign_in_links(f"http://{host}:{port}", showcase)
+    for role, link in links.items():
+        console.print(f"sign in as {role}: {link}", markup=False, soft_wrap=True)
+    if not serve_portal:
+        console.print(f"serve the portal later with: QINQING_TODAY={day} qinqing serve")
+        return
+    serve(host=host, port=port, workers=1)
 
 
 def _publish_examples() -> None:
@@ -179,3 +209,28 @@ def _publish_examples() -> None:
             policy_service.publish(session, approved, by="demo")
             progress.advance(1)
     console.print(f"published {len(files)} example policies")
+
+
+def _redeem_some(firms: int) -> str | None:
+    """Some firms click "redeem" (each in its own transaction, as through the portal); the firm
+    to sign in as: one with a redemption and a one-click subsidy still to redeem."""
+    with refusals(), db.session_scope() as session:
+        found = demo_redemptions.candidates(session, firms)
+    count, total, showcase = 0, Decimal("0.00"), None
+    for uscc, policies in found:
+        for policy_id in policies:
+            try:
+                with db.session_scope() as session:
+                    done = redemption_service.redeem(
+                        session, uscc, policy_id, f"demo-{uscc}", today=demo.REFERENCE_DATE
+                    )
+            except RedemptionError:
+                continue  # a group already held, the budget spent: as the firm would be told
+            count, total = count + 1, total + done.redemption.amount
+            if showcase is None and len(policies) > 1:
+                showcase = uscc
+            break
+    console.print(
+        f"{count:,} one-click redemptions by the first {len(found):,} firms ({total:,.2f} yuan)"
+    )
+    return showcase or (found[0][0] if found else None)

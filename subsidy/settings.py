@@ -8,6 +8,7 @@ development secret.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -39,6 +40,16 @@ class Settings(BaseSettings):
         "bank in DATA_DIR/bank.db",
     )
     payout_backoff_seconds: float = Field(default=2.0, gt=0)
+    today: dt.date | None = Field(
+        default=None,
+        description="The business date redemptions and previews act on; empty: the UTC date. "
+        "The demo's policies are from 2020, so `qinqing demo` serves with 2020-06-30.",
+    )
+
+    @property
+    def business_date(self) -> dt.date:
+        """What "today" is for a redemption's validity and a preview's default as-of."""
+        return self.today or dt.datetime.now(dt.UTC).date()
 
     @property
     def bank(self) -> str:

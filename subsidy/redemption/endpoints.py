@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
@@ -13,6 +12,7 @@ from subsidy.auth import Principal, Role
 from subsidy.redemption import errors, repository, service
 from subsidy.redemption.models import Redemption
 from subsidy.redemption.schemas import RedeemIn, RedemptionOut
+from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["redemptions"])
 
@@ -47,7 +47,7 @@ def redeem(
     assert me.uscc is not None
     try:
         done = service.redeem(
-            session, me.uscc, body.policy_id, idempotency_key, today=dt.datetime.now(dt.UTC).date()
+            session, me.uscc, body.policy_id, idempotency_key, today=get_settings().business_date
         )
     except errors.RedemptionError as exc:
         raise _Refused(exc) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -143,11 +144,15 @@ def test_an_unmigrated_database_is_named_not_crashed_on(
 
 
 def test_demo_runs_end_to_end(app_env: Engine, tmp_path: Path) -> None:
-    code, output = qinqing("demo", "--firms", 300, "--data", tmp_path / "demo")
+    code, output = qinqing("demo", "--firms", 300, "--data", tmp_path / "demo", "--no-serve")
     assert code == 0, output
     assert "generated 300 firms" in output
     assert "西湖区" in output
     assert len(firms_table(app_env)) == 300
+    assert re.search(r"[1-9]\d* one-click redemptions by the first \d+ firms", output), output
+    for role in ("enterprise", "officer", "finance", "auditor"):
+        assert f"sign in as {role}: http://127.0.0.1:8000/sign-in?token=" in output
+    assert "QINQING_TODAY=2020-06-30 qinqing serve" in output
 
 
 def test_same_seed_same_files(tmp_path: Path) -> None:

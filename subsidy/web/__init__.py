@@ -1,0 +1,39 @@
+"""The web portal: server-rendered pages over the same services as the API.
+
+Jinja2 templates, htmx (vendored as a static file: `static/htmx.min.js`, htmx 2.0.11 from the npm
+package `htmx.org`, licence 0BSD, see `static/htmx.LICENSE`; nothing is downloaded at run time),
+Chinese by default with an English switch. `install(app)` adds the pages, the static files and
+the answers to "sign in first", "not for your role" and "stale form".
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from subsidy.web import pages
+from subsidy.web.session import CsrfRefused, PageForbidden, SignInRequired
+from subsidy.web.templating import render
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(pages.router)
+    static = resources.files("subsidy.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
+        return Response(status_code=303, headers={"Location": "/sign-in"})
+
+    @app.exception_handler(PageForbidden)
+    async def _forbidden(request: Request, exc: PageForbidden) -> Response:
+        return render(request, "error.html", {"message": "forbidden"}, status=403)
+
+    @app.exception_handler(CsrfRefused)
+    async def _stale(request: Request, exc: CsrfRefused) -> Response:
+        return render(request, "error.html", {"message": "csrf_failed"}, status=403)

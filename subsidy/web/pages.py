@@ -1,0 +1,445 @@
+"""The portal's pages: a thin HTTP layer over the same services as the API.
+
+Every page route declares its roles with `allow_page(...)`, the same roles the API gives the
+matching endpoint; every POST also passes `csrf_checked`. A request's session is the API's
+`DbSession` (it commits once the handler returns); a refusal the page explains rolls it back
+first, so nothing a refused service flushed is committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from matching import preview as previewing
+from matching.service import compile_issues
+from payouts import approval, queries, reconcile, retry
+from payouts import errors as payout_errors
+from payouts.redemptions import actor
+from policies import drafts
+from policies import service as policy_service
+from policies.errors import PolicyDocumentError, PolicyError
+from policies.models import DraftFormat, PolicyState
+from subsidy.api.security import DbSession
+from subsidy.auth import AuthenticationError, Principal, Role, verify
+from subsidy.errors import QinqingError
+from subsidy.masking import mask
+from subsidy.redemption import errors as redemption_errors
+from subsidy.redemption import service as redemption_service
+from subsidy.redemption.models import Redemption, RedemptionStatus
+from subsidy.settings import get_settings
+from subsidy.web import i18n, views
+from subsidy.web.session import (
+    COOKIE,
+    allow_page,
+    cookie_lifetime,
+    csrf_checked,
+    same_origin,
+    signed_in,
+)
+from subsidy.web.templating import HOME, render
+
+router = APIRouter(include_in_schema=False)
+
+Firm = Annotated[Principal, Depends(allow_page(Role.ENTERPRISE))]
+Officer = Annotated[Principal, Depends(allow_page(Role.OFFICER))]
+Finance = Annotated[Principal, Depends(allow_page(Role.FINANCE))]
+DraftReader = Annotated[Principal, Depends(allow_page(Role.OFFICER, Role.AUDITOR))]
+PolicyReader = Annotated[Principal, Depends(allow_page(Role.OFFICER, Role.FINANCE, Role.AUDITOR))]
+PayoutReader = Annotated[Principal, Depends(allow_page(Role.FINANCE, Role.AUDITOR))]
+RedemptionReader = Annotated[
+    Principal, Depends(allow_page(Role.OFFICER, Role.FINANCE, Role.AUDITOR))
+]
+Csrf = Depends(csrf_checked)
+Text = Annotated[str, Form(max_length=1 << 20)]
+
+PUBLIC = frozenset({"/", "/sign-in", "/sign-out", "/lang/{code}"})
+"""The routes anyone may open (the role test checks every other declares its roles)."""
+
+
+def _back(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def _local(path: str | None, default: str) -> str:
+    """A path on this site only (never `//elsewhere` or `https://...`)."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return default
+
+
+# --- signing in and out, language ------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    me = signed_in(request)
+    return _back(HOME[me.role] if me else "/sign-in")
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(request: Request, token: str | None = None) -> HTMLResponse:
+    """The sign-in form; `?token=` (the demo's links) fills it in and names who it signs in."""
+    who, problem = None, None
+    if token:
+        try:
+            who = verify(get_settings(), token)
+        except AuthenticationError as exc:
+            problem = str(exc)
+    return render(request, "sign_in.html", {"token": token or "", "who": who, "problem": problem})
+
+
+@router.post("/sign-in")
+def sign_in(request: Request, token: Text) -> Response:
+    token = token.strip()
+    if not same_origin(request):
+        return render(request, "error.html", {"message": "csrf_failed"}, status=403)
+    try:
+        me = verify(get_settings(), token)
+    except AuthenticationError as exc:
+        context = {"token": "", "who": None, "problem": str(exc)}
+        return render(request, "sign_in.html", context, status=401)
+    response = _back(HOME[me.role])
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=cookie_lifetime(token),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/sign-out", dependencies=[Csrf])
+def sign_out() -> Response:
+    response = _back("/sign-in")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str | None = None) -> Response:
+    """Keep the language in a cookie (a preference, not a secret) and go back."""
+    response = _back(_local(next, "/"))
+    if code in i18n.LANGUAGES:
+        response.set_cookie(i18n.COOKIE, code, max_age=365 * 86400, path="/", samesite="lax")
+    return response
+
+
+# --- the firm --------------------------------------------------------------------------------
+
+
+def _uscc(me: Principal) -> str:
+    assert me.uscc is not None  # an enterprise token always names its firm
+    return me.uscc
+
+
+@router.get("/firm", response_class=HTMLResponse)
+def firm_subsidies(request: Request, me: Firm, session: DbSession) -> HTMLResponse:
+    view = views.firm_view(session, _uscc(me), get_settings().business_date)
+    return render(request, "firm.html", {"view": view}, me=me)
+
+
+@router.get("/firm/subsidies/{policy_id}/redeem", response_class=HTMLResponse)
+def confirm_redeem(request: Request, policy_id: str, me: Firm, session: DbSession) -> HTMLResponse:
+    """The confirmation: what and how much, and a fresh idempotency key for this one click."""
+    view = views.firm_view(session, _uscc(me), get_settings().business_date)
+    subsidy = next((s for s in view.qualified if s.policy_id == policy_id), None)
+    if subsidy is None:
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    context = {"subsidy": subsidy, "key": uuid.uuid4().hex}
+    return render(request, "firm_confirm.html", context, me=me)
+
+
+@router.post("/firm/subsidies/{policy_id}/redeem", dependencies=[Csrf])
+def redeem(
+    request: Request,
+    policy_id: str,
+    me: Firm,
+    session: DbSession,
+    key: Annotated[str, Form(min_length=8, max_length=128)],
+) -> Response:
+    """Redeem with the key of the confirmation form: a double click or a resent form redeems once
+    and shows the same redemption."""
+    try:
+        done = redemption_service.redeem(
+            session, _uscc(me), policy_id, key, today=get_settings().business_date
+        )
+    except redemption_errors.RedemptionError as exc:
+        session.rollback()
+        context = {"refusal": str(exc), "policy_id": policy_id}
+        return render(request, "firm_refused.html", context, status=409, me=me)
+    return _back(f"/firm/redemptions/{done.redemption.id}")
+
+
+@router.get("/firm/redemptions", response_class=HTMLResponse)
+def my_redemptions(request: Request, me: Firm, session: DbSession) -> HTMLResponse:
+    view = views.firm_view(session, _uscc(me), get_settings().business_date)
+    titles = {s.policy_id: s.title for s in [*view.qualified, *view.others]}
+    rows = [(r, titles.get(r.policy_id, r.policy_id), views.steps(r)) for r in view.redemptions]
+    return render(request, "firm_redemptions.html", {"rows": rows}, me=me)
+
+
+@router.get("/firm/redemptions/{redemption_id}", response_class=HTMLResponse)
+def my_redemption(
+    request: Request, redemption_id: int, me: Firm, session: DbSession
+) -> HTMLResponse:
+    """One redemption on its way to "paid"; another firm's is not found, as in the API."""
+    found = session.get(Redemption, redemption_id)
+    if found is None or found.uscc != me.uscc:
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    context = {"r": found, "steps": views.steps(found)}
+    return render(request, "firm_redemption.html", context, me=me)
+
+
+# --- the officer: policies and the funnel ----------------------------------------------------
+
+
+@router.get("/officer/policies", response_class=HTMLResponse)
+def policies(
+    request: Request, me: PolicyReader, session: DbSession, done: str | None = None
+) -> HTMLResponse:
+    context = {
+        "policies": policy_service.policies(session),
+        "funnels": views.funnels(session),
+        "done": done,
+    }
+    return render(request, "officer_policies.html", context, me=me)
+
+
+@router.post("/officer/policies/{policy_id}/{verb}", dependencies=[Csrf])
+def change_policy(
+    request: Request, policy_id: str, verb: str, me: Officer, session: DbSession
+) -> Response:
+    """Suspend or close a policy (`verb`), audited with the officer as `by`."""
+    to = {"suspend": PolicyState.SUSPENDED, "close": PolicyState.CLOSED}.get(verb)
+    if to is None:
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    try:
+        policy_service.change_state(session, policy_id, to, by=me.subject)
+    except PolicyError as exc:
+        session.rollback()
+        return render(request, "error.html", {"refusal": str(exc)}, status=409, me=me)
+    return _back(f"/officer/policies?done={policy_id}")
+
+
+# --- the officer: drafts and the editor ------------------------------------------------------
+
+
+@router.get("/officer/drafts", response_class=HTMLResponse)
+def draft_list(request: Request, me: DraftReader, session: DbSession) -> HTMLResponse:
+    context = {"drafts": drafts.drafts(session), "policies": policy_service.policies(session)}
+    return render(request, "officer_drafts.html", context, me=me)
+
+
+@router.post("/officer/drafts", dependencies=[Csrf])
+def new_draft(
+    me: Officer, session: DbSession, start: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
+    """A new draft: the blank template, or the latest version of policy `start` as YAML."""
+    text = (views.latest_as_yaml(session, start) if start else None) or views.BLANK
+    draft = drafts.create(session, text, DraftFormat.YAML, by=me.subject)
+    return _back(f"/officer/drafts/{draft.id}")
+
+
+@router.get("/officer/drafts/{draft_id}", response_class=HTMLResponse)
+def editor(request: Request, draft_id: int, me: DraftReader, session: DbSession) -> HTMLResponse:
+    try:
+        draft = drafts.get(session, draft_id)
+    except PolicyError:
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    issues = drafts.validate(draft, [compile_issues])
+    context = {"draft": draft, "issues": issues, "lines": draft.text.count("\n") + 1}
+    return render(request, "officer_editor.html", context, me=me)
+
+
+@router.post("/officer/drafts/{draft_id}/check", dependencies=[Csrf])
+def check_draft(
+    request: Request, draft_id: int, me: Officer, session: DbSession, text: Text
+) -> Response:
+    """Live validation as the officer types: the issues of the unsaved text, each at its line."""
+    try:
+        draft = drafts.get(session, draft_id)
+    except PolicyError as exc:
+        return _partial(request, me, refusal=str(exc))
+    issues = drafts.validate_text(draft, text, [compile_issues])
+    lines = text.count("\n") + 1
+    return render(request, "_issues.html", {"issues": issues, "lines": lines, "oob": True}, me=me)
+
+
+@router.post("/officer/drafts/{draft_id}/{action}", dependencies=[Csrf])
+def draft_action(
+    request: Request,
+    draft_id: int,
+    action: str,
+    me: Officer,
+    session: DbSession,
+    text: Text,
+    as_of: Annotated[dt.date | None, Form()] = None,
+) -> Response:
+    """Save the editor's text, then test, preview or publish it (`action`)."""
+    if action not in ("save", "test", "preview", "publish"):
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    try:
+        draft = drafts.get(session, draft_id)
+        if draft.published_version is None:
+            draft = drafts.replace(session, draft_id, text, draft.format, by=me.subject)
+        if action == "save":
+            issues = drafts.validate(draft, [compile_issues])
+            return _partial(request, me, saved=True, issues=issues)
+        if action == "test":
+            results = drafts.tests_of(draft)
+            return _partial(request, me, results=results)
+        if action == "preview":
+            checked = drafts.checked(draft, [compile_issues])
+            day = as_of or get_settings().business_date
+            report = previewing.preview(session, get_settings().data_dir, checked.document, day)
+            chart = views.bars(report.by_district.to_dicts())
+            return _partial(request, me, preview=report, chart=chart)
+        published = drafts.publish(session, draft_id, [compile_issues], by=me.subject)
+        return _partial(request, me, published=published)
+    except PolicyDocumentError as exc:
+        session.rollback()
+        return _partial(request, me, issues=exc.issues)
+    except QinqingError as exc:
+        session.rollback()
+        return _partial(request, me, refusal=str(exc))
+
+
+def _partial(request: Request, me: Principal, **context: object) -> HTMLResponse:
+    return render(request, "_result.html", context, me=me)
+
+
+# --- held and returned redemptions (maker-checker) -------------------------------------------
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review(
+    request: Request, me: RedemptionReader, session: DbSession, done: str | None = None
+) -> HTMLResponse:
+    limit = queries.MAX_PAGE
+    context = {
+        "held": queries.redemptions(session, status=RedemptionStatus.HELD, limit=limit),
+        "returned": queries.redemptions(session, status=RedemptionStatus.RETURNED, limit=limit),
+        "mask": mask,
+        "done": done,
+    }
+    return render(request, "review.html", context, me=me)
+
+
+@router.post("/review/{redemption_id}/approve", dependencies=[Csrf])
+def approve(request: Request, redemption_id: int, me: Officer, session: DbSession) -> Response:
+    """held -> approved, by an officer other than its maker."""
+    return _payout_action(
+        request,
+        me,
+        session,
+        lambda: approval.approve(session, redemption_id, by=actor(me.role, me.subject)),
+        "approved",
+    )
+
+
+@router.post("/review/{redemption_id}/account", dependencies=[Csrf])
+def correct_account(
+    request: Request,
+    redemption_id: int,
+    me: Finance,
+    session: DbSession,
+    account: Annotated[str, Form(min_length=8, max_length=64)],
+) -> Response:
+    by = actor(me.role, me.subject)
+    return _payout_action(
+        request,
+        me,
+        session,
+        lambda: retry.correct_account(session, redemption_id, account, by=by),
+        "corrected",
+    )
+
+
+@router.post("/review/{redemption_id}/release", dependencies=[Csrf])
+def release(request: Request, redemption_id: int, me: Finance, session: DbSession) -> Response:
+    """returned -> approved, by a finance user other than whoever corrected the account."""
+    by = actor(me.role, me.subject)
+    return _payout_action(
+        request, me, session, lambda: retry.release(session, redemption_id, by=by), "released"
+    )
+
+
+def _payout_action(
+    request: Request,
+    me: Principal,
+    session: DbSession,
+    act: Callable[[], Redemption],
+    done: str,
+) -> Response:
+    try:
+        changed = act()
+    except payout_errors.PayoutError as exc:
+        session.rollback()
+        maker_checker = isinstance(exc, payout_errors.MakerChecker)
+        context = {"refusal": str(exc), "maker_checker": maker_checker, "back": "/review"}
+        return render(request, "error.html", context, status=409, me=me)
+    return _back(f"/review?done={done}:{changed.id}")
+
+
+# --- finance: batches, exceptions ------------------------------------------------------------
+
+
+@router.get("/finance/batches", response_class=HTMLResponse)
+def batches(request: Request, me: PayoutReader, session: DbSession) -> HTMLResponse:
+    found = queries.batches(session, limit=100)
+    return render(request, "finance_batches.html", {"batches": found}, me=me)
+
+
+@router.get("/finance/batches/table", response_class=HTMLResponse)
+def batches_table(request: Request, me: PayoutReader, session: DbSession) -> HTMLResponse:
+    """The batches table alone: the page polls it while a batch is open."""
+    found = queries.batches(session, limit=100)
+    return render(request, "_batches.html", {"batches": found}, me=me)
+
+
+@router.get("/finance/batches/{batch_id}", response_class=HTMLResponse)
+def batch(request: Request, batch_id: int, me: PayoutReader, session: DbSession) -> HTMLResponse:
+    try:
+        summary = queries.batch(session, batch_id)
+        items = queries.items(session, batch_id, limit=queries.MAX_PAGE)
+    except payout_errors.PayoutError:
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    context = {"summary": summary, "items": items, "mask": mask}
+    return render(request, "finance_batch.html", context, me=me)
+
+
+@router.get("/finance/exceptions", response_class=HTMLResponse)
+def exceptions(
+    request: Request, me: PayoutReader, session: DbSession, resolved: bool = False
+) -> HTMLResponse:
+    found = queries.exceptions(
+        session, resolved=None if resolved else False, limit=queries.MAX_PAGE
+    )
+    context = {"exceptions": found, "show_resolved": resolved}
+    return render(request, "finance_exceptions.html", context, me=me)
+
+
+@router.post("/finance/exceptions/{exception_id}/resolve", dependencies=[Csrf])
+def resolve(
+    request: Request,
+    exception_id: int,
+    me: Finance,
+    session: DbSession,
+    note: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    try:
+        reconcile.resolve(session, exception_id, note, by=actor(me.role, me.subject))
+    except payout_errors.PayoutError as exc:
+        session.rollback()
+        context = {"refusal": str(exc), "back": "/finance/exceptions"}
+        return render(request, "error.html", context, status=409, me=me)
+    return _back("/finance/exceptions")

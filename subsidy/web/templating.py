@@ -1,0 +1,87 @@
+"""Jinja2 templates (autoescaped) with what every page needs: the words, the caller, the CSRF
+token, the navigation of the caller's role."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from subsidy.auth import Principal, Role
+from subsidy.settings import get_settings
+from subsidy.web import i18n
+from subsidy.web.session import csrf_token, session_token, signed_in
+
+TEMPLATES = resources.files("subsidy.web") / "templates"
+
+NAVIGATION: dict[Role, list[tuple[str, str]]] = {
+    Role.ENTERPRISE: [("nav.subsidies", "/firm"), ("nav.redemptions", "/firm/redemptions")],
+    Role.OFFICER: [
+        ("nav.policies", "/officer/policies"),
+        ("nav.drafts", "/officer/drafts"),
+        ("nav.review", "/review"),
+    ],
+    Role.FINANCE: [
+        ("nav.batches", "/finance/batches"),
+        ("nav.review", "/review"),
+        ("nav.exceptions", "/finance/exceptions"),
+    ],
+    Role.AUDITOR: [
+        ("nav.policies", "/officer/policies"),
+        ("nav.drafts", "/officer/drafts"),
+        ("nav.batches", "/finance/batches"),
+        ("nav.review", "/review"),
+        ("nav.exceptions", "/finance/exceptions"),
+    ],
+}
+
+HOME: dict[Role, str] = {role: links[0][1] for role, links in NAVIGATION.items()}
+
+
+def yuan(value: Decimal | int | None) -> str:
+    """12345.5 -> '12,345.50' (exact: formatted from the Decimal, never a float)."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value):,.2f}"
+
+
+_environment = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_environment.filters["yuan"] = yuan
+templates = Jinja2Templates(env=_environment)
+
+
+def language(request: Request) -> i18n.Language:
+    return i18n.language_of(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE))
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    me: Principal | None = None,
+) -> HTMLResponse:
+    who = me or signed_in(request)
+    token = session_token(request)
+    words = i18n.Translator(language(request))
+    page = {
+        "t": words.t,
+        "lang": words.language,
+        "me": who,
+        "nav": NAVIGATION.get(who.role, []) if who else [],
+        "csrf": csrf_token(token) if token and who else "",
+        "path": request.url.path,
+        "today": get_settings().business_date,
+    }
+    return templates.TemplateResponse(request, name, page | (context or {}), status_code=status)

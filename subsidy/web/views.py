@@ -1,0 +1,286 @@
+"""What the pages show, read through the domains' own services: a firm's subsidies with why and
+why not, the policy funnel, a draft's starting text, the bar chart by district.
+
+Reads only; the page handlers in `pages.py` call the services that change anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from matching.explain import ClauseResult, explain, registered_firm
+from matching.models import MatchRun, Qualification
+from matching.service import published_policies
+from policies import repository as policy_repository
+from policies.service import published_document
+from subsidy.masking import mask_personal
+from subsidy.redemption import repository as redemption_repository
+from subsidy.redemption.models import Redemption, RedemptionStatus
+
+# --- a firm's subsidies ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    value: Any
+    error: str | None
+    reads: dict[str, Any]
+
+    @classmethod
+    def of(cls, found: ClauseResult) -> Clause:
+        return cls(found.text, found.value, found.error, mask_personal(found.reads))
+
+
+@dataclass(frozen=True)
+class Subsidy:
+    policy_id: str
+    title: str
+    mode: str
+    valid_until: dt.date
+    as_of: dt.date
+    amount: Decimal | None
+    clauses: list[Clause]
+    error: str | None = None
+    redemption: Redemption | None = None
+
+
+@dataclass(frozen=True)
+class FirmView:
+    registered: bool
+    qualified: list[Subsidy] = field(default_factory=list)
+    others: list[Subsidy] = field(default_factory=list)
+    redemptions: list[Redemption] = field(default_factory=list)
+
+
+def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
+    """Qualified subsidies (the latest match: amount and why), every other published policy with
+    why not (the reference evaluator on the current registry), and the firm's redemptions."""
+    record = registered_firm(session, uscc)
+    if record is None:
+        return FirmView(registered=False)
+    redemptions = redemption_repository.of_firm(session, uscc)
+    redeemed = {r.policy_id: r for r in redemptions}
+    rows = session.execute(
+        select(Qualification, MatchRun)
+        .join(MatchRun, col(MatchRun.id) == col(Qualification.run_id))
+        .where(col(Qualification.uscc) == uscc)
+        .order_by(col(Qualification.policy_id))
+    ).all()
+    qualified = []
+    for q, run in rows:
+        version = policy_repository.version(session, q.policy_id, run.policy_version)
+        assert version is not None, "a run names a stored version"
+        document = published_document(version)
+        why = explain(document, record, run.as_of)
+        qualified.append(
+            Subsidy(
+                policy_id=q.policy_id,
+                title=document.title,
+                mode=document.mode,
+                valid_until=document.valid_to,
+                as_of=run.as_of,
+                amount=q.amount,
+                clauses=[Clause.of(c) for c in why.clauses],
+                redemption=redeemed.get(q.policy_id),
+            )
+        )
+    seen = {s.policy_id for s in qualified}
+    last_run = _last_runs(session)
+    others = []
+    for published in published_policies(session):
+        if published.policy_id in seen:
+            continue
+        as_of = last_run.get(published.policy_id, today)
+        why = explain(published.document, record, as_of)
+        others.append(
+            Subsidy(
+                policy_id=published.policy_id,
+                title=published.document.title,
+                mode=published.document.mode,
+                valid_until=published.document.valid_to,
+                as_of=as_of,
+                amount=why.amount,
+                clauses=[Clause.of(c) for c in why.clauses],
+                error=why.error,
+                redemption=redeemed.get(published.policy_id),
+            )
+        )
+    return FirmView(True, qualified, others, redemptions)
+
+
+def _last_runs(session: Session) -> dict[str, dt.date]:
+    """Each policy's latest match run's as-of date."""
+    latest = (
+        select(col(MatchRun.policy_id), func.max(col(MatchRun.id)).label("id"))
+        .group_by(col(MatchRun.policy_id))
+        .subquery()
+    )
+    rows = session.execute(
+        select(col(MatchRun.policy_id), col(MatchRun.as_of)).join(
+            latest, col(MatchRun.id) == latest.c.id
+        )
+    )
+    return {str(p): a for p, a in rows}
+
+
+STEPS = ("redeemed", "approved", "paying", "paid")
+_REACHED = {
+    RedemptionStatus.HELD: 1,
+    RedemptionStatus.APPROVED: 2,
+    RedemptionStatus.PAYING: 3,
+    RedemptionStatus.PAID: 4,
+    RedemptionStatus.RETURNED: 3,
+    RedemptionStatus.REVERSED: 1,
+}
+
+
+def steps(redemption: Redemption) -> list[tuple[str, bool]]:
+    """The redemption's way to "paid": each step and whether it is reached."""
+    reached = _REACHED[RedemptionStatus(redemption.status)]
+    return [(step, i < reached) for i, step in enumerate(STEPS)]
+
+
+# --- the policy funnel -----------------------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    firms: int = 0
+    amount: Decimal = Decimal("0.00")
+
+
+@dataclass
+class Funnel:
+    qualified: Stage = field(default_factory=Stage)
+    redeemed: Stage = field(default_factory=Stage)
+    approved: Stage = field(default_factory=Stage)
+    paid: Stage = field(default_factory=Stage)
+
+
+_PAST_APPROVAL = {
+    RedemptionStatus.APPROVED,
+    RedemptionStatus.PAYING,
+    RedemptionStatus.PAID,
+    RedemptionStatus.RETURNED,
+}
+
+
+def funnels(session: Session) -> dict[str, Funnel]:
+    """Per policy: firms qualified in its latest run, then redeemed (not reversed), approved
+    (and on), paid; two grouped queries."""
+    found: dict[str, Funnel] = {}
+    qualified = session.execute(
+        select(
+            col(Qualification.policy_id), func.count(), func.sum(col(Qualification.amount))
+        ).group_by(col(Qualification.policy_id))
+    )
+    for policy_id, firms, amount in qualified:
+        found.setdefault(str(policy_id), Funnel()).qualified = Stage(int(firms), Decimal(amount))
+    redeemed = session.execute(
+        select(
+            col(Redemption.policy_id),
+            col(Redemption.status),
+            func.count(),
+            func.sum(col(Redemption.amount)),
+        ).group_by(col(Redemption.policy_id), col(Redemption.status))
+    )
+    for policy_id, status, firms, amount in redeemed:
+        funnel = found.setdefault(str(policy_id), Funnel())
+        stages = []
+        if status != RedemptionStatus.REVERSED:
+            stages.append(funnel.redeemed)
+        if status in _PAST_APPROVAL:
+            stages.append(funnel.approved)
+        if status == RedemptionStatus.PAID:
+            stages.append(funnel.paid)
+        for stage in stages:
+            stage.firms += int(firms)
+            stage.amount += Decimal(amount)
+    return found
+
+
+# --- a draft's starting text -----------------------------------------------------------------
+
+BLANK = """\
+id: new-policy
+title: 新政策
+department: 杭州市
+basis: "文号"
+valid_from: 2020-01-01
+valid_to: 2020-12-31
+budget: 1000000
+mode: one-click
+parameters:
+  rate: {value: 0.5, basis: "文号 第二条"}
+eligibility: "status == 'active' and ui_premium > 0"
+amount: "ui_premium * rate"
+cap: 100000
+tests:
+  - name: an active firm qualifies
+    enterprise: {status: active, ui_premium: 1000}
+    expect: {eligible: true, amount: 500}
+"""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.Node:
+    text = format(value.normalize(), "f")
+    tag = "int" if value == value.to_integral_value() else "float"
+    return dumper.represent_scalar(f"tag:yaml.org,2002:{tag}", text)
+
+
+_Dumper.add_representer(Decimal, _decimal)
+
+
+def latest_as_yaml(session: Session, policy_id: str) -> str | None:
+    """The policy's latest version as YAML (numbers exact), to start a draft from."""
+    policy = policy_repository.get(session, policy_id)
+    if policy is None or policy.latest_version == 0:
+        return None
+    version = policy_repository.version(session, policy_id, policy.latest_version)
+    assert version is not None
+    data = published_document(version).model_dump(mode="python", exclude_none=True)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+# --- the bar chart ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    firms: int
+    amount: Decimal
+    width: int
+    y: int
+
+
+BAR_HEIGHT = 22
+CHART_WIDTH = 360
+
+
+def bars(rows: list[dict[str, Any]]) -> list[Bar]:
+    """Rows of (district, firms, amount), widest first, scaled to the chart's width."""
+    ordered = sorted(rows, key=lambda r: (-Decimal(r["amount"]), str(r["district"])))
+    top = max((Decimal(r["amount"]) for r in ordered), default=Decimal(0)) or Decimal(1)
+    return [
+        Bar(
+            label=str(r["district"] or "—"),
+            firms=int(r["firms"]),
+            amount=Decimal(r["amount"]),
+            width=max(1, int(Decimal(r["amount"]) * CHART_WIDTH / top)),
+            y=i * (BAR_HEIGHT + 6),
+        )
+        for i, r in enumerate(ordered)
+    ]

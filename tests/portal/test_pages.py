@@ -1,0 +1,301 @@
+"""The portal's pages: the same roles as the API on every page route, sign-in and sign-out by
+cookie, CSRF on every POST, both languages, and what the pages say (without a browser)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from payouts import approval
+from subsidy import db
+from subsidy.auth import Role
+from subsidy.redemption.models import Redemption
+from subsidy.web import i18n, pages
+from subsidy.web.session import COOKIE, csrf_token
+from tests.portal.conftest import token_for
+from tests.portal.world import World
+from tests.subsidy.test_api import demo_uscc
+
+PATH_VALUES = {
+    "policy_id": "hz-2020-ui-refund",
+    "verb": "suspend",
+    "action": "save",
+    "draft_id": "1",
+    "redemption_id": "1",
+    "batch_id": "1",
+    "exception_id": "1",
+    "code": "en",
+}
+
+
+def page_routes() -> list[APIRoute]:
+    routes = [r for r in pages.router.routes if isinstance(r, APIRoute)]
+    assert routes, "the portal has pages"
+    return sorted(routes, key=lambda r: (r.path, sorted(r.methods or ())))
+
+
+def filled(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
+
+
+def declared_roles(route: APIRoute) -> tuple[Role, ...] | None:
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        roles = getattr(dependency.call, "roles", None)
+        if roles is not None:
+            return tuple(roles)
+        pending.extend(dependency.dependencies)
+    return None
+
+
+def sign_in(client: TestClient, role: Role, uscc: str | None = None) -> str:
+    """Sign in through the form; the session's CSRF token."""
+    token = token_for(role, uscc)
+    response = client.post("/sign-in", data={"token": token}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return csrf_token(token)
+
+
+@pytest.mark.parametrize("route", page_routes(), ids=lambda r: f"{r.methods} {r.path}")
+def test_every_page_declares_roles_unless_public(route: APIRoute) -> None:
+    if route.path in pages.PUBLIC:
+        assert declared_roles(route) is None
+    else:
+        assert declared_roles(route), f"{route.path} declares no roles"
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in page_routes() if r.path not in pages.PUBLIC],
+    ids=lambda r: f"{r.methods} {r.path}",
+)
+@pytest.mark.parametrize("role", list(Role))
+def test_every_page_admits_only_its_roles(client: TestClient, route: APIRoute, role: Role) -> None:
+    csrf = sign_in(client, role, demo_uscc() if role is Role.ENTERPRISE else None)
+    (method,) = route.methods or {"GET"}
+    response = client.request(
+        method, filled(route.path), headers={"X-CSRF-Token": csrf}, follow_redirects=False
+    )
+    roles = declared_roles(route)
+    assert roles is not None
+    if role in roles:
+        assert response.status_code != 403, response.text
+    else:
+        assert response.status_code == 403
+        assert "您的角色无权查看此页面" in response.text
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in page_routes() if r.path not in pages.PUBLIC],
+    ids=lambda r: f"{r.methods} {r.path}",
+)
+def test_every_page_needs_a_session(client: TestClient, route: APIRoute) -> None:
+    (method,) = route.methods or {"GET"}
+    for cookie in (None, "not-a-token"):
+        client.cookies.clear()
+        if cookie:
+            client.cookies.set(COOKIE, cookie)
+        response = client.request(method, filled(route.path), follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/sign-in"
+
+
+def test_the_api_roles_are_the_pages_roles() -> None:
+    """Pages that front an API endpoint admit exactly its roles."""
+    expected = {
+        "GET /firm": {Role.ENTERPRISE},
+        "POST /firm/subsidies/{policy_id}/redeem": {Role.ENTERPRISE},
+        "GET /officer/policies": {Role.OFFICER, Role.FINANCE, Role.AUDITOR},
+        "POST /officer/policies/{policy_id}/{verb}": {Role.OFFICER},
+        "GET /officer/drafts": {Role.OFFICER, Role.AUDITOR},
+        "POST /officer/drafts": {Role.OFFICER},
+        "GET /officer/drafts/{draft_id}": {Role.OFFICER, Role.AUDITOR},
+        "GET /review": {Role.OFFICER, Role.FINANCE, Role.AUDITOR},
+        "POST /review/{redemption_id}/approve": {Role.OFFICER},
+        "POST /review/{redemption_id}/account": {Role.FINANCE},
+        "POST /review/{redemption_id}/release": {Role.FINANCE},
+        "GET /finance/batches": {Role.FINANCE, Role.AUDITOR},
+        "GET /finance/batches/{batch_id}": {Role.FINANCE, Role.AUDITOR},
+        "GET /finance/exceptions": {Role.FINANCE, Role.AUDITOR},
+        "POST /finance/exceptions/{exception_id}/resolve": {Role.FINANCE},
+    }
+    found = {
+        f"{method} {r.path}": set(declared_roles(r) or ())
+        for r in page_routes()
+        for method in r.methods or ()
+    }
+    for route, roles in expected.items():
+        assert found[route] == roles, route
+
+
+def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_clears_it(client: TestClient) -> None:
+    token = token_for(Role.OFFICER)
+    response = client.post("/sign-in", data={"token": token}, follow_redirects=False)
+    assert response.headers["location"] == "/officer/policies"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}={token};")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert client.get("/", follow_redirects=False).headers["location"] == "/officer/policies"
+    stale = client.post("/sign-out", follow_redirects=False)  # no CSRF token
+    assert stale.status_code == 403
+    response = client.post(
+        "/sign-out", headers={"X-CSRF-Token": csrf_token(token)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert f'{COOKIE}=""' in response.headers["set-cookie"]
+    assert client.get("/officer/policies", follow_redirects=False).status_code == 303
+
+
+def test_a_bad_token_is_refused_at_the_form(client: TestClient) -> None:
+    response = client.post("/sign-in", data={"token": "nonsense"}, follow_redirects=False)
+    assert response.status_code == 401
+    assert "令牌无效或已过期" in response.text
+    assert COOKIE not in response.headers.get("set-cookie", "")
+
+
+def test_a_sign_in_link_fills_the_form_and_names_who(client: TestClient) -> None:
+    token = token_for(Role.FINANCE, subject="wang")
+    response = client.get(f"/sign-in?token={token}")
+    assert response.status_code == 200
+    assert "以 财务 · wang 身份登录" in response.text
+    assert COOKIE not in response.headers.get("set-cookie", "")  # a link alone signs nobody in
+
+
+def test_posts_need_the_session_csrf_token_and_no_foreign_origin(
+    client: TestClient, world: World
+) -> None:
+    csrf = sign_in(client, Role.OFFICER)
+    path = "/officer/policies/hz-2020-ui-refund/suspend"
+    assert client.post(path, follow_redirects=False).status_code == 403
+    assert client.post(path, data={"csrf": "0" * 64}, follow_redirects=False).status_code == 403
+    foreign = {"X-CSRF-Token": csrf, "Origin": "https://evil.example"}
+    assert client.post(path, headers=foreign, follow_redirects=False).status_code == 403
+    signin_elsewhere = client.post(
+        "/sign-in", data={"token": token_for(Role.OFFICER)}, headers={"Origin": "https://x.example"}
+    )
+    assert signin_elsewhere.status_code == 403
+    done = client.post(path, data={"csrf": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    assert "已暂停" in client.get(done.headers["location"]).text
+
+
+def test_every_message_has_both_languages() -> None:
+    for key, (zh, en) in i18n.MESSAGES.items():
+        assert zh, key
+        assert en, key
+        assert set(re.findall(r"\{(\w+)\}", zh)) == set(re.findall(r"\{(\w+)\}", en)), key
+
+
+def test_chinese_by_default_english_by_switch(client: TestClient, world: World) -> None:
+    sign_in(client, Role.ENTERPRISE, world.firm)
+    assert "我的补贴" in client.get("/firm").text
+    assert "My subsidies" in client.get("/firm?lang=en").text
+    switched = client.get("/lang/en?next=/firm", follow_redirects=False)
+    assert switched.headers["location"] == "/firm"
+    assert "Subsidies you qualify for" in client.get("/firm").text
+    elsewhere = client.get("/lang/zh?next=//evil.example/", follow_redirects=False)
+    assert elsewhere.headers["location"] == "/"
+
+
+def test_a_firm_sees_why_and_why_not_and_redeems_once_per_confirmation(
+    client: TestClient, world: World, portal_env: Engine
+) -> None:
+    csrf = sign_in(client, Role.ENTERPRISE, world.firm)
+    page = client.get("/firm").text
+    assert f'id="subsidy-{world.policy_id}"' in page
+    assert "status == &#39;active&#39;" in page  # the why, clause by clause
+    assert 'class="card subsidy other"' in page  # and the policies it does not qualify for
+    confirm = client.get(f"/firm/subsidies/{world.policy_id}/redeem").text
+    key = re.search(r'name="key" value="(\w+)"', confirm)
+    assert key
+    form = {"csrf": csrf, "key": key.group(1)}
+    first = client.post(f"/firm/subsidies/{world.policy_id}/redeem", data=form)
+    again = client.post(f"/firm/subsidies/{world.policy_id}/redeem", data=form)  # double click
+    assert first.status_code == again.status_code == 200
+    assert first.url == again.url
+    with Session(portal_env) as session:
+        mine = session.exec(
+            select(Redemption).where(
+                Redemption.uscc == world.firm, Redemption.policy_id == world.policy_id
+            )
+        ).all()
+    assert len(mine) == 1
+    assert "已审批，待支付" in first.text
+    other_key = {"csrf": csrf, "key": "another-click-key"}
+    refused = client.post(f"/firm/subsidies/{world.policy_id}/redeem", data=other_key)
+    assert refused.status_code == 409
+    assert "未能兑付" in refused.text
+
+
+def test_a_firm_never_sees_another_firms_redemption(
+    client: TestClient, world: World, portal_env: Engine
+) -> None:
+    csrf = sign_in(client, Role.ENTERPRISE, world.firm)
+    confirm = client.get(f"/firm/subsidies/{world.policy_id}/redeem").text
+    key = re.search(r'name="key" value="(\w+)"', confirm)
+    assert key
+    done = client.post(
+        f"/firm/subsidies/{world.policy_id}/redeem",
+        data={"csrf": csrf, "key": key.group(1)},
+        follow_redirects=False,
+    )
+    mine = done.headers["location"]
+    client.cookies.clear()
+    sign_in(client, Role.ENTERPRISE, world.other_firm)
+    assert client.get(mine).status_code == 404
+
+
+def test_the_editor_names_the_line_of_an_error(client: TestClient, world: World) -> None:
+    csrf = sign_in(client, Role.OFFICER)
+    created = client.post(
+        "/officer/drafts", data={"csrf": csrf, "start": "hz-2020-ui-refund"}, follow_redirects=False
+    )
+    editor = client.get(created.headers["location"]).text
+    assert 'id="valid"' in editor
+    found = re.search(r"<textarea[^>]*>(.*?)</textarea>", editor, re.S)
+    assert found
+    text = html.unescape(found.group(1))
+    lines = text.splitlines()
+    line = next(i for i, t in enumerate(lines, 1) if t.startswith("amount:"))
+    broken = text.replace("amount: ui_premium", "amount: ui_premum")
+    check = client.post(
+        created.headers["location"] + "/check",
+        data={"text": broken},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert f"第 {line} 行" in check.text
+    assert "did you mean" in check.text
+
+
+def test_a_held_redemption_is_approved_once_by_an_officer(
+    client: TestClient, world: World, portal_env: Engine
+) -> None:
+    with db.session_scope(portal_env) as session:
+        approval.flag(session, world.firm, "tip-off", by="officer:li")
+    csrf = sign_in(client, Role.ENTERPRISE, world.firm)
+    confirm = client.get(f"/firm/subsidies/{world.policy_id}/redeem").text
+    key = re.search(r'name="key" value="(\w+)"', confirm)
+    assert key
+    held = client.post(
+        f"/firm/subsidies/{world.policy_id}/redeem", data={"csrf": csrf, "key": key.group(1)}
+    )
+    assert "待审批" in held.text
+    redemption_id = held.url.path.rsplit("/", 1)[1]
+    client.cookies.clear()
+    csrf = sign_in(client, Role.OFFICER)
+    assert f'id="held-{redemption_id}"' in client.get("/review").text
+    approved = client.post(f"/review/{redemption_id}/approve", data={"csrf": csrf})
+    assert f"兑付 #{redemption_id} 已审批" in approved.text
+    assert f'id="held-{redemption_id}"' not in approved.text
+    again = client.post(f"/review/{redemption_id}/approve", data={"csrf": csrf})
+    assert again.status_code == 409
+    assert "未能完成" in again.text

@@ -70,6 +70,21 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_make_believe_in_production(self) -> Settings:
+        """Production pays real money on real dates: no fixed business date, no simulated bank."""
+        if self.environment != "production":
+            return self
+        if self.today is not None:
+            raise ConfigurationError(
+                "QINQING_TODAY fixes the business date; production runs on the real date"
+            )
+        if not self.bank_url or self.bank_url.startswith("simulated:"):
+            raise ConfigurationError(
+                "QINQING_BANK_URL must name a real bank gateway (files:...) in production"
+            )
+        return self
+
     @property
     def sqlalchemy_url(self) -> str:
         """The database URL with an explicit driver: psycopg 3 for PostgreSQL."""

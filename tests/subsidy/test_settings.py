@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from pydantic import SecretStr
 
@@ -21,8 +23,29 @@ def test_defaults_need_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_outside_development_the_development_secret_is_refused(environment: str) -> None:
     with pytest.raises(ConfigurationError, match="QINQING_SECRET_KEY"):
         Settings(environment=environment, secret_key=SecretStr(DEVELOPMENT_SECRET))
-    Settings(environment=environment, secret_key=SecretStr("a real secret"))
+    Settings(environment=environment, secret_key=SecretStr("a real secret"), bank_url=REAL_BANK)
     Settings(environment="development", secret_key=SecretStr(DEVELOPMENT_SECRET))
+
+
+REAL_BANK = "files:///srv/bank-exchange"
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"today": dt.date(2020, 6, 30)}, "QINQING_TODAY"),
+        ({"bank_url": ""}, "QINQING_BANK_URL"),
+        ({"bank_url": "simulated:///srv/bank.db"}, "QINQING_BANK_URL"),
+    ],
+)
+def test_production_refuses_a_fixed_date_and_a_simulated_bank(
+    changes: dict[str, object], named: str
+) -> None:
+    real = {"environment": "production", "secret_key": SecretStr("s3cret"), "bank_url": REAL_BANK}
+    Settings(**real)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=named):
+        Settings(**(real | changes))  # type: ignore[arg-type]
+    Settings(**(real | changes | {"environment": "test"}))  # type: ignore[arg-type]
 
 
 def test_the_secret_never_shows_in_a_repr() -> None:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from subsidy.db import Money, UTCDateTime, identifier, utcnow
@@ -61,6 +61,15 @@ class PayoutItem(SQLModel, table=True):
         Index("ix_payout_item_batch", "batch_id", "state"),
         Index("ix_payout_item_redemption", "redemption_id"),
         Index("ix_payout_item_state", "state"),
+        # At most one item per redemption that is not returned: no redemption is ever in two
+        # payments at once, however many `payouts run` race.
+        Index(
+            "uq_payout_item_live",
+            "redemption_id",
+            unique=True,
+            sqlite_where=text("state <> 'returned'"),
+            postgresql_where=text("state <> 'returned'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -12,6 +12,7 @@ import typer
 
 from matching import cli as matching_cli
 from matching import service as matching_service
+from payouts import cli as payouts_cli
 from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
@@ -47,6 +48,11 @@ app.add_typer(policy_app, name="policy")
 match = matching_cli.match_command(after=[automatic.after_match, notifications.after_match])
 app.command("match")(match)
 app.command("notify")(notify_cli.notify)
+
+payouts_app = typer.Typer(help="Payout batches to the bank.")
+app.add_typer(payouts_app, name="payouts")
+payouts_app.command("run")(payouts_cli.run)
+app.command("worker")(payouts_cli.worker)
 app.command("explain")(matching_cli.explain)
 
 console = make_console()

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
         description="Where the file sender writes; default DATA_DIR/notifications.jsonl",
     )
 
+    bank_url: str = Field(
+        default="",
+        description="The bank gateway (payouts.gateways.gateway_from_url); default a simulated "
+        "bank in DATA_DIR/bank.db",
+    )
+    payout_backoff_seconds: float = Field(default=2.0, gt=0)
+
+    @property
+    def bank(self) -> str:
+        return self.bank_url or f"simulated://{(self.data_dir / 'bank.db').resolve()}"
+
     @property
     def notifications_path(self) -> Path:
         return self.notify_file or self.data_dir / "notifications.jsonl"

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from subsidy import db
+from subsidy import db, jobs
 from subsidy.settings import Settings, get_settings
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -94,3 +94,36 @@ def app_env(engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> 
     yield engine
     get_settings.cache_clear()
     db.get_engine.cache_clear()
+
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis broker tests may use (its database is flushed first)."""
+    import redis
+
+    url = os.environ.get("QINQING_BROKER_URL") or os.environ.get(
+        "QINQING_TEST_REDIS_URL", DEFAULT_REDIS_URL
+    )
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis is not reachable at {url}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture(autouse=True)
+def tasks_in_process() -> Iterator[None]:
+    """Tasks run in-process in the test process, whatever broker the environment names; tests
+    that need a real broker start `qinqing worker` processes with the `redis_url` fixture."""
+    jobs.configure(broker_url="")
+    yield
+    jobs.configure(broker_url="")

@@ -62,6 +62,9 @@ class Redemption(SQLModel, table=True):
     changed_by: str = Field(default="", sa_column=Column(String(128), nullable=False))
     """Who made the last change a checker must confirm (maker-checker): its creator, or whoever
     corrected its payment details; that person can never approve it."""
+    account_override: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    """The bank account finance corrected for this redemption after a return; payouts use it
+    instead of the registry's."""
 
 
 class FirmFlag(SQLModel, table=True):

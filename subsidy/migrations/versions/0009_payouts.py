@@ -24,6 +24,7 @@ def upgrade() -> None:
     op.add_column(
         "redemption", sa.Column("changed_by", sa.String(128), nullable=False, server_default="")
     )
+    op.add_column("redemption", sa.Column("account_override", sa.String(40), nullable=True))
     op.execute("UPDATE redemption SET status = 'approved' WHERE status = 'reserved'")
     op.create_index("ix_redemption_status", "redemption", ["status"])
     op.create_table(
@@ -93,6 +94,14 @@ def upgrade() -> None:
     op.create_index("ix_payout_item_batch", "payout_item", ["batch_id", "state"])
     op.create_index("ix_payout_item_redemption", "payout_item", ["redemption_id"])
     op.create_index("ix_payout_item_state", "payout_item", ["state"])
+    op.create_index(
+        "uq_payout_item_live",
+        "payout_item",
+        ["redemption_id"],
+        unique=True,
+        sqlite_where=sa.text("state <> 'returned'"),
+        postgresql_where=sa.text("state <> 'returned'"),
+    )
     op.create_table(
         "reconciliation_exception",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -120,3 +129,4 @@ def downgrade() -> None:
     op.execute("UPDATE redemption SET status = 'reserved'")
     with op.batch_alter_table("redemption") as table:
         table.drop_column("changed_by")
+        table.drop_column("account_override")

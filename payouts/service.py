@@ -1,0 +1,335 @@
+"""Paying approved redemptions through a bank, exactly once.
+
+One batch is settled in three steps, each its own transaction, run by the task that owns them:
+
+1. `claim`: lock the batch, mark the items to send `submitted` and commit *before* the bank is
+   called. From then on a crash (even SIGKILL) cannot lose track of an item: whoever settles the
+   batch next finds it `submitted`, an outcome unknown, and asks the bank before sending again.
+2. `ask_bank` (no database): query the items whose outcome is unknown; send the rest, and those
+   the bank has never seen, under each item's deterministic idempotency key. The bank executes a
+   key at most once, so a resend after a lost answer cannot pay twice.
+3. `apply`: lock the items, re-check each is still `submitted` (another settler may have applied
+   the same answer), and record paid / returned with ledger moves and audit entries.
+
+A transient refusal (the bank did nothing) marks the items `failed` with a backoff; they are sent
+again once due. A lost answer leaves them `submitted` for the next step 2 to ask.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from payouts import repository
+from payouts.banks import bank_of
+from payouts.gateways import (
+    BankError,
+    BankGateway,
+    ItemResult,
+    ItemStatus,
+    OutcomeUnknown,
+    PaymentInstruction,
+    TransientBankError,
+)
+from payouts.models import BatchState, ItemState, PayoutBatch, PayoutItem
+from subsidy.audit import service as audit
+from subsidy.db import utcnow
+from subsidy.ledger import service as ledger
+from subsidy.ledger.models import Account
+from subsidy.redemption.models import RedemptionStatus
+
+ACTOR = "system:payouts"
+BATCH_SIZE = 1_000
+MAX_BACKOFF = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    batch_ids: list[int]
+    items: int
+    total: Decimal
+    without_account: list[int]
+    """Approved redemptions left waiting: neither the registry nor finance gives an account."""
+
+
+def gather(session: Session, *, batch_size: int = BATCH_SIZE) -> Gathered:
+    """Put every approved redemption into a payout item, in batches per bank of at most
+    `batch_size`; what a firm owes from a clawback is offset against its payments."""
+    waiting = repository.payable(session)
+    without = [p.redemption_id for p in waiting if not p.account]
+    payable = [p for p in waiting if p.account]
+    owed = repository.receivables(session, sorted({p.uscc for p in payable}))
+    by_bank: dict[str, list[repository.Payable]] = defaultdict(list)
+    for p in payable:
+        assert p.account is not None
+        by_bank[bank_of(p.account)].append(p)
+    now = utcnow()
+    batches: list[tuple[PayoutBatch, list[repository.Payable]]] = []
+    for bank in sorted(by_bank):
+        chunk_of = by_bank[bank]
+        for start in range(0, len(chunk_of), batch_size):
+            chunk = chunk_of[start : start + batch_size]
+            total = sum((p.amount for p in chunk), Decimal("0.00"))
+            batch = PayoutBatch(
+                bank_code=bank, state=BatchState.OPEN, items=len(chunk), total=total
+            )
+            batches.append((batch, chunk))
+    session.add_all([b for b, _ in batches])
+    session.flush()
+    rows = []
+    for batch, chunk in batches:
+        for p in chunk:
+            offset = min(owed.get(p.uscc, Decimal("0.00")), p.amount)
+            if offset:
+                owed[p.uscc] -= offset
+            rows.append(_item_row(batch, p, offset, now))
+    if rows:
+        session.execute(insert(PayoutItem), rows)
+    repository.set_status(session, [p.redemption_id for p in payable], RedemptionStatus.PAYING)
+    audit.record_many(
+        session,
+        actor=ACTOR,
+        changes=[
+            audit.Change(
+                "payout.batch",
+                f"payout_batch:{batch.id}",
+                after={"bank": batch.bank_code, "items": batch.items, "total": str(batch.total)},
+            )
+            for batch, _ in batches
+        ],
+    )
+    return Gathered(
+        [_id(b.id) for b, _ in batches],
+        len(rows),
+        sum((b.total for b, _ in batches), Decimal("0.00")),
+        without,
+    )
+
+
+def _item_row(
+    batch: PayoutBatch, p: repository.Payable, offset: Decimal, now: dt.datetime
+) -> dict[str, object]:
+    assert p.account is not None
+    return {
+        "batch_id": batch.id,
+        "redemption_id": p.redemption_id,
+        "policy_id": p.policy_id,
+        "uscc": p.uscc,
+        "payee_name": p.name,
+        "bank_code": batch.bank_code,
+        "account": p.account,
+        "amount": p.amount,
+        "offset": offset,
+        "net": p.amount - offset,
+        "state": str(ItemState.PENDING),
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+@dataclass(frozen=True)
+class Claim:
+    batch_id: int
+    ask: list[PaymentInstruction]
+    """Sent before with no answer recorded: the bank is asked first."""
+    send: list[PaymentInstruction]
+    offset_only: list[int]
+    """Items the firm's debt covers entirely: nothing to transfer."""
+
+
+def claim(session: Session, batch_id: int, *, now: dt.datetime) -> Claim | None:
+    """Step 1: what to ask and what to send now (marked `submitted` before any call)."""
+    batch = repository.locked_batch(session, batch_id)
+    if batch is None or batch.state == BatchState.DONE:
+        return None
+    ask = [
+        _instruction(batch, i)
+        for i in repository.items_of(session, batch_id, [ItemState.SUBMITTED])
+    ]
+    due = [
+        i
+        for i in repository.items_of(session, batch_id, [ItemState.PENDING, ItemState.FAILED])
+        if i.state == ItemState.PENDING or (i.next_attempt_at is None or i.next_attempt_at <= now)
+    ]
+    offset_only = [_id(i.id) for i in due if i.net == 0]
+    for item in due:
+        item.state = ItemState.SUBMITTED
+        item.attempts += 1
+        item.updated_at = now
+    session.flush()
+    send = [_instruction(batch, i) for i in due if i.net > 0]
+    return Claim(batch_id, ask, send, offset_only)
+
+
+def _instruction(batch: PayoutBatch, item: PayoutItem) -> PaymentInstruction:
+    return PaymentInstruction(
+        idempotency_key=item.idempotency_key,
+        batch_ref=batch.ref,
+        payee_uscc=item.uscc,
+        payee_name=item.payee_name,
+        bank_code=item.bank_code,
+        account=item.account,
+        amount=item.net,
+        memo=f"Qinqing subsidy {item.policy_id}",
+    )
+
+
+@dataclass
+class Answers:
+    results: dict[str, ItemResult] = field(default_factory=dict)
+    unsent: list[str] = field(default_factory=list)
+    """Keys the bank certainly did not process (a transient refusal): to send again later."""
+    error: BankError | None = None
+
+
+def ask_bank(gateway: BankGateway, claim: Claim) -> Answers:
+    """Step 2: no database. Never raises a bank error; it is returned with what was learnt."""
+    answers = Answers()
+    send = list(claim.send)
+    try:
+        if claim.ask:
+            for result in gateway.query([i.idempotency_key for i in claim.ask]):
+                if result.status == ItemStatus.NOT_FOUND:
+                    send.extend(i for i in claim.ask if i.idempotency_key == result.idempotency_key)
+                else:
+                    answers.results[result.idempotency_key] = result
+        if send:
+            for result in gateway.submit(send):
+                answers.results[result.idempotency_key] = result
+    except TransientBankError as exc:
+        answers.error = exc
+        answers.unsent = [
+            i.idempotency_key for i in send if i.idempotency_key not in answers.results
+        ]
+    except OutcomeUnknown as exc:
+        answers.error = exc  # the items stay `submitted`: the next settle asks the bank
+    return answers
+
+
+@dataclass(frozen=True)
+class Applied:
+    paid: int
+    returned: int
+    unsettled: int
+    retry_in: dt.timedelta | None
+
+
+def apply(
+    session: Session, claim: Claim, answers: Answers, *, now: dt.datetime, backoff: dt.timedelta
+) -> Applied:
+    """Step 3: record what the bank said, once."""
+    items = {
+        i.idempotency_key: i
+        for i in repository.items_of(
+            session, claim.batch_id, [ItemState.SUBMITTED, ItemState.PAID], lock=True
+        )
+    }
+    paid, returned, changes, moves = [], [], [], []
+    for key, result in answers.results.items():
+        item = items.get(key)
+        if item is None:
+            continue
+        if result.status == ItemStatus.PAID and item.state == ItemState.SUBMITTED:
+            _pay(item, result, now)
+            paid.append(item)
+        elif result.status in (ItemStatus.REJECTED, ItemStatus.RETURNED) and item.state in (
+            ItemState.SUBMITTED,
+            ItemState.PAID,
+        ):
+            if item.state == ItemState.PAID:
+                moves += _unpay_moves(item)
+            _return(item, result, now)
+            returned.append(item)
+    for item_id in claim.offset_only:
+        item = next((i for i in items.values() if i.id == item_id), None)
+        if item is not None and item.state == ItemState.SUBMITTED:
+            _pay(item, ItemResult(item.idempotency_key, ItemStatus.PAID, "OFFSET"), now)
+            paid.append(item)
+    for key in answers.unsent:
+        item = items.get(key)
+        if item is not None and item.state == ItemState.SUBMITTED:
+            item.state = ItemState.FAILED
+            item.next_attempt_at = now + min(backoff * 2 ** (item.attempts - 1), MAX_BACKOFF)
+            item.reason = str(answers.error)
+    moves += [m for item in paid for m in _pay_moves(item)]
+    changes += [_change("payout.pay", item) for item in paid]
+    changes += [_change("payout.return", item) for item in returned]
+    repository.set_status(session, [i.redemption_id for i in paid], RedemptionStatus.PAID)
+    repository.set_status(session, [i.redemption_id for i in returned], RedemptionStatus.RETURNED)
+    session.flush()
+    ledger.post(session, moves)
+    if changes:
+        audit.record_many(session, actor=ACTOR, changes=changes)
+    unsettled = repository.unsettled_left(session, claim.batch_id)
+    if unsettled == 0:
+        batch = repository.locked_batch(session, claim.batch_id)
+        assert batch is not None
+        batch.state, batch.finished_at = BatchState.DONE, now
+        session.flush()
+    # Whatever is left (a backoff, a lost answer, a file bank's result still to come) is looked
+    # at again after one backoff.
+    retry_in = backoff if unsettled else None
+    return Applied(len(paid), len(returned), unsettled, retry_in)
+
+
+def _pay(item: PayoutItem, result: ItemResult, now: dt.datetime) -> None:
+    item.state = ItemState.PAID
+    item.bank_reference = result.bank_reference
+    item.paid_on = now.date()
+    item.reason_code = item.reason = None
+    item.updated_at = now
+
+
+def _return(item: PayoutItem, result: ItemResult, now: dt.datetime) -> None:
+    item.state = ItemState.RETURNED
+    item.reason_code = result.reason_code
+    item.reason = result.reason or "returned by the bank"
+    item.updated_at = now
+
+
+def _pay_moves(item: PayoutItem) -> list[ledger.Move]:
+    return [
+        _move(item, Account.PAYABLE, Account.PAID, item.amount, "paid"),
+        _move(item, Account.RECEIVABLE, Account.BUDGET, item.offset, "clawback offset"),
+    ]
+
+
+def _unpay_moves(item: PayoutItem) -> list[ledger.Move]:
+    return [
+        _move(item, Account.PAID, Account.PAYABLE, item.amount, "returned"),
+        _move(item, Account.BUDGET, Account.RECEIVABLE, item.offset, "offset undone"),
+    ]
+
+
+def _move(
+    item: PayoutItem, source: Account, target: Account, amount: Decimal, memo: str
+) -> ledger.Move:
+    return ledger.Move(
+        item.policy_id, item.uscc, item.redemption_id, source, target, amount, memo, item.id
+    )
+
+
+def _change(action: str, item: PayoutItem) -> audit.Change:
+    return audit.Change(
+        action,
+        f"redemption:{item.redemption_id}",
+        after={
+            "item": item.id,
+            "state": str(item.state),
+            "amount": str(item.amount),
+            "net": str(item.net),
+            "bank_reference": item.bank_reference,
+            "reason": item.reason,
+        },
+    )
+
+
+def _id(value: int | None) -> int:
+    assert value is not None
+    return value

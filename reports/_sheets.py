@@ -27,6 +27,8 @@ openpyxl loop.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,6 +42,7 @@ from typing import Any, cast
 from openpyxl import Workbook
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font
 from openpyxl.styles.cell_style import StyleArray
@@ -232,11 +235,15 @@ class Book:
             raise
 
     def discard(self) -> None:
-        """Remove the temporary files of sheets written so far (after a failure)."""
+        """Close the sheets written so far and remove their temporary files (after a failure)."""
         for ws in self._book.worksheets:
             writer = getattr(ws, "_writer", None)
-            if writer is not None:
-                Path(writer.out).unlink(missing_ok=True)
+            if writer is None:
+                continue
+            with contextlib.suppress(Exception):
+                if not ws.closed:
+                    ws.close()
+            Path(writer.out).unlink(missing_ok=True)
 
 
 class _StyleHost:
@@ -372,7 +379,7 @@ class Sheet:
         chart.y_axis.numFmt = YUAN_FORMAT if axis == "yuan" else INTEGER_FORMAT
         chart.y_axis.title = axis
         chart.height, chart.width = 9, 18
-        self._plot(chart, span, category_column, value_columns, anchor)
+        self._plot(chart, span, category_column, value_columns, anchor, text_categories=True)
 
     def line_chart(
         self, title: str, span: Span, category_column: int, value_column: int, anchor: str
@@ -395,6 +402,7 @@ class Sheet:
         category_column: int,
         value_columns: Sequence[int],
         anchor: str,
+        text_categories: bool = False,
     ) -> None:
         for column in value_columns:
             values = Reference(
@@ -405,6 +413,9 @@ class Sheet:
             self.ws, min_col=category_column, min_row=span.first_row, max_row=span.last_row
         )
         chart.set_categories(categories)
+        if text_categories:  # openpyxl refers to categories as numbers; these are names
+            for series in chart.series:
+                series.cat = AxDataSource(strRef=StrRef(f=str(categories)))
         # openpyxl hides both axes of a new chart unless told otherwise
         chart.x_axis.delete = False
         chart.y_axis.delete = False
@@ -438,16 +449,12 @@ def stream_table(
         if first is None and spans:
             return spans
         sheet = book.sheet(book.next_title(title), widths, freeze="A2")
-        chained = pulled if first is None else _prepend(first, pulled)
+        # chain, not a generator with `yield from`: closing that would close `pulled` too
+        chained = pulled if first is None else itertools.chain([first], pulled)
         span = sheet._table(name, columns, chained, None, progress, limit=limit)
         spans.append(span)
         if span.rows < limit:
             return spans
-
-
-def _prepend(first: Sequence[Any], rest: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-    yield first
-    yield from rest
 
 
 def fitted_widths(

@@ -13,6 +13,7 @@ from matching import service as matching_service
 from matching.endpoints import router as qualifications
 from matching.officer_endpoints import router as policy_matching
 from policies.endpoints import build_router as policy_router
+from reports.endpoints import router as reports
 from subsidy.api import problems
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
@@ -31,6 +32,7 @@ def create_app() -> FastAPI:
     app.include_router(policy_matching)
     app.include_router(redemptions)
     app.include_router(notifications)
+    app.include_router(reports)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -16,6 +16,7 @@ from payouts import cli as payouts_cli
 from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
+from reports import cli as reports_cli
 from subsidy import db
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
@@ -53,6 +54,7 @@ payouts_app = typer.Typer(help="Payout batches to the bank.")
 app.add_typer(payouts_app, name="payouts")
 payouts_app.command("run")(payouts_cli.run)
 app.command("worker")(payouts_cli.worker)
+app.add_typer(reports_cli.report_app, name="report")
 app.command("explain")(matching_cli.explain)
 
 console = make_console()

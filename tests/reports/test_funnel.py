@@ -42,7 +42,7 @@ def matched(engine: Engine, data_dir: Path, payouts: Payouts) -> Payouts:
         matching_service.run_match(session, data_dir, as_of=dt.date(2020, 6, 30))
         ids = list(
             session.execute(
-                select(Redemption.id).where(col(Redemption.policy_id) == "rep-a")
+                select(col(Redemption.id)).where(col(Redemption.policy_id) == "rep-a")
             ).scalars()
         )
         session.execute(
@@ -85,7 +85,7 @@ def truth(engine: Engine, policy_id: str, by: str) -> dict[str, dict[str, tuple[
             return ""
         if firm is None:
             return "(not in registry)"
-        return firm.district if by == "district" else firm.industry[0]
+        return str(firm.district if by == "district" else firm.industry[0])
 
     found: dict[str, dict[str, tuple[int, Decimal]]] = defaultdict(
         lambda: dict.fromkeys(funnel.STAGES, (0, ZERO))

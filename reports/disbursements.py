@@ -169,11 +169,12 @@ def write(
     check(session, period)
     now = now or dt.datetime.now(dt.UTC)
     progress.stage("summarising")
-    rows = queries.count_items(session, period)
-    book = sheets.Book(_properties(period, by, now, rows))
+    summary = queries.summary(session, period)
+    budgets = queries.budgets(session, period.policy_id)
+    book = sheets.Book(_properties(period, by, now, summary.total.items))
     try:
-        _summary(book, session, period, by, now)
-        progress.stage("writing the ledger", total=rows)
+        _summary(book, session, period, summary, budgets, by, now)
+        progress.stage("writing the ledger", total=summary.total.items)
         ledger = sheets.stream_table(
             book,
             "Ledger",
@@ -184,7 +185,7 @@ def write(
             sheet_rows,
         )
         progress.stage("writing budgets and exceptions")
-        _budget(book, session, period)
+        _budget(book, budgets)
         _exceptions(book, session, period)
         progress.stage("saving the workbook")
         book.save(out)
@@ -225,25 +226,30 @@ def heading(sheet: sheets.Sheet, title: str, period: Period, by: str, now: dt.da
 
 
 def _summary(
-    book: sheets.Book, session: Session, period: Period, by: str, now: dt.datetime
+    book: sheets.Book,
+    session: Session,
+    period: Period,
+    summary: queries.Summary,
+    found: list[queries.Budget],
+    by: str,
+    now: dt.datetime,
 ) -> None:
-    budgets = {b.policy_id: b for b in queries.budgets(session, period.policy_id)}
-    per_policy = queries.lines(session, period, "policy")
-    total = queries.total(session, period)
+    budgets = {b.policy_id: b for b in found}
+    per_policy, total = summary.policy, summary.total
     policy_ids = sorted(set(budgets) | set(per_policy))
     policy_rows = []
     for pid in policy_ids:
         line = per_policy.get(pid, Line(pid))
-        found = budgets.get(pid)
+        budget = budgets.get(pid)
         policy_rows.append(
             (
                 pid,
-                found.title if found else "",
-                found.budget if found else None,
-                found.reserved if found else None,
+                budget.title if budget else "",
+                budget.budget if budget else None,
+                budget.reserved if budget else None,
                 line.paid,
                 line.returned,
-                found.remaining if found else None,
+                budget.remaining if budget else None,
                 line.firms_paid,
                 line.employees_covered,
             )
@@ -261,9 +267,9 @@ def _summary(
         total.firms_paid,
         total.employees_covered,
     )
-    districts = sorted(queries.lines(session, period, "district").values(), key=_by_paid)
+    districts = sorted(summary.district.values(), key=_by_paid)
     district_rows = [_group_row(line) for line in districts]
-    sections = sorted(queries.lines(session, period, "section").values(), key=lambda x: x.key)
+    sections = sorted(summary.section.values(), key=lambda x: x.key)
     section_rows = [(*_group_row(line), section_name(line.key)) for line in sections]
     days = queries.paid_by_day(session, period)
     day_rows, running = [], queries.ZERO
@@ -315,8 +321,7 @@ def _group_row(line: Line) -> tuple[Any, ...]:
     )
 
 
-def _budget(book: sheets.Book, session: Session, period: Period) -> None:
-    found = queries.budgets(session, period.policy_id)
+def _budget(book: sheets.Book, found: list[queries.Budget]) -> None:
     rows = [
         (
             b.policy_id,

@@ -2,7 +2,9 @@
 
 `GET /api/v1/reports/disbursements.xlsx` writes a small report in the request and sends it; above
 `jobs.LARGE` ledger rows it answers 202 with a job, which a Celery task writes into the data
-directory: poll `GET /api/v1/reports/jobs/{id}`, then fetch `.../file`. Finance and auditors only.
+directory: poll `GET /api/v1/reports/jobs/{id}`, then fetch `.../file`. With a broker the task
+is sent once the request has committed; without one (the embedded default) it runs in this
+process once the answer has been sent. Finance and auditors only.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from reports.schemas import JobOut
 from subsidy.api.problems import NotFound, ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
-from subsidy.jobs import after_commit
+from subsidy.jobs import after_commit, celery_app
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -79,11 +81,23 @@ def disbursements_xlsx(
         job = jobs.create(session, period, _by(me), rows)
         job_id = job.id
         assert job_id is not None
-        after_commit(session, lambda: tasks.build_disbursements.delay(job_id))
+
+        def send() -> None:
+            tasks.build_disbursements.delay(job_id)
+
+        background = None
+        if celery_app.conf.task_always_eager:
+            # No broker: the task runs in this process. Run it after the answer has gone (the
+            # request has committed by then), not inside the commit, which would hold the
+            # answer back until the whole workbook is written.
+            background = BackgroundTask(send)
+        else:
+            after_commit(session, send)
         return JSONResponse(
             _job_out(job).model_dump(mode="json"),
             status_code=202,
             headers={"Location": f"{router.prefix}/jobs/{job_id}"},
+            background=background,
         )
     handle, name = tempfile.mkstemp(suffix=".xlsx", prefix="qinqing-report-")
     os.close(handle)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -25,7 +25,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    literal,
     or_,
     select,
     type_coerce,
@@ -73,13 +72,16 @@ class Period:
 
 def begin_snapshot(session: Session) -> None:
     """Make every later read of `session` see one snapshot of the database, so the totals and
-    the ledger of one workbook agree even while payouts run. Call before any other statement."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    elif connection.dialect.name == "sqlite":
+    the ledger of one workbook agree even while payouts run. Call it first; once the session has
+    begun (it is then already in its snapshot, or the caller chose otherwise) it does nothing."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        if not session.in_transaction():
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    elif dialect == "sqlite":
         # pysqlite only opens a transaction before a write; a deferred BEGIN takes the WAL
         # snapshot at the first read and keeps it until the session ends.
+        connection = session.connection()
         raw = connection.connection.dbapi_connection
         if raw is not None and not raw.in_transaction:
             connection.exec_driver_sql("BEGIN")
@@ -130,8 +132,6 @@ def policy_exists(session: Session, policy_id: str) -> bool:
 
 # -- the summary -----------------------------------------------------------------------------------
 
-Grouping = Literal["policy", "district", "section", "all"]
-
 
 @dataclass
 class Line:
@@ -140,6 +140,8 @@ class Line:
     key: str
     paid: Decimal = ZERO
     returned: Decimal = ZERO
+    items: int = 0
+    """Items of the period, whatever their state."""
     items_paid: int = 0
     items_returned: int = 0
     firms_paid: int = 0
@@ -147,46 +149,88 @@ class Line:
     """Employees on the current registry, not left, of the firms paid (each firm once)."""
 
 
-def _key(grouping: Grouping, item: Any) -> ColumnElement[str]:
-    if grouping == "policy":
-        return item.c.policy_id  # type: ignore[no-any-return]
-    if grouping == "district":
-        return func.coalesce(FIRM.c.district, NOT_REGISTERED)
-    if grouping == "section":
-        return func.coalesce(func.substr(FIRM.c.industry, 1, 1), "?")
-    return literal("")
+@dataclass
+class Summary:
+    """The period's payouts per policy, per district, per industry section and in all."""
+
+    policy: dict[str, Line] = field(default_factory=dict)
+    district: dict[str, Line] = field(default_factory=dict)
+    section: dict[str, Line] = field(default_factory=dict)
+    total: Line = field(default_factory=lambda: Line(""))
 
 
-def lines(session: Session, period: Period, grouping: Grouping) -> dict[str, Line]:
-    """Paid and returned amounts, firms paid and employees covered per group, all by SQL."""
-    key = _key(grouping, ITEM).label("key")
+def _district(firm: Any) -> ColumnElement[str]:
+    return func.coalesce(firm.c.district, NOT_REGISTERED)
+
+
+def _section(firm: Any) -> ColumnElement[str]:
+    return func.coalesce(func.substr(firm.c.industry, 1, 1), "?")
+
+
+def summary(session: Session, period: Period) -> Summary:
+    """Amounts and counts by SQL, grouped by policy, district and section at once; the rows of
+    that grouping are added up (exact Decimals) into each breakdown and the total. Firms paid
+    and their employees come from two more queries: a firm lies in one district and one
+    section, so its counts add up across them, but it may be paid under several policies."""
     paid = ITEM.c.state == ItemState.PAID.value
     returned = ITEM.c.state == ItemState.RETURNED.value
+    district, section = _district(FIRM).label("district"), _section(FIRM).label("section")
     sums = (
         select(
-            key,
+            ITEM.c.policy_id,
+            district,
+            section,
             money(case((paid, ITEM.c.amount))),
             money(case((returned, ITEM.c.amount))),
+            func.count(),
             count_if(paid),
             count_if(returned),
         )
         .select_from(ITEM.outerjoin(FIRM, FIRM.c.uscc == ITEM.c.uscc))
         .where(*in_period(period))
-        .group_by(key)
+        .group_by(ITEM.c.policy_id, district, section)
     )
-    found: dict[str, Line] = {}
-    for row in session.execute(sums):
-        found[row[0]] = Line(row[0], row[1], row[2], int(row[3]), int(row[4]))
-    for name, firms, employees in session.execute(_reach(period, grouping)):
-        line = found.setdefault(name, Line(name))
+    found = Summary()
+    for (
+        pid,
+        in_district,
+        in_section,
+        paid_sum,
+        returned_sum,
+        items,
+        n_paid,
+        n_returned,
+    ) in session.execute(sums):
+        for line in (
+            found.policy.setdefault(pid, Line(pid)),
+            found.district.setdefault(in_district, Line(in_district)),
+            found.section.setdefault(in_section, Line(in_section)),
+            found.total,
+        ):
+            line.paid += paid_sum
+            line.returned += returned_sum
+            line.items += int(items)
+            line.items_paid += int(n_paid)
+            line.items_returned += int(n_returned)
+    for in_district, in_section, firms, employees in session.execute(_reach(period, False)):
+        for line in (
+            found.district.setdefault(in_district, Line(in_district)),
+            found.section.setdefault(in_section, Line(in_section)),
+            found.total,
+        ):
+            line.firms_paid += int(firms)
+            line.employees_covered += int(employees or 0)
+    for pid, firms, employees in session.execute(_reach(period, True)):
+        line = found.policy.setdefault(pid, Line(pid))
         line.firms_paid, line.employees_covered = int(firms), int(employees or 0)
     return found
 
 
-def _reach(period: Period, grouping: Grouping) -> Select[Any]:
-    """Distinct firms paid per group, and their current employees (each firm counted once)."""
+def _reach(period: Period, per_policy: bool) -> Select[Any]:
+    """Distinct firms paid, and their current employees: per policy, or per district and
+    section (each firm counted once)."""
     paid = ITEM.c.state == ItemState.PAID.value
-    columns = [ITEM.c.uscc] + ([ITEM.c.policy_id] if grouping == "policy" else [])
+    columns = [ITEM.c.uscc] + ([ITEM.c.policy_id] if per_policy else [])
     firms = select(*columns).where(paid, *in_period(period)).distinct().subquery("paid_firms")
     staff = (
         select(STAFF.c.uscc, func.count().label("employees"))
@@ -194,20 +238,20 @@ def _reach(period: Period, grouping: Grouping) -> Select[Any]:
         .group_by(STAFF.c.uscc)
         .subquery("staff")
     )
-    key = _key(grouping, firms).label("key")
+    keys: list[Any] = (
+        [firms.c.policy_id]
+        if per_policy
+        else [_district(FIRM).label("district"), _section(FIRM).label("section")]
+    )
     return (
-        select(key, func.count(), func.sum(func.coalesce(staff.c.employees, 0)))
+        select(*keys, func.count(), func.sum(func.coalesce(staff.c.employees, 0)))
         .select_from(
             firms.outerjoin(FIRM, FIRM.c.uscc == firms.c.uscc).outerjoin(
                 staff, staff.c.uscc == firms.c.uscc
             )
         )
-        .group_by(key)
+        .group_by(*keys)
     )
-
-
-def total(session: Session, period: Period) -> Line:
-    return lines(session, period, "all").get("", Line(""))
 
 
 @dataclass(frozen=True)
@@ -282,18 +326,18 @@ ACCOUNTS = [Account.RESERVED, Account.PAYABLE, Account.PAID, Account.RECEIVABLE]
 
 def ledger_balances(session: Session, policy_id: str | None) -> dict[str, dict[str, Decimal]]:
     """Per policy, each account's balance: the sum of what entered it minus what left it."""
-    where = [LEDGER.c.policy_id == policy_id] if policy_id else []
+    stmt = (
+        select(LEDGER.c.policy_id, LEDGER.c.source, LEDGER.c.target, money(LEDGER.c.amount))
+        .where(*([LEDGER.c.policy_id == policy_id] if policy_id else []))
+        .group_by(LEDGER.c.policy_id, LEDGER.c.source, LEDGER.c.target)
+    )
     found: dict[str, dict[str, Decimal]] = {}
-    for side, sign in ((LEDGER.c.target, 1), (LEDGER.c.source, -1)):
-        stmt = (
-            select(LEDGER.c.policy_id, side, money(LEDGER.c.amount))
-            .where(*where)
-            .group_by(LEDGER.c.policy_id, side)
-        )
-        for pid, account, amount in session.execute(stmt):
-            balances = found.setdefault(pid, dict.fromkeys(ACCOUNTS, ZERO))
-            if account in balances:
-                balances[account] += sign * amount
+    for pid, source, target, amount in session.execute(stmt):
+        balances = found.setdefault(pid, dict.fromkeys(ACCOUNTS, ZERO))
+        if target in balances:
+            balances[target] += amount
+        if source in balances:
+            balances[source] -= amount
     return found
 
 

@@ -173,3 +173,24 @@ def test_a_job_delivered_again_is_done_once(app_env: Engine, data_dir: Path, pai
         assert again.finished_at == finished
     assert path.stat().st_mtime_ns == stamp
     tasks.run(123456)  # an unknown job: nothing to do
+
+
+def test_with_a_broker_the_job_is_sent_after_the_commit(
+    client: TestClient, app_env: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subsidy.jobs import celery_app
+
+    sent: list[tuple[int, str]] = []
+
+    def delay(job_id: int) -> None:
+        with Session(app_env) as session:  # the job row is committed when the task is sent
+            job = session.get(ReportJob, job_id)
+            assert job is not None
+            sent.append((job_id, job.state))
+
+    monkeypatch.setattr(jobs, "LARGE", 10)
+    celery_app.conf.task_always_eager = False  # the autouse fixture configures it back
+    monkeypatch.setattr(tasks.build_disbursements, "delay", delay)
+    answer = client.get(URL, headers=token(Role.FINANCE))
+    assert answer.status_code == 202
+    assert sent == [(answer.json()["id"], "queued")]

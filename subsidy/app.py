@@ -15,6 +15,7 @@ from matching.endpoints import router as qualifications
 from matching.officer_endpoints import router as policy_matching
 from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
+from reports.endpoints import router as reports
 from subsidy.api import problems
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
@@ -36,6 +37,7 @@ def create_app() -> FastAPI:
     app.include_router(notifications)
     app.include_router(payouts)
     install_portal(app)  # the pages: same services, same roles, a cookie instead of a header
+    app.include_router(reports)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -19,6 +19,7 @@ from payouts import commands as payouts_commands
 from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
+from reports import cli as reports_cli
 from subsidy import db
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
@@ -73,6 +74,7 @@ payouts_app.command("release")(payouts_commands.release_command)
 ledger_app = typer.Typer(help="The double-entry ledger of subsidy money.")
 app.add_typer(ledger_app, name="ledger")
 ledger_app.command("check")(payouts_commands.ledger_check_command)
+app.add_typer(reports_cli.report_app, name="report")
 
 console = make_console()
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from subsidy.settings import get_settings
 
-celery_app = Celery("qinqing", include=["payouts.tasks"])
+celery_app = Celery("qinqing", include=["payouts.tasks", "reports.tasks"])
 
 
 def configure(broker_url: str | None = None) -> Celery:

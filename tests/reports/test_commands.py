@@ -1,0 +1,93 @@
+"""`qinqing report ...` as a user runs it: the workbook written, refusals naming the option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from subsidy.cli import app
+from tests.reports.helpers import Payouts, build_payouts
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture
+def paid(app_env: Engine, data_dir: Path, tmp_path: Path) -> Payouts:
+    return build_payouts(app_env, data_dir, tmp_path / "registry")
+
+
+def qinqing(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_disbursements_to_a_file(paid: Payouts, tmp_path: Path) -> None:
+    out = tmp_path / "march.xlsx"
+    code, output = qinqing(
+        "report", "disbursements", "--from", "2026-03-01", "--to", "2026-03-31",
+        "--policy", "rep-a", "--out", out,
+    )  # fmt: skip
+    assert code == 0, output
+    assert "2026-03-01 to 2026-03-31, policy rep-a" in output
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Summary", "Ledger", "Budget", "Exceptions"]
+    assert wb.properties.creator.startswith("cli")
+    assert {r[3] for r in wb["Ledger"].iter_rows(min_row=2, values_only=True)} == {"rep-a"}
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_policy_funnel_to_a_file(paid: Payouts, tmp_path: Path) -> None:
+    out = tmp_path / "funnel.xlsx"
+    code, output = qinqing("report", "policy", "rep-a", "--out", out)
+    assert code == 0, output
+    assert "redeemed 40" in output
+    assert openpyxl.load_workbook(out).sheetnames == ["Funnel", "Evaluation errors"]
+
+
+@pytest.mark.parametrize(
+    ("args", "named", "said"),
+    [
+        (["--from", "2026-13-01"], "--from", "2026-13-01"),
+        (["--to", "yesterday"], "--to", "yesterday"),
+        (["--from", "2026-04-01", "--to", "2026-03-01"], "'--from' / '--to'", "after it ends"),
+        (["--policy", "nope"], "--policy", "no policy 'nope'"),
+    ],
+)
+def test_disbursement_refusals_name_the_option(
+    paid: Payouts, tmp_path: Path, args: list[str], named: str, said: str
+) -> None:
+    out = tmp_path / "r.xlsx"
+    code, output = qinqing("report", "disbursements", *args, "--out", out)
+    assert code == 2, output
+    assert named in output
+    assert said in output
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_other_refusals(paid: Payouts, tmp_path: Path) -> None:
+    code, output = qinqing("report", "policy", "nope", "--out", tmp_path / "f.xlsx")
+    assert code == 2
+    assert "POLICY_ID" in output
+    assert "no policy 'nope'" in output
+    code, output = qinqing("report", "disbursements", "--out", tmp_path / "r.csv")
+    assert code == 2
+    assert "--out" in output
+    assert ".xlsx" in output
+    code, output = qinqing("report", "disbursements", "--out", tmp_path / "no" / "r.xlsx")
+    assert code == 2
+    assert "does not exist" in output
+    code, output = qinqing("report", "disbursements")
+    assert code == 2
+    assert "--out" in output

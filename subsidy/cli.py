@@ -186,18 +186,20 @@ def run_demo(
     payouts_cli.run(batch_size=1_000, wait=600)  # the automatic grants, through the bank
     showcase = _redeem_some(redeeming)
     payouts_cli.run(batch_size=1_000, wait=600)  # and those redemptions
-    # No `qinqing report` yet (issue 6, another branch): no report is written here.
+    reports_cli.disbursements_command(settings.data_dir / "disbursements.xlsx")
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s")
     # The example policies are from 2020: the portal acts on the registry's reference date.
     day = demo.REFERENCE_DATE.isoformat()
-    os.environ.setdefault("QINQING_TODAY", day)
-    get_settings.cache_clear()
     links = sign_in_links(f"http://{host}:{port}", showcase)
     for role, link in links.items():
         console.print(f"sign in as {role}: {link}", markup=False, soft_wrap=True)
     if not serve_portal:
         console.print(f"serve the portal later with: QINQING_TODAY={day} qinqing serve")
         return
+    # Only for the server this process starts (and its workers): a returning command leaves
+    # the environment as it found it.
+    os.environ.setdefault("QINQING_TODAY", day)
+    get_settings.cache_clear()
     serve(host=host, port=port, workers=1)
 
 

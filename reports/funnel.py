@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from sqlalchemy import ColumnElement, Table, func, literal, select
+from sqlalchemy import Table, func, select
 from sqlmodel import Session, col
 
 from matching import explain as explaining
@@ -38,7 +38,7 @@ from reports import queries
 from reports._sheets import Column, Kind
 from reports.errors import UnknownPolicy
 from reports.industries import section_name
-from reports.queries import FIRM, NOT_REGISTERED, ZERO, money
+from reports.queries import FIRM, NOT_REGISTERED, ZERO, district_of, money, section_of
 from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.redemption.models import PolicyBudget, Redemption, RedemptionStatus
 from subsidy.registry.models import RegistrySnapshot
@@ -112,18 +112,11 @@ class Funnel:
     errors: Errors
 
 
-def _key(grouping: Grouping) -> ColumnElement[str]:
-    if grouping == "district":
-        return func.coalesce(FIRM.c.district, NOT_REGISTERED)
-    if grouping == "section":
-        return func.coalesce(func.substr(FIRM.c.industry, 1, 1), "?")
-    return literal("")
-
-
 def _stage(
     session: Session, policy_id: str, stage: str, grouping: Grouping
 ) -> dict[str, tuple[int, Decimal]]:
-    key = _key(grouping).label("key")
+    """Firms and yuan of one stage per group: grouped by plain columns in SQL (see
+    `queries.summary` on why), rolled up here."""
     if stage == "qualified":
         table, where = QUALIFIED, [QUALIFIED.c.policy_id == policy_id]
     else:
@@ -134,13 +127,26 @@ def _stage(
             if stage == "paid"
             else REDEEMED.c.status != RedemptionStatus.REVERSED.value
         )
+    keys: list[Any] = {"district": [FIRM.c.district], "section": [FIRM.c.industry], "all": []}[
+        grouping
+    ]
     stmt = (
-        select(key, func.count(), money(table.c.amount))
+        select(*keys, func.count(), money(table.c.amount))
         .select_from(table.outerjoin(FIRM, FIRM.c.uscc == table.c.uscc))
         .where(*where)
-        .group_by(key)
+        .group_by(*keys)
     )
-    return {k: (int(n), amount) for k, n, amount in session.execute(stmt)}
+    found: dict[str, tuple[int, Decimal]] = {}
+    for row in session.execute(stmt):
+        if grouping == "district":
+            key = district_of(row[0])
+        elif grouping == "section":
+            key = section_of(row[0])
+        else:
+            key = ""
+        n, amount = found.get(key, (0, ZERO))
+        found[key] = (n + int(row[-2]), amount + row[-1])
+    return found
 
 
 def _groups(session: Session, policy_id: str, grouping: Grouping) -> dict[str, Group]:

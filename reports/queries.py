@@ -159,27 +159,31 @@ class Summary:
     total: Line = field(default_factory=lambda: Line(""))
 
 
-def _district(firm: Any) -> ColumnElement[str]:
-    return func.coalesce(firm.c.district, NOT_REGISTERED)
+def district_of(district: str | None) -> str:
+    return district if district is not None else NOT_REGISTERED
 
 
-def _section(firm: Any) -> ColumnElement[str]:
-    return func.coalesce(func.substr(firm.c.industry, 1, 1), "?")
+def section_of(industry: str | None) -> str:
+    """The GB/T 4754 section of an industry code: its first letter ("?" for no firm)."""
+    return industry[:1] if industry else "?"
 
 
 def summary(session: Session, period: Period) -> Summary:
-    """Amounts and counts by SQL, grouped by policy, district and section at once; the rows of
+    """Amounts and counts by SQL, grouped by policy, district and industry at once; the rows of
     that grouping are added up (exact Decimals) into each breakdown and the total. Firms paid
     and their employees come from two more queries: a firm lies in one district and one
-    section, so its counts add up across them, but it may be paid under several policies."""
+    section, so its counts add up across them, but it may be paid under several policies.
+
+    Groups are plain columns, rolled up here: an expression with parameters in GROUP BY (the
+    section as `substr(industry, 1, 1)`) is not always matched to the same expression in the
+    select list by PostgreSQL."""
     paid = ITEM.c.state == ItemState.PAID.value
     returned = ITEM.c.state == ItemState.RETURNED.value
-    district, section = _district(FIRM).label("district"), _section(FIRM).label("section")
     sums = (
         select(
             ITEM.c.policy_id,
-            district,
-            section,
+            FIRM.c.district,
+            FIRM.c.industry,
             money(case((paid, ITEM.c.amount))),
             money(case((returned, ITEM.c.amount))),
             func.count(),
@@ -188,13 +192,13 @@ def summary(session: Session, period: Period) -> Summary:
         )
         .select_from(ITEM.outerjoin(FIRM, FIRM.c.uscc == ITEM.c.uscc))
         .where(*in_period(period))
-        .group_by(ITEM.c.policy_id, district, section)
+        .group_by(ITEM.c.policy_id, FIRM.c.district, FIRM.c.industry)
     )
     found = Summary()
     for (
         pid,
-        in_district,
-        in_section,
+        district,
+        industry,
         paid_sum,
         returned_sum,
         items,
@@ -203,8 +207,8 @@ def summary(session: Session, period: Period) -> Summary:
     ) in session.execute(sums):
         for line in (
             found.policy.setdefault(pid, Line(pid)),
-            found.district.setdefault(in_district, Line(in_district)),
-            found.section.setdefault(in_section, Line(in_section)),
+            _line(found.district, district_of(district)),
+            _line(found.section, section_of(industry)),
             found.total,
         ):
             line.paid += paid_sum
@@ -212,10 +216,10 @@ def summary(session: Session, period: Period) -> Summary:
             line.items += int(items)
             line.items_paid += int(n_paid)
             line.items_returned += int(n_returned)
-    for in_district, in_section, firms, employees in session.execute(_reach(period, False)):
+    for district, industry, firms, employees in session.execute(_reach(period, False)):
         for line in (
-            found.district.setdefault(in_district, Line(in_district)),
-            found.section.setdefault(in_section, Line(in_section)),
+            _line(found.district, district_of(district)),
+            _line(found.section, section_of(industry)),
             found.total,
         ):
             line.firms_paid += int(firms)
@@ -226,9 +230,16 @@ def summary(session: Session, period: Period) -> Summary:
     return found
 
 
+def _line(lines: dict[str, Line], key: str) -> Line:
+    found = lines.get(key)
+    if found is None:
+        found = lines[key] = Line(key)
+    return found
+
+
 def _reach(period: Period, per_policy: bool) -> Select[Any]:
     """Distinct firms paid, and their current employees: per policy, or per district and
-    section (each firm counted once)."""
+    industry (each firm counted once)."""
     paid = ITEM.c.state == ItemState.PAID.value
     columns = [ITEM.c.uscc] + ([ITEM.c.policy_id] if per_policy else [])
     firms = select(*columns).where(paid, *in_period(period)).distinct().subquery("paid_firms")
@@ -238,11 +249,7 @@ def _reach(period: Period, per_policy: bool) -> Select[Any]:
         .group_by(STAFF.c.uscc)
         .subquery("staff")
     )
-    keys: list[Any] = (
-        [firms.c.policy_id]
-        if per_policy
-        else [_district(FIRM).label("district"), _section(FIRM).label("section")]
-    )
+    keys: list[Any] = [firms.c.policy_id] if per_policy else [FIRM.c.district, FIRM.c.industry]
     return (
         select(*keys, func.count(), func.sum(func.coalesce(staff.c.employees, 0)))
         .select_from(

@@ -4,37 +4,34 @@
 `jobs.LARGE` ledger rows it answers 202 with a job, which a Celery task writes into the data
 directory: poll `GET /api/v1/reports/jobs/{id}`, then fetch `.../file`. With a broker the task
 is sent once the request has committed; without one (the embedded default) it runs in this
-process once the answer has been sent. Finance and auditors only.
+process once the answer has been sent. Finance and auditors only. What is checked, counted and
+written or queued is `reports.service`'s, which the portal's report pages share.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 
-from reports import disbursements, jobs, queries, tasks
-from reports.errors import ReportError
+from reports import jobs, service
+from reports.errors import JobFileMissing, JobNotReady, ReportError
 from reports.models import JobState, ReportJob
 from reports.queries import Period
 from reports.schemas import JobOut
 from subsidy.api.problems import NotFound, ProblemError
 from subsidy.api.security import DbSession, allow
-from subsidy.auth import Principal, Role
-from subsidy.jobs import after_commit, celery_app
+from subsidy.auth import Principal
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-READERS = (Role.FINANCE, Role.AUDITOR)
+XLSX = service.XLSX
+READERS = service.READERS
 Reader = Annotated[Principal, Depends(allow(*READERS))]
 
 
@@ -71,58 +68,24 @@ def disbursements_xlsx(
 ) -> Response:
     """The disbursement report of payouts dated from..to (both included), of one policy or all."""
     period = Period(date_from, date_to, policy)
-    queries.begin_snapshot(session)
     try:
-        disbursements.check(session, period)
+        done = service.export_disbursements(session, period, _by(me))
     except ReportError as exc:
         raise _InvalidFilter(exc) from exc
-    rows = queries.count_items(session, period)
-    if rows > jobs.LARGE:
-        job = jobs.create(session, period, _by(me), rows)
-        job_id = job.id
-        assert job_id is not None
-
-        def send() -> None:
-            tasks.build_disbursements.delay(job_id)
-
-        background = None
-        if celery_app.conf.task_always_eager:
-            # No broker: the task runs in this process. Run it after the answer has gone (the
-            # request has committed by then), not inside the commit, which would hold the
-            # answer back until the whole workbook is written.
-            background = BackgroundTask(send)
-        else:
-            after_commit(session, send)
+    if isinstance(done, service.Queued):
+        run = done.run_after_answer
         return JSONResponse(
-            _job_out(job).model_dump(mode="json"),
+            _job_out(done.job).model_dump(mode="json"),
             status_code=202,
-            headers={"Location": f"{router.prefix}/jobs/{job_id}"},
-            background=background,
+            headers={"Location": f"{router.prefix}/jobs/{done.job_id}"},
+            background=BackgroundTask(run) if run else None,
         )
-    handle, name = tempfile.mkstemp(suffix=".xlsx", prefix="qinqing-report-")
-    os.close(handle)
-    path = Path(name)
-    try:
-        disbursements.write(session, period, path, by=_by(me))
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     return FileResponse(
-        path,
+        done.path,
         media_type=XLSX,
-        filename=_download_name(period),
-        background=BackgroundTask(path.unlink, missing_ok=True),
+        filename=done.download_name,
+        background=BackgroundTask(done.path.unlink, missing_ok=True),
     )
-
-
-def _download_name(period: Period) -> str:
-    parts = [
-        "disbursements",
-        period.policy_id,
-        str(period.date_from or ""),
-        str(period.date_to or ""),
-    ]
-    return "-".join(p for p in parts if p) + ".xlsx"
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
@@ -137,14 +100,14 @@ def job_state(job_id: int, session: DbSession, me: Reader) -> JobOut:
 def job_file(job_id: int, session: DbSession, me: Reader) -> Response:
     """The finished workbook of a job (409 while it runs or when it failed)."""
     job = _job(session, job_id)
-    path = jobs.file_of(get_settings().data_dir, job)
-    if path is None:
-        if job.state == JobState.DONE:
-            raise NotFound(f"report job {job_id}'s file is no longer in the data directory")
-        why = f": {job.error}" if job.error else ""
-        raise _NotReady(f"report job {job_id} is {job.state}{why}", state=str(job.state))
-    parameters = jobs.period_of(job)
-    return FileResponse(path, media_type=XLSX, filename=_download_name(parameters))
+    try:
+        path = service.job_file(get_settings().data_dir, job)
+    except JobFileMissing as exc:
+        raise NotFound(str(exc)) from exc
+    except JobNotReady as exc:
+        raise _NotReady(str(exc), state=str(job.state)) from exc
+    name = service.download_name(jobs.period_of(job))
+    return FileResponse(path, media_type=XLSX, filename=name)
 
 
 def _job(session: DbSession, job_id: int) -> ReportJob:
@@ -157,7 +120,6 @@ def _job(session: DbSession, job_id: int) -> ReportJob:
 def _job_out(job: ReportJob) -> JobOut:
     assert job.id is not None
     done = job.state == JobState.DONE
-    progress = 1.0 if done else (job.rows_done / job.rows_total if job.rows_total else 0.0)
     return JobOut(
         id=job.id,
         kind=job.kind,
@@ -166,7 +128,7 @@ def _job_out(job: ReportJob) -> JobOut:
         parameters=json.loads(job.parameters),
         rows_total=job.rows_total,
         rows_done=job.rows_done,
-        progress=round(min(progress, 1.0), 4),
+        progress=jobs.progress(job),
         requested_by=job.requested_by,
         created_at=job.created_at,
         started_at=job.started_at,

@@ -4,7 +4,8 @@ QinqingError
 └── ReportError
     ├── UnknownPolicy       the filter or the funnel names a policy that does not exist
     ├── BadPeriod           the period's start is after its end
-    └── JobNotReady         a report job's file was asked for before the job finished
+    ├── JobNotReady         a report job's file was asked for before the job finished
+    └── JobFileMissing      a finished job's file is no longer in the data directory
 """
 
 from __future__ import annotations
@@ -29,4 +30,8 @@ class BadPeriod(ReportError):
 
 
 class JobNotReady(ReportError):
+    pass
+
+
+class JobFileMissing(ReportError):
     pass

@@ -10,7 +10,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from reports.models import JobState, ReportJob
 from reports.queries import Period
@@ -52,6 +53,20 @@ def create(session: Session, period: Period, by: str, rows: int) -> ReportJob:
     session.add(job)
     session.flush()
     return job
+
+
+def recent(session: Session, limit: int) -> list[ReportJob]:
+    """The newest `limit` jobs, newest first."""
+    stmt = select(ReportJob).order_by(col(ReportJob.id).desc()).limit(limit)
+    return list(session.execute(stmt).scalars().all())
+
+
+def progress(job: ReportJob) -> float:
+    """How far a job got, 0..1 (1 once done)."""
+    if job.state == JobState.DONE:
+        return 1.0
+    done = job.rows_done / job.rows_total if job.rows_total else 0.0
+    return round(min(done, 1.0), 4)
 
 
 def start(session: Session, job_id: int) -> ReportJob | None:

@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 
 from matching import preview as previewing
 from matching.service import compile_issues
@@ -25,6 +26,10 @@ from policies import drafts
 from policies import service as policy_service
 from policies.errors import PolicyDocumentError, PolicyError
 from policies.models import DraftFormat, PolicyState
+from reports import jobs as report_jobs
+from reports import service as report_service
+from reports.errors import JobFileMissing, JobNotReady, ReportError
+from reports.models import ReportJob
 from subsidy.api.security import DbSession
 from subsidy.auth import AuthenticationError, Principal, Role, verify
 from subsidy.errors import QinqingError
@@ -52,6 +57,7 @@ Finance = Annotated[Principal, Depends(allow_page(Role.FINANCE))]
 DraftReader = Annotated[Principal, Depends(allow_page(Role.OFFICER, Role.AUDITOR))]
 PolicyReader = Annotated[Principal, Depends(allow_page(Role.OFFICER, Role.FINANCE, Role.AUDITOR))]
 PayoutReader = Annotated[Principal, Depends(allow_page(Role.FINANCE, Role.AUDITOR))]
+ReportReader = Annotated[Principal, Depends(allow_page(*report_service.READERS))]
 RedemptionReader = Annotated[
     Principal, Depends(allow_page(Role.OFFICER, Role.FINANCE, Role.AUDITOR))
 ]
@@ -443,3 +449,123 @@ def resolve(
         context = {"refusal": str(exc), "back": "/finance/exceptions"}
         return render(request, "error.html", context, status=409, me=me)
     return _back("/finance/exceptions")
+
+
+# --- finance and auditors: report downloads --------------------------------------------------
+
+RECENT_JOBS = 20
+
+
+@router.get("/finance/reports", response_class=HTMLResponse)
+def reports(request: Request, me: ReportReader, session: DbSession) -> HTMLResponse:
+    return _reports_page(request, me, session, views.ReportForm())
+
+
+@router.get("/finance/reports/table", response_class=HTMLResponse)
+def report_jobs_table(request: Request, me: ReportReader, session: DbSession) -> HTMLResponse:
+    """The recent jobs alone: the page polls it while one is queued or running."""
+    context = {"jobs": views.recent_report_jobs(session, RECENT_JOBS)}
+    return render(request, "_report_jobs.html", context, me=me)
+
+
+@router.get("/finance/reports/disbursements.xlsx")
+def disbursements_report(
+    request: Request,
+    me: ReportReader,
+    session: DbSession,
+    date_from: Annotated[str, Query(alias="from")] = "",
+    date_to: Annotated[str, Query(alias="to")] = "",
+    policy: str = "",
+) -> Response:
+    """The disbursement workbook as the API's export makes it: sent at once when small, else
+    queued as a job whose page the browser is sent to. A bad filter: the form again, 422."""
+    form = views.ReportForm(date_from, date_to, policy)
+    errors = form.date_errors()
+    if errors:
+        return _reports_page(request, me, session, form, errors, status=422)
+    period = form.period()
+    try:
+        done = report_service.export_disbursements(session, period, actor(me.role, me.subject))
+    except ReportError as exc:
+        session.rollback()
+        errors = views.report_refusal(exc, period)
+        return _reports_page(request, me, session, form, errors, status=422)
+    if isinstance(done, report_service.Queued):
+        run = done.run_after_answer
+        background = BackgroundTask(run) if run else None
+        return RedirectResponse(
+            f"/finance/reports/jobs/{done.job_id}", status_code=303, background=background
+        )
+    return FileResponse(
+        done.path,
+        media_type=report_service.XLSX,
+        filename=done.download_name,
+        background=BackgroundTask(done.path.unlink, missing_ok=True),
+    )
+
+
+def _reports_page(
+    request: Request,
+    me: Principal,
+    session: DbSession,
+    form: views.ReportForm,
+    errors: dict[str, views.Words] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "form": form,
+        "errors": errors or {},
+        "policies": views.reportable_policies(session),
+        "jobs": views.recent_report_jobs(session, RECENT_JOBS),
+    }
+    return render(request, "finance_reports.html", context, status=status, me=me)
+
+
+@router.get("/finance/reports/jobs/{job_id}", response_class=HTMLResponse)
+def report_job(request: Request, job_id: int, me: ReportReader, session: DbSession) -> Response:
+    return _report_job_page(request, me, session.get(ReportJob, job_id))
+
+
+@router.get("/finance/reports/jobs/{job_id}/progress", response_class=HTMLResponse)
+def report_job_progress(
+    request: Request, job_id: int, me: ReportReader, session: DbSession
+) -> Response:
+    """The job's state alone: its page polls it while the job is queued or running."""
+    job = session.get(ReportJob, job_id)
+    if job is None:
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    return render(request, "_report_job.html", {"row": views.report_job(job)}, me=me)
+
+
+@router.get("/finance/reports/jobs/{job_id}/file")
+def report_job_file(
+    request: Request, job_id: int, me: ReportReader, session: DbSession
+) -> Response:
+    """The finished workbook; before it is ready (or when it failed, or its file has gone) the
+    job's page says why, with the API's status (409, or 404)."""
+    job = session.get(ReportJob, job_id)
+    if job is None:
+        return _report_job_page(request, me, job)
+    try:
+        path = report_service.job_file(get_settings().data_dir, job)
+    except JobNotReady:
+        return _report_job_page(request, me, job, asked="not_ready", status=409)
+    except JobFileMissing:
+        return _report_job_page(request, me, job, asked="file_missing", status=404)
+    name = report_service.download_name(report_jobs.period_of(job))
+    return FileResponse(path, media_type=report_service.XLSX, filename=name)
+
+
+def _report_job_page(
+    request: Request,
+    me: Principal,
+    job: ReportJob | None,
+    *,
+    asked: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    if job is None:
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    context = {"row": views.report_job(job), "asked": asked}
+    return render(request, "finance_report_job.html", context, status=status, me=me)

@@ -30,6 +30,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("nav.batches", "/finance/batches"),
         ("nav.review", "/review"),
         ("nav.exceptions", "/finance/exceptions"),
+        ("nav.reports", "/finance/reports"),
     ],
     Role.AUDITOR: [
         ("nav.policies", "/officer/policies"),
@@ -37,6 +38,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("nav.batches", "/finance/batches"),
         ("nav.review", "/review"),
         ("nav.exceptions", "/finance/exceptions"),
+        ("nav.reports", "/finance/reports"),
     ],
 }
 

@@ -1,5 +1,6 @@
 """What the pages show, read through the domains' own services: a firm's subsidies with why and
-why not, the policy funnel, a draft's starting text, the bar chart by district.
+why not, the policy funnel, a draft's starting text, the bar chart by district, the report form
+and report jobs.
 
 Reads only; the page handlers in `pages.py` call the services that change anything.
 """
@@ -19,7 +20,12 @@ from matching.explain import ClauseResult, explain, registered_firm
 from matching.models import MatchRun, Qualification
 from matching.service import published_policies
 from policies import repository as policy_repository
+from policies.models import Policy
 from policies.service import published_document
+from reports import jobs as report_jobs
+from reports.errors import BadPeriod, ReportError, UnknownPolicy
+from reports.models import JobState, ReportJob
+from reports.queries import Period
 from subsidy.masking import mask_personal
 from subsidy.redemption import repository as redemption_repository
 from subsidy.redemption.models import Redemption, RedemptionStatus
@@ -284,3 +290,73 @@ def bars(rows: list[dict[str, Any]]) -> list[Bar]:
         )
         for i, r in enumerate(ordered)
     ]
+
+
+# --- report downloads ------------------------------------------------------------------------
+
+Words = tuple[str, dict[str, object]]
+"""A message to show: its i18n key and values (the template translates it)."""
+
+
+@dataclass(frozen=True)
+class ReportForm:
+    """The report filter as typed, so that a refused form shows it again unchanged."""
+
+    date_from: str = ""
+    date_to: str = ""
+    policy: str = ""
+    """A policy id, or empty for all policies."""
+
+    def date_errors(self) -> dict[str, Words]:
+        """Per field, a date that is not YYYY-MM-DD (the service checks the rest)."""
+        found: dict[str, Words] = {}
+        for name, text in (("from", self.date_from), ("to", self.date_to)):
+            if text.strip() and _day(text) is None:
+                found[name] = ("reports.error.date", {"value": text})
+        return found
+
+    def period(self) -> Period:
+        """The period asked for; call after `date_errors` found none."""
+        return Period(_day(self.date_from), _day(self.date_to), self.policy.strip() or None)
+
+
+def _day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
+
+
+def report_refusal(exc: ReportError, period: Period) -> dict[str, Words]:
+    """A refused filter as a message next to the field at fault (`form` when none is named)."""
+    if isinstance(exc, BadPeriod):
+        values: dict[str, object] = {"start": period.date_from, "end": period.date_to}
+        return {exc.field or "from": ("reports.error.period", values)}
+    if isinstance(exc, UnknownPolicy):
+        return {exc.field or "policy": ("reports.error.policy", {"policy": period.policy_id})}
+    return {exc.field or "form": ("refused", {"why": str(exc)})}
+
+
+def reportable_policies(session: Session) -> list[Policy]:
+    """Every policy ever published (a suspended or closed one may still have paid out)."""
+    return [p for p in policy_repository.list_all(session) if p.latest_version > 0]
+
+
+@dataclass(frozen=True)
+class ReportJobView:
+    job: ReportJob
+    period: Period
+    percent: int
+
+    @property
+    def running(self) -> bool:
+        """Still queued or running: its page keeps polling."""
+        return self.job.state in (JobState.QUEUED, JobState.RUNNING)
+
+
+def report_job(job: ReportJob) -> ReportJobView:
+    return ReportJobView(job, report_jobs.period_of(job), int(100 * report_jobs.progress(job)))
+
+
+def recent_report_jobs(session: Session, limit: int) -> list[ReportJobView]:
+    return [report_job(job) for job in report_jobs.recent(session, limit)]

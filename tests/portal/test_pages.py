@@ -30,6 +30,7 @@ PATH_VALUES = {
     "redemption_id": "1",
     "batch_id": "1",
     "exception_id": "1",
+    "job_id": "1",
     "code": "en",
 }
 
@@ -126,6 +127,10 @@ def test_the_api_roles_are_the_pages_roles() -> None:
         "GET /finance/batches/{batch_id}": {Role.FINANCE, Role.AUDITOR},
         "GET /finance/exceptions": {Role.FINANCE, Role.AUDITOR},
         "POST /finance/exceptions/{exception_id}/resolve": {Role.FINANCE},
+        "GET /finance/reports": {Role.FINANCE, Role.AUDITOR},
+        "GET /finance/reports/disbursements.xlsx": {Role.FINANCE, Role.AUDITOR},
+        "GET /finance/reports/jobs/{job_id}": {Role.FINANCE, Role.AUDITOR},
+        "GET /finance/reports/jobs/{job_id}/file": {Role.FINANCE, Role.AUDITOR},
     }
     found = {
         f"{method} {r.path}": set(declared_roles(r) or ())

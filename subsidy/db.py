@@ -63,7 +63,7 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+            return Decimal(int(value)).scaleb(-2)  # fen -> yuan, exponent -2: "12.30", "0.00"
         return to_yuan(value)
 
 

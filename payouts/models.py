@@ -125,7 +125,7 @@ def item_key(item_id: int) -> str:
 class ExceptionKind(StrEnum):
     UNMATCHED = "unmatched"  # a statement line with no payout item
     AMOUNT_MISMATCH = "amount_mismatch"
-    DUPLICATE = "duplicate"  # a second line for the same payment
+    DUPLICATE = "duplicate"  # a second payment (or return) of an item, on one file or a later one
     NOT_ON_STATEMENT = "not_on_statement"  # paid here, absent from the bank's statement
     UNRECORDED_PAYMENT = "unrecorded_payment"  # the bank paid an item not recorded as paid here
     UNRECORDED_RETURN = "unrecorded_return"  # the bank returned an item not recorded as returned

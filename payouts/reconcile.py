@@ -21,7 +21,8 @@ line of the same kind for is either
     the same transaction again   overlapping statements repeat a line: the same bank reference,
                                  amount and value date as an earlier line. Nothing is recorded
                                  (whatever was wrong with it was recorded the first time); the
-                                 result counts it as `already_seen`
+                                 result counts it as `already_seen`, and its item is on this
+                                 statement as far as `not_on_statement` is concerned
     a second payment             anything else: a `duplicate` naming the earliest earlier line's
                                  file and row, and the two bank references
 

@@ -74,6 +74,11 @@ def reconcile_command(
     console.print(
         f"{escape(file.name)}: {done.lines:,} lines, {done.matched:,} matched to payout items"
     )
+    if done.already_seen:
+        console.print(
+            f"{done.already_seen:,} of them repeat lines of earlier statements (the same bank "
+            "transactions: nothing recorded for them)"
+        )
     if not done.exceptions:
         console.print("[green]no exceptions[/green]")
         return

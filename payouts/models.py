@@ -1,4 +1,5 @@
-"""Payout batches and their items, and what reconciliation could not match.
+"""Payout batches and their items, the statement lines reconciliation matched to them, and what
+it could not match.
 
 An item is one attempt to pay one redemption: a redemption whose payment came back is paid again
 by a new item (with a new idempotency key) once finance has corrected the account. An item's key
@@ -12,7 +13,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from subsidy.db import Money, UTCDateTime, identifier, utcnow
@@ -114,7 +125,7 @@ def item_key(item_id: int) -> str:
 class ExceptionKind(StrEnum):
     UNMATCHED = "unmatched"  # a statement line with no payout item
     AMOUNT_MISMATCH = "amount_mismatch"
-    DUPLICATE = "duplicate"  # a second line for the same payment
+    DUPLICATE = "duplicate"  # a second payment (or return) of an item, on one file or a later one
     NOT_ON_STATEMENT = "not_on_statement"  # paid here, absent from the bank's statement
     UNRECORDED_PAYMENT = "unrecorded_payment"  # the bank paid an item not recorded as paid here
     UNRECORDED_RETURN = "unrecorded_return"  # the bank returned an item not recorded as returned
@@ -138,3 +149,32 @@ class ReconciliationException(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
     resolved_by: str | None = None
+
+
+class StatementLineRecord(SQLModel, table=True):
+    """A statement line reconciliation matched to a payout item, kept so that a later statement
+    can tell the same bank transaction reported again from a second payment (`reconcile.py`)."""
+
+    __tablename__ = "statement_line"
+    __table_args__ = (
+        Index("ix_statement_line_item", "payout_item_id", "kind"),
+        UniqueConstraint("statement_sha256", "line", name="uq_statement_line"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement_sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    statement_file: str = Field(sa_column=Column(String(), nullable=False))
+    """The file's name when it was reconciled (the SHA-256 is what identifies it)."""
+    line: int = Field(sa_column=Column(Integer, nullable=False))
+    """The line's row in the file (header = row 1)."""
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    payout_item_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("payout_item.id"), nullable=False)
+    )
+    # unbounded: a bank's reference on a line matched by our key may be longer than ours
+    bank_reference: str = Field(sa_column=Column(String(), nullable=False))
+    amount: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    value_date: date = Field(sa_column=Column(Date(), nullable=False))
+    reconciled_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

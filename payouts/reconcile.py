@@ -5,12 +5,35 @@ bank echoed it), else by the bank's reference. What does not fit becomes a
 `ReconciliationException` row for finance to resolve:
 
     unmatched            a line no payout item answers to
-    duplicate            a second payment (or return) line for the same item
+    duplicate            a second payment (or return) line for the same item: later on the same
+                         statement, or on a later statement with another bank transaction (below)
     amount_mismatch      the line's amount is not the item's net amount
     unrecorded_payment   the bank paid an item we do not hold as paid (nor returned)
     unrecorded_return    the bank returned an item we do not hold as returned
     not_on_statement     an item we hold as paid on a day the statement covers (its first to its
                          last value date), absent from it; offset-only items (net 0) excepted
+
+Across statements. Every matched line is remembered (`statement_line`: file, row, kind, item,
+bank reference, amount, value date), because the bank may pay an item twice with the two lines
+on two files (Monday's and Tuesday's). A line for an item that an earlier statement already had a
+line of the same kind for is either
+
+    the same transaction again   overlapping statements repeat a line: the same bank reference,
+                                 amount and value date as an earlier line. Nothing is recorded
+                                 (whatever was wrong with it was recorded the first time); the
+                                 result counts it as `already_seen`, and its item is on this
+                                 statement as far as `not_on_statement` is concerned
+    a second payment             anything else: a `duplicate` naming the earliest earlier line's
+                                 file and row, and the two bank references
+
+Only the bank reference can say two lines are one transaction: our key is the same on every
+payment of an item, and a second payment of an item has the same amount and often the same day.
+So a line with no reference to compare (the file format requires one; were it ever empty) is a
+second payment, and so is the same reference with another amount or value date (one bank
+transaction has one amount and one day): a needless look by finance costs less than a double
+payment nobody notices. Lines that match no item are not remembered: an overlapping statement
+reports an unmatched line again. `not_on_statement` stays a statement's own: it compares the
+items paid in the file's span with the file's lines, whatever earlier files held.
 
 Nothing here moves money: the submission core learns of payments and returns from the bank
 (`query`) and posts them; reconciliation only reports. A statement is known by its SHA-256:
@@ -25,7 +48,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -40,6 +63,7 @@ from payouts.models import (
     ItemState,
     PayoutItem,
     ReconciliationException,
+    StatementLineRecord,
 )
 from payouts.statement import StatementLine, read_statement
 from subsidy.audit import service as audit
@@ -64,6 +88,12 @@ class _Item(NamedTuple):
         return f"QQ-P{self.id:010d}"
 
 
+class _StatementFile(NamedTuple):
+    name: str
+    sha256: str
+    reconciled_at: datetime
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     statement: str
@@ -76,6 +106,30 @@ class Reconciliation:
     repeated: bool = False
     """The same file was reconciled before; nothing was recorded this time."""
     period: tuple[date, date] | None = None
+    already_seen: int = 0
+    """Matched lines that repeat a line of an earlier statement (same transaction): no exception."""
+
+
+class _Earlier(NamedTuple):
+    """A line an earlier statement had for an item (a `statement_line` row)."""
+
+    file: str
+    line: int
+    bank_reference: str
+    amount: Decimal
+    value_date: date
+
+
+@dataclass
+class _Findings:
+    """What the lines of one statement come to."""
+
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    remembered: list[dict[str, Any]] = field(default_factory=list)
+    """The matched lines, as `statement_line` rows."""
+    paid_items: set[int] = field(default_factory=set)
+    """Items with a payment line on this statement (for `not_on_statement`)."""
+    already_seen: int = 0
 
 
 def statement_name(path: Path, digest: str) -> str:
@@ -92,28 +146,19 @@ def reconcile(session: Session, path: Path, *, by: str) -> Reconciliation:
     if _reconciled_before(session, digest):
         return Reconciliation(name, len(lines), 0, repeated=True, period=period)
     items = _items_for(session, lines)
-    rows, matched_payments, matched = [], set(), 0
-    first_row: dict[tuple[int, str], int] = {}
-    for number, line in enumerate(lines, start=1):
-        row = line.row or number
-        item = _match(line, items)
-        if item is None:
-            rows.append(_unmatched(name, row, line))
-            continue
-        matched += 1
-        seen = first_row.setdefault((item.id, line.kind), row)
-        if seen != row:
-            detail = f"a second {line.kind} of {item.key} on the statement (first on row {seen})"
-            rows.append(_row(name, row, ExceptionKind.DUPLICATE, item, line, detail))
-            continue
-        rows += _line_problems(name, row, line, item)
-        if line.kind == "payment":
-            matched_payments.add(item.id)
+    # Read only now, under the audit head's lock `_reconciled_before` took: a statement being
+    # reconciled at the same time has committed its lines before we get here (or waits for us to
+    # commit ours), so of two files paying the same item, the later one always sees the earlier.
+    earlier = _earlier_lines(session, _item_ids(items))
+    found = _check_lines(name, _StatementFile(path.name, digest, utcnow()), lines, items, earlier)
     if period is not None:
-        rows += _missing(session, name, period, matched_payments)
-    if rows:
-        session.execute(insert(ReconciliationException), rows)
-    kinds = dict(sorted(Counter(str(r["kind"]) for r in rows).items()))
+        found.exceptions += _missing(session, name, period, found.paid_items)
+    if found.exceptions:
+        session.execute(insert(ReconciliationException), found.exceptions)
+    if found.remembered:
+        session.execute(insert(StatementLineRecord), found.remembered)
+    kinds = dict(sorted(Counter(str(r["kind"]) for r in found.exceptions).items()))
+    matched = len(found.remembered)
     audit.record(
         session,
         actor=by,
@@ -123,12 +168,113 @@ def reconcile(session: Session, path: Path, *, by: str) -> Reconciliation:
             "file": path.name,
             "lines": len(lines),
             "matched": matched,
+            "already_seen": found.already_seen,
             "exceptions": kinds,
             "from": period[0] if period else None,
             "to": period[1] if period else None,
         },
     )
-    return Reconciliation(name, len(lines), matched, kinds, period=period)
+    return Reconciliation(
+        name, len(lines), matched, kinds, period=period, already_seen=found.already_seen
+    )
+
+
+def _check_lines(
+    name: str,
+    statement: _StatementFile,
+    lines: Sequence[StatementLine],
+    items: dict[str, dict[Any, _Item]],
+    earlier: dict[tuple[int, str], list[_Earlier]],
+) -> _Findings:
+    """Each line matched, compared with the earlier statements' lines for its item and with this
+    statement's earlier rows, and checked against its item."""
+    found = _Findings()
+    first_row: dict[tuple[int, str], int] = {}
+    for number, line in enumerate(lines, start=1):
+        row = line.row or number
+        item = _match(line, items)
+        if item is None:
+            found.exceptions.append(_unmatched(name, row, line))
+            continue
+        found.remembered.append(_remembered(statement, row, line, item))
+        if line.kind == "payment":
+            found.paid_items.add(item.id)
+        before = earlier.get((item.id, line.kind), [])
+        first = first_row.setdefault((item.id, line.kind), row)
+        if any(_same_transaction(line, x) for x in before):
+            found.already_seen += 1
+        elif before:
+            found.exceptions.append(_second_across_statements(name, row, line, item, before[0]))
+        elif first != row:
+            detail = f"a second {line.kind} of {item.key} on the statement (first on row {first})"
+            found.exceptions.append(_row(name, row, ExceptionKind.DUPLICATE, item, line, detail))
+        else:
+            found.exceptions += _line_problems(name, row, line, item)
+    return found
+
+
+def _earlier_lines(
+    session: Session, item_ids: Iterable[int]
+) -> dict[tuple[int, str], list[_Earlier]]:
+    """The lines earlier statements had for these items, by (item, kind), oldest first."""
+    table = StatementLineRecord
+    columns = (
+        col(table.payout_item_id),
+        col(table.kind),
+        col(table.statement_file),
+        col(table.line),
+        col(table.bank_reference),
+        col(table.amount),
+        col(table.value_date),
+    )
+    found: dict[tuple[int, str], list[_Earlier]] = {}
+    for chunk in _chunks(sorted(item_ids)):
+        query = select(*columns).where(col(table.payout_item_id).in_(chunk)).order_by(col(table.id))
+        for item_id, kind, *rest in session.execute(query):
+            found.setdefault((item_id, kind), []).append(_Earlier(*rest))
+    return found
+
+
+def _same_transaction(line: StatementLine, earlier: _Earlier) -> bool:
+    """The bank's reference identifies a transaction; without one, nothing proves two lines are
+    one (see the module docstring)."""
+    return (
+        bool(line.bank_reference)
+        and line.bank_reference == earlier.bank_reference
+        and line.amount == earlier.amount
+        and line.value_date == earlier.value_date
+    )
+
+
+def _second_across_statements(
+    name: str, row: int, line: StatementLine, item: _Item, first: _Earlier
+) -> dict[str, Any]:
+    detail = (
+        f"a second {line.kind} of {item.key}: bank reference {line.bank_reference} here, "
+        f"{first.bank_reference} in statement {first.file} row {first.line}"
+    )
+    if line.bank_reference == first.bank_reference:
+        detail += (
+            f" ({line.amount} on {line.value_date} here, "
+            f"{first.amount} on {first.value_date} there)"
+        )
+    return _row(name, row, ExceptionKind.DUPLICATE, item, line, detail)
+
+
+def _remembered(
+    statement: _StatementFile, row: int, line: StatementLine, item: _Item
+) -> dict[str, Any]:
+    return {
+        "statement_sha256": statement.sha256,
+        "statement_file": statement.name,
+        "line": row,
+        "kind": line.kind,
+        "payout_item_id": item.id,
+        "bank_reference": line.bank_reference,
+        "amount": line.amount,
+        "value_date": line.value_date,
+        "reconciled_at": statement.reconciled_at,
+    }
 
 
 def _reconciled_before(session: Session, digest: str) -> bool:
@@ -179,6 +325,10 @@ def _key_id(line: StatementLine) -> int | None:
     found = KEY.fullmatch(line.idempotency_key or "")
     item_id = int(found.group(1)) if found else None
     return item_id if item_id is not None and item_id <= MAX_ID else None
+
+
+def _item_ids(items: dict[str, dict[Any, _Item]]) -> set[int]:
+    return {item.id for found in items.values() for item in found.values()}
 
 
 def _match(line: StatementLine, items: dict[str, dict[Any, _Item]]) -> _Item | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,6 +110,21 @@ def test_reconcile_once_per_file(world: World, tmp_path: Path) -> None:
     assert code == 1
     assert "value_date" in output
     assert "row 2" in output
+
+
+def test_reconcile_tells_repeated_lines_and_second_payments(world: World, tmp_path: Path) -> None:
+    item = paid(world.engine, world.redeem(0))
+    reference = item.bank_reference or ""
+    payment = StatementLine(TODAY, reference, item.idempotency_key, "payment", item.net)
+    first, overlapping = tmp_path / "first.csv", tmp_path / "overlapping.csv"
+    write_statement(first, [payment])
+    assert qinqing("payouts", "reconcile", first)[0] == 0
+    write_statement(overlapping, [payment, replace(payment, bank_reference="SECOND")])
+    code, output = qinqing("payouts", "reconcile", overlapping)
+    assert code == 0, output
+    assert "overlapping.csv: 2 lines, 2 matched to payout items" in output
+    assert "1 of them repeat lines of earlier statements" in output
+    assert "duplicate: 1" in output
 
 
 def test_ledger_check_names_imbalances_and_exits_1(world: World) -> None:

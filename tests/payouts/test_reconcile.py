@@ -133,12 +133,13 @@ def test_every_kind_of_difference_becomes_an_exception(world: World, tmp_path: P
 
 def test_the_net_of_an_offset_payment_is_what_the_bank_paid(world: World, tmp_path: Path) -> None:
     item = paid(world.engine, world.redeem(0), offset=Decimal("250.00"))
+    gross = paid(world.engine, world.redeem(2), offset=Decimal("250.00"))
     paid(world.engine, world.redeem(1), offset=FLAT_YUAN)  # net 0: nothing went to the bank
     path = tmp_path / "s.csv"
-    write_statement(path, [line(item)])
-    assert run(world, path).exceptions == {}
-    write_statement(path, [line(item, amount=item.amount)])
+    write_statement(path, [line(item), line(gross, amount=gross.amount)])
     assert run(world, path).exceptions == {"amount_mismatch": 1}
+    (mismatch,) = exceptions(world)
+    assert (mismatch.payout_item_id, mismatch.amount) == (gross.id, gross.amount)
 
 
 def test_the_same_file_twice_records_nothing_new(world: World, tmp_path: Path) -> None:

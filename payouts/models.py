@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from payouts.gateways._types import BANK_REFERENCE_LENGTH, REASON_CODE_LENGTH
 from subsidy.db import Money, UTCDateTime, identifier, utcnow
 
 
@@ -104,8 +105,12 @@ class PayoutItem(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
-    bank_reference: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    reason_code: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    bank_reference: str | None = Field(
+        default=None, sa_column=Column(String(BANK_REFERENCE_LENGTH), nullable=True)
+    )
+    reason_code: str | None = Field(
+        default=None, sa_column=Column(String(REASON_CODE_LENGTH), nullable=True)
+    )
     reason: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
     paid_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
@@ -140,7 +145,9 @@ class ReconciliationException(SQLModel, table=True):
     line: int | None = None
     kind: ExceptionKind = Field(sa_column=Column(String(32), nullable=False))
     payout_item_id: int | None = None
-    bank_reference: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    bank_reference: str | None = Field(
+        default=None, sa_column=Column(String(BANK_REFERENCE_LENGTH), nullable=True)
+    )
     amount: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
     expected: Decimal | None = Field(default=None, sa_column=Column(Money(), nullable=True))
     detail: str

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from payouts.gateways._sheets import format_of, format_yuan, parse_yuan, read_table, write_table
-from payouts.gateways._types import LINE_KINDS, LineKind, StatementLine
+from payouts.gateways._types import BANK_REFERENCE_LENGTH, LINE_KINDS, LineKind, StatementLine
 from payouts.gateways.errors import BankFileError
 from subsidy.registry.errors import Problem
 
@@ -98,8 +98,13 @@ def _cell_problems(cells: dict[str, str]) -> list[tuple[str, str, str]]:
         found.append(("value_date", day, "is required"))
     elif not _is_date(day):
         found.append(("value_date", cells["value_date"], "is not a date (YYYY-MM-DD)"))
-    if not cells["bank_reference"].strip():
+    reference = cells["bank_reference"].strip()
+    if not reference:
         found.append(("bank_reference", cells["bank_reference"], "is required"))
+    elif len(reference) > BANK_REFERENCE_LENGTH:
+        found.append(
+            ("bank_reference", reference, f"is longer than {BANK_REFERENCE_LENGTH} characters")
+        )
     if cells["kind"].strip() not in LINE_KINDS:
         found.append(("kind", cells["kind"], "must be payment or return"))
     _, why = parse_yuan(cells["amount"])

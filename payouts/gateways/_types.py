@@ -14,6 +14,9 @@ from subsidy.masking import mask
 from subsidy.money import FEN
 
 MAX_YUAN = Decimal("99999999999999.99")  # NUMERIC(16,2), the database's money column
+BANK_REFERENCE_LENGTH = 64
+REASON_CODE_LENGTH = 16
+"""The database's sizes for what a bank sends back; the file readers refuse longer values."""
 
 
 class ItemStatus(StrEnum):

@@ -48,6 +48,8 @@ from payouts.gateways._sheets import (
     write_table,
 )
 from payouts.gateways._types import (
+    BANK_REFERENCE_LENGTH,
+    REASON_CODE_LENGTH,
     ItemResult,
     ItemStatus,
     PaymentInstruction,
@@ -268,8 +270,17 @@ def read_result_file(path: Path) -> list[tuple[int, ItemResult]]:
             problem(row, "status", cells["status"], "must be one of paid, rejected, returned")
         if status in ("paid", "returned") and not reference:
             problem(row, "bank_reference", reference, f"is required when status is {status}")
+        if len(reference) > BANK_REFERENCE_LENGTH:
+            problem(
+                row,
+                "bank_reference",
+                reference,
+                f"is longer than {BANK_REFERENCE_LENGTH} characters",
+            )
         if status in ("rejected", "returned") and not code:
             problem(row, "reason_code", code, f"is required when status is {status}")
+        if len(code) > REASON_CODE_LENGTH:
+            problem(row, "reason_code", code, f"is longer than {REASON_CODE_LENGTH} characters")
         if len(problems) == before:
             result = ItemResult(key, ItemStatus(status), reference or None, code or None)
             results.append((row, _with_reason(result, reason)))

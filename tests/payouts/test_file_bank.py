@@ -200,6 +200,8 @@ def test_a_bad_result_file_is_refused_naming_row_column_and_value(tmp_path: Path
             [],
             ["payout-item-1", "rejected", "", "AC01", ""],
             ["payout-item-9", "rejected", "", "", ""],
+            ["payout-item-3", "paid", "R" * 65, "", ""],
+            ["payout-item-4", "rejected", "", "C" * 17, "the database holds 16"],
         ],
     )
     with pytest.raises(BankFileError) as refused:
@@ -211,6 +213,8 @@ def test_a_bad_result_file_is_refused_naming_row_column_and_value(tmp_path: Path
         Problem("bad.csv", 4, "reason_code", "", "is required when status is returned"),
         Problem("bad.csv", 6, "idempotency_key", "payout-item-1", "appears again: first on row 2"),
         Problem("bad.csv", 7, "reason_code", "", "is required when status is rejected"),
+        Problem("bad.csv", 8, "bank_reference", "R" * 65, "is longer than 64 characters"),
+        Problem("bad.csv", 9, "reason_code", "C" * 17, "is longer than 16 characters"),
     ]
     assert "bad.csv, row 2, column status: 'payed' must be one of" in str(refused.value)
     (tmp_path / "inbox" / "bad.csv").unlink()

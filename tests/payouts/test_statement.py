@@ -94,6 +94,8 @@ def test_a_bad_statement_is_refused_with_every_problem(tmp_path: Path) -> None:
                 ["2020-06-01", "R1", "k1", "payment", "100.00", ""],
                 ["2020-06-02", "R1", "k1", "return", "100.00", "AC04"],
                 ["", "R9", "", "payment", "0", ""],
+                ["2020-06-01", "R" * 65, "k12", "payment", "1.00", ""],
+                ["2020-06-01", "R" * 64, "k13", "payment", "1.00", ""],
             ]
         )
     with pytest.raises(BankFileError) as refused:
@@ -117,8 +119,9 @@ def test_a_bad_statement_is_refused_with_every_problem(tmp_path: Path) -> None:
         ),
         Problem("statement.csv", 11, "value_date", "", "is required"),
         Problem("statement.csv", 11, "amount", "0", "must be more than zero"),
+        Problem("statement.csv", 12, "bank_reference", "R" * 65, "is longer than 64 characters"),
     ]
-    assert str(refused.value).startswith("statement.csv: 10 problems; nothing was read")
+    assert str(refused.value).startswith("statement.csv: 11 problems; nothing was read")
 
 
 def test_a_statement_without_its_columns_is_refused_at_the_header(tmp_path: Path) -> None:

@@ -114,11 +114,15 @@ def main() -> None:
         try:
             time.sleep(5)  # workers up before the clock starts
             started = time.perf_counter()
-            subprocess.run(
-                [QINQING, "payouts", "run", "--batch-size", str(args.batch_size), "--wait", "1800"],
-                env=env,
-                check=True,
+            command = [QINQING, "payouts", "run", "--batch-size", str(args.batch_size)]
+            run = subprocess.Popen(
+                [*command, "--wait", "1800"], env=env, stdout=subprocess.PIPE, text=True
             )
+            assert run.stdout is not None
+            for line in run.stdout:  # each stage's line, stamped with the time it arrived
+                print(f"[{time.perf_counter() - started:6.1f} s] {line}", end="", flush=True)
+            if run.wait() != 0:
+                raise SystemExit(f"qinqing payouts run failed ({run.returncode})")
             elapsed = time.perf_counter() - started
         finally:
             for worker in workers:

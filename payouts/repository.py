@@ -59,14 +59,16 @@ def payable(session: Session) -> list[Payable]:
 
 
 def receivables(session: Session, usccs: Sequence[str]) -> dict[str, Decimal]:
-    """What each of these firms owes from clawbacks (receivable balance), where it owes."""
+    """What each of these firms still owes from clawbacks, where it owes: its receivable balance
+    less the offsets of its items not yet paid. An offset leaves the receivable only when its
+    item is paid; without the second term a run gathering before an earlier run's items were
+    paid would withhold the same debt twice."""
     entered = case(
         (col(LedgerEntry.target) == Account.RECEIVABLE, col(LedgerEntry.amount)), else_=0
     )
     left = case((col(LedgerEntry.source) == Account.RECEIVABLE, col(LedgerEntry.amount)), else_=0)
-    owed: dict[str, Decimal] = {}
     wanted = set(usccs)
-    query = (
+    balances = (
         select(col(LedgerEntry.uscc), func.sum(entered) - func.sum(left))
         .where(
             (col(LedgerEntry.source) == Account.RECEIVABLE)
@@ -74,10 +76,22 @@ def receivables(session: Session, usccs: Sequence[str]) -> dict[str, Decimal]:
         )
         .group_by(col(LedgerEntry.uscc))
     )
-    for uscc, balance in session.execute(query):
-        if uscc in wanted and balance and Decimal(balance) > 0:
-            owed[uscc] = Decimal(balance)
-    return owed
+    owed = {
+        uscc: Decimal(balance)
+        for uscc, balance in session.execute(balances)
+        if uscc in wanted and balance and Decimal(balance) > 0
+    }
+    if not owed:
+        return owed
+    withheld = (
+        select(col(PayoutItem.uscc), func.sum(col(PayoutItem.offset)))
+        .where(col(PayoutItem.state).in_(UNSETTLED), col(PayoutItem.offset) > 0)
+        .group_by(col(PayoutItem.uscc))
+    )
+    for uscc, offsets in session.execute(withheld):
+        if uscc in owed:
+            owed[uscc] -= Decimal(offsets)
+    return {uscc: amount for uscc, amount in owed.items() if amount > 0}
 
 
 def set_status(session: Session, redemption_ids: Sequence[int], status: RedemptionStatus) -> None:
@@ -143,9 +157,11 @@ def open_batches(session: Session) -> list[int]:
     return [int(i) for i in session.execute(query).scalars()]
 
 
-def paid_since(session: Session, since: date) -> list[PayoutItem]:
+def paid_since(session: Session, since: date) -> list[int]:
+    """Ids of the items paid through the bank on or after `since` (ids only: a day's run asks
+    about every payment of a month, and loading each as an object took most of its time)."""
     query = (
-        select(PayoutItem)
+        select(col(PayoutItem.id))
         .where(col(PayoutItem.state) == ItemState.PAID, col(PayoutItem.paid_on) >= since)
         .where(col(PayoutItem.bank_reference) != "OFFSET")  # settled without the bank
         .order_by(col(PayoutItem.id))

@@ -37,7 +37,7 @@ from payouts.gateways import (
     PaymentInstruction,
     TransientBankError,
 )
-from payouts.models import BatchState, ItemState, PayoutBatch, PayoutItem
+from payouts.models import BatchState, ItemState, PayoutBatch, PayoutItem, item_key
 from subsidy import bulk
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
@@ -302,7 +302,7 @@ def apply(
 
 def paid_keys_since(session: Session, since: dt.date) -> list[str]:
     """Keys of items paid on or after `since`: a bank may still return them."""
-    return [i.idempotency_key for i in repository.paid_since(session, since)]
+    return [item_key(item_id) for item_id in repository.paid_since(session, since)]
 
 
 def apply_returns(session: Session, results: Sequence[ItemResult], *, now: dt.datetime) -> int:

@@ -199,6 +199,37 @@ def test_what_a_firm_owes_is_offset_against_its_next_payment(
     assert owed == Decimal("550.00") - settled_offsets
 
 
+def test_a_debt_is_withheld_once_across_runs_before_its_payment_is_made(
+    app_env: Engine, redeemed: list[int]
+) -> None:
+    """A firm owing 100 is gathered once (100 withheld, not yet paid); a second run before that
+    payment withholds nothing more from its next redemption."""
+    with Session(app_env) as session:
+        first = session.get(Redemption, redeemed[0])
+    assert first is not None
+    with db.session_scope(app_env) as session:
+        move = ledger.Move(
+            "pay-120",
+            first.uscc,
+            _id(first.id),
+            Account.PAID,
+            Account.RECEIVABLE,
+            Decimal("100.00"),
+            "clawback",
+        )
+        ledger.post(session, [move])
+    with db.session_scope(app_env) as session:
+        service.gather(session)  # items pending: nothing is paid yet
+    publish(app_env, flat("pay-80", 80, 10_000_000))
+    second = redeem(app_env, first.uscc, "pay-80", "second-key").redemption
+    with db.session_scope(app_env) as session:
+        service.gather(session)
+    by_redemption = {i.redemption_id: i for i in items(app_env)}
+    assert by_redemption[_id(first.id)].offset == Decimal("100.00")
+    assert by_redemption[_id(second.id)].offset == Decimal("0.00")
+    assert by_redemption[_id(second.id)].net == Decimal("80.00")
+
+
 def test_two_runs_never_put_a_redemption_in_two_payments(
     app_env: Engine, redeemed: list[int]
 ) -> None:

@@ -26,12 +26,19 @@ def run(
 ) -> None:
     """Gather approved redemptions into batches per bank and pay them through the bank.
 
-    Without a broker the batches are settled here; with one, `qinqing worker` settles them and
-    this waits (up to --wait) for them to finish."""
+    Without a broker the batches are settled here once everything is gathered; with one,
+    `qinqing worker` settles each chunk's batches while the next chunk is gathered, and this
+    waits (up to --wait) for them to finish."""
     with refusals():
         require_current_schema()
+        eager = celery_app.conf.task_always_eager
+        if not eager:  # what an earlier run left open is paid while this one gathers
+            with session_scope() as session:
+                tasks.settle_all(repository.open_batches(session))
+        gathered = tasks.gather_in_chunks(
+            batch_size, gathered_batches=(lambda ids: None) if eager else tasks.settle_all
+        )
         with session_scope() as session:
-            gathered = service.gather(session, batch_size=batch_size)
             open_ids = repository.open_batches(session)
         console.print(
             f"gathered {gathered.items:,} items ({gathered.total:,.2f} yuan) into "
@@ -42,12 +49,7 @@ def run(
                 f"[yellow]{len(gathered.without_account):,} approved redemptions have no bank "
                 "account (registry or finance correction) and wait[/yellow]"
             )
-        if celery_app.conf.task_always_eager:
-            left = _settle_here(open_ids, wait)
-        else:
-            for batch_id in open_ids:
-                tasks.settle.delay(batch_id)
-            left = _wait_for_workers(wait)
+        left = _settle_here(open_ids, wait) if eager else _wait_for_workers(wait)
     console.print(f"{len(left):,} batches still open" if left else "every batch settled")
     with refusals():
         came_back = tasks.collect_returns_once()

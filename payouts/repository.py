@@ -33,8 +33,9 @@ class Payable:
     account: str | None
 
 
-def payable(session: Session) -> list[Payable]:
-    """Approved redemptions with the payee's name and account (finance's correction first).
+def payable(session: Session, *, after: int = 0, limit: int | None = None) -> list[Payable]:
+    """Approved redemptions with the payee's name and account (finance's correction first), in
+    id order from `after` (exclusive), at most `limit`.
 
     Locked, skipping rows another run holds: two concurrent runs never gather the same one
     (and the live-item unique index would refuse it if they did)."""
@@ -48,8 +49,9 @@ def payable(session: Session) -> list[Payable]:
             func.coalesce(col(Redemption.account_override), col(Enterprise.bank_account)),
         )
         .join(Enterprise, col(Enterprise.uscc) == col(Redemption.uscc), isouter=True)
-        .where(col(Redemption.status) == RedemptionStatus.APPROVED)
+        .where(col(Redemption.status) == RedemptionStatus.APPROVED, col(Redemption.id) > after)
         .order_by(col(Redemption.id))
+        .limit(limit)
         .with_for_update(skip_locked=True, of=Redemption)
     )
     return [

@@ -48,6 +48,9 @@ from subsidy.registry.schema import MONEY_DTYPE
 
 ACTOR = "system:payouts"
 BATCH_SIZE = 1_000
+GATHER_CHUNK = 20_000
+"""Approved redemptions gathered per transaction: each chunk's batches can be paid while the
+next is gathered."""
 MAX_BACKOFF = dt.timedelta(minutes=5)
 
 
@@ -58,12 +61,31 @@ class Gathered:
     total: Decimal
     without_account: list[int]
     """Approved redemptions left waiting: neither the registry nor finance gives an account."""
+    resume_after: int | None = None
+    """Set when `limit` stopped the gathering: the last redemption id looked at."""
+
+    def plus(self, more: Gathered) -> Gathered:
+        return Gathered(
+            self.batch_ids + more.batch_ids,
+            self.items + more.items,
+            self.total + more.total,
+            self.without_account + more.without_account,
+            more.resume_after,
+        )
 
 
-def gather(session: Session, *, batch_size: int = BATCH_SIZE) -> Gathered:
-    """Put every approved redemption into a payout item, in batches per bank of at most
-    `batch_size`; what a firm owes from a clawback is offset against its payments."""
-    waiting = repository.payable(session)
+NOTHING_GATHERED = Gathered([], 0, Decimal("0.00"), [])
+
+
+def gather(
+    session: Session, *, batch_size: int = BATCH_SIZE, after: int = 0, limit: int | None = None
+) -> Gathered:
+    """Put the approved redemptions after id `after` (at most `limit` of them) into payout
+    items, in batches per bank of at most `batch_size`; what a firm owes from a clawback is
+    offset against its payments."""
+    waiting = repository.payable(session, after=after, limit=limit)
+    full = limit is not None and len(waiting) == limit
+    resume_after = waiting[-1].redemption_id if full else None
     without = [p.redemption_id for p in waiting if not p.account]
     payable = [p for p in waiting if p.account]
     owed = repository.receivables(session, sorted({p.uscc for p in payable}))
@@ -112,6 +134,7 @@ def gather(session: Session, *, batch_size: int = BATCH_SIZE) -> Gathered:
         len(rows),
         sum((b.total for b, _ in batches), Decimal("0.00")),
         without,
+        resume_after,
     )
 
 

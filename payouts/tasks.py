@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from payouts import repository, service
 from payouts.gateways import BankGateway, TransientBankError, gateway_from_url
 from subsidy.db import session_scope, utcnow
-from subsidy.jobs import after_commit, celery_app
+from subsidy.jobs import celery_app
 from subsidy.settings import get_settings
 
 RETURN_WINDOW_DAYS = 30
@@ -89,15 +90,40 @@ def settle(self: Any, batch_id: int) -> dict[str, int]:
     return {"paid": applied.paid, "returned": applied.returned, "unsettled": applied.unsettled}
 
 
+def gather_in_chunks(
+    batch_size: int = service.BATCH_SIZE,
+    chunk: int = service.GATHER_CHUNK,
+    gathered_batches: Callable[[list[int]], None] = lambda batch_ids: None,
+) -> service.Gathered:
+    """Gather every approved redemption, `chunk` per committed transaction, calling
+    `gathered_batches` with each chunk's batch ids once it has committed (so their settling can
+    start while the next chunk is gathered). A later chunk sees the earlier chunks' offsets as
+    unpaid items, so a debt is withheld once across chunks as across runs."""
+    total, after = service.NOTHING_GATHERED, 0
+    while True:
+        with session_scope() as session:
+            gathered = service.gather(session, batch_size=batch_size, after=after, limit=chunk)
+        if gathered.batch_ids:
+            gathered_batches(gathered.batch_ids)
+        total = total.plus(gathered)
+        if gathered.resume_after is None:
+            return total
+        after = gathered.resume_after
+
+
+def settle_all(batch_ids: list[int]) -> None:
+    for batch_id in batch_ids:
+        settle.delay(batch_id)
+
+
 @celery_app.task(name="payouts.run", acks_late=True, task_reject_on_worker_lost=True)
 def run(batch_size: int = service.BATCH_SIZE) -> list[int]:
-    """Gather approved redemptions into batches and settle every open batch (new or left over
-    by a crash); the settle tasks are enqueued once the gathering has committed."""
+    """Settle the batches left open (by a crash, a backoff), then gather approved redemptions
+    into batches, each chunk's batches sent to be settled as soon as it has committed."""
     with session_scope() as session:
-        gathered = service.gather(session, batch_size=batch_size)
-        batch_ids = repository.open_batches(session)
-        after_commit(session, lambda: [settle.delay(i) for i in batch_ids])
-    return gathered.batch_ids
+        left_open = repository.open_batches(session)
+    settle_all(left_open)
+    return gather_in_chunks(batch_size, gathered_batches=settle_all).batch_ids
 
 
 @celery_app.task(name="payouts.poll", acks_late=True, task_reject_on_worker_lost=True)

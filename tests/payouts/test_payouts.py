@@ -230,6 +230,46 @@ def test_a_debt_is_withheld_once_across_runs_before_its_payment_is_made(
     assert by_redemption[_id(second.id)].net == Decimal("80.00")
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 50, 10_000])
+def test_gathering_in_chunks_gathers_each_redemption_once_and_hands_over_committed_batches(
+    app_env: Engine, redeemed: list[int], chunk: int
+) -> None:
+    """Whatever the chunk, every approved redemption with an account gets one item, a debt is
+    withheld once although the firm's redemptions fall in different chunks, and each chunk's
+    batches are handed over only once they are committed (another session sees them)."""
+    publish(app_env, flat("pay-80", 80, 10_000_000))
+    with Session(app_env) as session:
+        firm = session.get(Redemption, redeemed[0])
+        approved = session.execute(
+            select(func.count()).where(col(Redemption.status) == RedemptionStatus.APPROVED)
+        ).scalar_one()
+    assert firm is not None
+    redeem(app_env, firm.uscc, "pay-80", "late-key")  # the firm's second, in a later chunk
+    with db.session_scope(app_env) as session:
+        move = ledger.Move(
+            "pay-120", firm.uscc, _id(firm.id), Account.PAID, Account.RECEIVABLE,
+            Decimal("150.00"), "clawback",
+        )  # fmt: skip
+        ledger.post(session, [move])
+    handed: list[int] = []
+
+    def committed(batch_ids: list[int]) -> None:
+        with Session(app_env) as other:
+            seen = other.execute(
+                select(func.count()).where(col(PayoutBatch.id).in_(batch_ids))
+            ).scalar_one()
+        assert seen == len(batch_ids)
+        handed.extend(batch_ids)
+
+    gathered = tasks.gather_in_chunks(batch_size=40, chunk=chunk, gathered_batches=committed)
+    found = items(app_env)
+    assert sorted(handed) == sorted(gathered.batch_ids) == sorted({i.batch_id for i in found})
+    assert len({i.redemption_id for i in found}) == len(found) == gathered.items
+    assert gathered.items + len(gathered.without_account) == approved + 1
+    assert sum((i.offset for i in found if i.uscc == firm.uscc), Decimal(0)) == Decimal("150.00")
+    assert gathered.total == sum((i.amount for i in found), Decimal("0.00"))
+
+
 def test_two_runs_never_put_a_redemption_in_two_payments(
     app_env: Engine, redeemed: list[int]
 ) -> None:

@@ -132,7 +132,6 @@ def poll() -> list[int]:
     results, batches whose worker died)."""
     with session_scope() as session:
         batch_ids = repository.open_batches(session)
-    for batch_id in batch_ids:
-        settle.delay(batch_id)
+    settle_all(batch_ids)
     collect_returns.delay()
     return batch_ids

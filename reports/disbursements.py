@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from policies import repository as policy_repository
 from reports import _sheets as sheets
 from reports import queries
 from reports._sheets import Column, Kind
@@ -150,7 +151,7 @@ def check(session: Session, period: Period) -> None:
         raise BadPeriod(
             f"the period starts ({period.date_from}) after it ends ({period.date_to})", "from"
         )
-    if period.policy_id is not None and not queries.policy_exists(session, period.policy_id):
+    if period.policy_id is not None and policy_repository.get(session, period.policy_id) is None:
         raise UnknownPolicy(f"no policy {period.policy_id!r}", "policy")
 
 

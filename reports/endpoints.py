@@ -101,13 +101,12 @@ def job_file(job_id: int, session: DbSession, me: Reader) -> Response:
     """The finished workbook of a job (409 while it runs or when it failed)."""
     job = _job(session, job_id)
     try:
-        path = service.job_file(get_settings().data_dir, job)
+        found = service.job_file(get_settings().data_dir, job)
     except JobFileMissing as exc:
         raise NotFound(str(exc)) from exc
     except JobNotReady as exc:
         raise _NotReady(str(exc), state=str(job.state)) from exc
-    name = service.download_name(jobs.period_of(job))
-    return FileResponse(path, media_type=XLSX, filename=name)
+    return FileResponse(found.path, media_type=XLSX, filename=found.download_name)
 
 
 def _job(session: DbSession, job_id: int) -> ReportJob:

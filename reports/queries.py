@@ -125,11 +125,6 @@ def count_items(session: Session, period: Period) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-def policy_exists(session: Session, policy_id: str) -> bool:
-    found = session.execute(select(POLICY.c.id).where(POLICY.c.id == policy_id)).first()
-    return found is not None
-
-
 # -- the summary -----------------------------------------------------------------------------------
 
 

@@ -30,7 +30,8 @@ READERS = (Role.FINANCE, Role.AUDITOR)
 
 @dataclass(frozen=True)
 class Written:
-    """A small report, written in the request: send `path`, then delete it."""
+    """A workbook to send as `download_name`: a small report written in the request (delete
+    `path` once sent), or a finished job's file."""
 
     path: Path
     download_name: str
@@ -102,12 +103,13 @@ def download_name(period: Period) -> str:
     return "-".join(p for p in parts if p) + ".xlsx"
 
 
-def job_file(data_dir: Path, job: ReportJob) -> Path:
-    """A finished job's workbook. `JobNotReady` while it is queued or running or when it
-    failed (with its error), `JobFileMissing` when it is done but its file has gone."""
+def job_file(data_dir: Path, job: ReportJob) -> Written:
+    """A finished job's workbook and the name to download it under (it stays in the data
+    directory). `JobNotReady` while it is queued or running or when it failed (with its
+    error), `JobFileMissing` when it is done but its file has gone."""
     path = jobs.file_of(data_dir, job)
     if path is not None:
-        return path
+        return Written(path, download_name(jobs.period_of(job)))
     if job.state == JobState.DONE:
         raise JobFileMissing(f"report job {job.id}'s file is no longer in the data directory")
     why = f": {job.error}" if job.error else ""

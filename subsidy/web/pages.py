@@ -26,7 +26,6 @@ from policies import drafts
 from policies import service as policy_service
 from policies.errors import PolicyDocumentError, PolicyError
 from policies.models import DraftFormat, PolicyState
-from reports import jobs as report_jobs
 from reports import service as report_service
 from reports.errors import JobFileMissing, JobNotReady, ReportError
 from reports.models import ReportJob
@@ -548,13 +547,12 @@ def report_job_file(
     if job is None:
         return _report_job_page(request, me, job)
     try:
-        path = report_service.job_file(get_settings().data_dir, job)
+        found = report_service.job_file(get_settings().data_dir, job)
     except JobNotReady:
         return _report_job_page(request, me, job, asked="not_ready", status=409)
     except JobFileMissing:
         return _report_job_page(request, me, job, asked="file_missing", status=404)
-    name = report_service.download_name(report_jobs.period_of(job))
-    return FileResponse(path, media_type=report_service.XLSX, filename=name)
+    return FileResponse(found.path, media_type=report_service.XLSX, filename=found.download_name)
 
 
 def _report_job_page(

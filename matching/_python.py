@@ -19,12 +19,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import rule_engine
 from rule_engine import ast
 
 from policies.language import RULE_ERRORS, rule_value
@@ -45,10 +47,9 @@ class Slot(ast.ExpressionBase):  # type: ignore[misc]  # rule-engine's AST is un
         self.index = index
 
     def evaluate(self, thing: Any) -> Any:
-        value, failed = thing[self.index]
-        if failed:
+        if thing[2 * self.index + 1]:
             raise SlotRaised
-        return value
+        return thing[2 * self.index]
 
     def reduce(self) -> ast.ExpressionBase:
         return self
@@ -111,11 +112,120 @@ def _rebuild_member(member: Any, replace: Callable[[Any], Any | None]) -> Any:
     return rebuild(member, replace)
 
 
-def slot_value(value: Any) -> Any:
-    """A polars value as rule-engine sees it (dates at midnight UTC, day counts as timedeltas)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return dt.timedelta(days=value)  # only day counts reach a slot as integers
-    return rule_value(value)
+def _days(value: Any) -> Any:
+    return None if value is None else dt.timedelta(days=value)
+
+
+SLOT_VALUES: dict[str, Callable[[Any], Any] | None] = {
+    "date": rule_value,  # midnight UTC, as the reference's firm record holds it
+    "timedelta": _days,
+}
+"""How a slot's polars value becomes what rule-engine sees, by the term's kind (None: as is)."""
+
+
+# ---------------------------------------------------------------------------- fast evaluation
+#
+# rule-engine's AST spends most of a region's time in its own dispatch. The node types on a
+# policy's hot paths (arithmetic and comparisons of numbers) are evaluated here by closures that
+# run rule-engine's own steps for Decimal operands (the same operator, the same errors) and hand
+# every other operand type back to the node itself; any other node is evaluated by rule-engine.
+
+Evaluator = Callable[[Sequence[Any]], Any]
+
+_ARITHMETIC = {
+    "mul": operator.mul,
+    "tdiv": operator.truediv,
+    "fdiv": operator.floordiv,
+    "mod": operator.mod,
+    "pow": operator.pow,
+}
+_ORDERED = {"ge": operator.ge, "gt": operator.gt, "le": operator.le, "lt": operator.lt}
+
+
+def evaluator(node: Any) -> Evaluator:
+    """A callable evaluating `node` on a slot tuple exactly as `node.evaluate` does."""
+    match node:
+        case Slot():
+            index = node.index
+
+            def slot(thing: Sequence[Any]) -> Any:
+                if thing[2 * index + 1]:
+                    raise SlotRaised
+                return thing[2 * index]
+
+            return slot
+        case ast.ArithmeticExpression() if node.type in _ARITHMETIC:
+            return _arithmetic(node, _ARITHMETIC[node.type])
+        case ast.AddExpression() | ast.SubtractExpression():
+            return _additive(node, operator.add if node.type == "add" else operator.sub)
+        case ast.ArithmeticComparisonExpression() if node.type in _ORDERED:
+            return _ordered(node, _ORDERED[node.type])
+        case ast.FuzzyComparisonExpression() if isinstance(node.right, ast.StringExpression):
+            return _fuzzy(node)
+    if isinstance(node, ast.LiteralExpressionBase) and not children(node):
+        value = node.value
+        return lambda thing: value
+    return node.evaluate  # type: ignore[no-any-return]
+
+
+def _arithmetic(node: Any, op: Callable[[Any, Any], Any]) -> Evaluator:
+    left, right = evaluator(node.left), evaluator(node.right)
+
+    def arithmetic(thing: Sequence[Any]) -> Any:
+        a = left(thing)
+        if type(a) is not Decimal:
+            return node.evaluate(thing)
+        b = right(thing)
+        if type(b) is not Decimal:
+            return node.evaluate(thing)
+        try:
+            return op(a, b)
+        except ZeroDivisionError:
+            raise rule_engine.errors.ArithmeticError("arithmetic error: division by zero") from None
+        except ArithmeticError:
+            raise rule_engine.errors.ArithmeticError("arithmetic error") from None
+
+    return arithmetic
+
+
+def _additive(node: Any, op: Callable[[Any, Any], Any]) -> Evaluator:
+    left, right = evaluator(node.left), evaluator(node.right)
+
+    def additive(thing: Sequence[Any]) -> Any:
+        a, b = left(thing), right(thing)
+        if type(a) is Decimal and type(b) is Decimal:
+            return op(a, b)
+        return node.evaluate(thing)
+
+    return additive
+
+
+def _fuzzy(node: Any) -> Evaluator:
+    """`=~ =~~ !~ !~~` against a literal pattern, as rule-engine's `__op_regex` (which also keeps
+    the match's groups for `$re_groups`, a builtin the compiler refuses)."""
+    left = evaluator(node.left)
+    find = getattr(node._right, "match" if node.type.endswith("fzm") else "search")
+    positive = node.type.startswith("eq")
+
+    def fuzzy(thing: Sequence[Any]) -> Any:
+        text = left(thing)
+        if text is None:
+            return not positive
+        if not isinstance(text, str):
+            raise rule_engine.errors.EvaluationError("data type mismatch")
+        return (find(text) is not None) is positive
+
+    return fuzzy
+
+
+def _ordered(node: Any, op: Callable[[Any, Any], Any]) -> Evaluator:
+    left, right = evaluator(node.left), evaluator(node.right)
+    values = node._ArithmeticComparisonExpression__op_arithmetic_values  # rule-engine's own step
+
+    def ordered(thing: Sequence[Any]) -> Any:
+        return values(op, left(thing), right(thing))
+
+    return ordered
 
 
 @dataclass(frozen=True)
@@ -124,8 +234,8 @@ class Region:
 
     node: Any
     """The rebuilt sub-tree: its leaves that read the frame are `Slot`s."""
-    slots: tuple[tuple[pl.Expr, pl.Expr | None], ...]
-    """Each slot's polars value and error flag (None when it cannot raise)."""
+    slots: tuple[tuple[pl.Expr, pl.Expr | None, str], ...]
+    """Each slot's polars value, error flag (None when it cannot raise) and kind."""
     key: str
     """The sub-tree's canonical form with its slots' signatures: equal keys, equal columns."""
     dtype: pl.DataType
@@ -139,35 +249,52 @@ class Region:
     def error_name(self) -> str:
         return self.name + "_err"
 
-    def evaluate(self, values: Sequence[Any]) -> tuple[Any, bool]:
-        """(stored value, raised) for one tuple of slot values and error flags."""
-        thing = [(slot_value(v), bool(f)) for v, f in zip(values[0::2], values[1::2], strict=True)]
-        try:
-            return self.convert(self.node.evaluate(thing)), False
-        except _RAISED:
-            return None, True
+    def evaluate_all(self, rows: Sequence[Sequence[Any]]) -> tuple[list[Any], list[bool]]:
+        """(stored values, raised flags) for distinct tuples of slot values and error flags."""
+        run = evaluator(self.node)
+        convert = self.convert
+        changes = [
+            (2 * i, SLOT_VALUES[kind])
+            for i, (*_, kind) in enumerate(self.slots)
+            if SLOT_VALUES.get(kind)
+        ]
+        values: list[Any] = []
+        raised: list[bool] = []
+        for row in rows:
+            if changes:
+                row = list(row)
+                for i, change in changes:
+                    row[i] = change(row[i])  # type: ignore[misc]
+            try:
+                values.append(convert(run(row)))
+                raised.append(False)
+            except _RAISED:
+                values.append(None)
+                raised.append(True)
+        return values, raised
 
     def columns(self, frame: pl.DataFrame) -> list[pl.Series]:
         """The region's value and error columns over `frame`, in its row order."""
         names = [f"s{i}" for i in range(len(self.slots))]
         inputs = []
-        for name, (value, error) in zip(names, self.slots, strict=True):
+        for name, (value, error, _) in zip(names, self.slots, strict=True):
             failed = pl.lit(False) if error is None else error.fill_null(False)
             inputs.append(pl.when(failed).then(None).otherwise(value).alias(name))
             inputs.append(failed.alias(name + "_f"))
         if not inputs:
-            value, raised = self.evaluate(())
+            (value,), (constant_raised,) = self.evaluate_all([()])
             n = frame.height
             return [
                 pl.Series(self.name, [value] * n, dtype=self.dtype),
-                pl.Series(self.error_name, [raised] * n, dtype=pl.Boolean),
+                pl.Series(self.error_name, [constant_raised] * n, dtype=pl.Boolean),
             ]
         tuples = frame.select(inputs)
         distinct = tuples.unique()
-        results = [self.evaluate(row) for row in distinct.iter_rows()]
+        rows = zip(*(distinct.to_series(i).to_list() for i in range(distinct.width)), strict=True)
+        values, raised = self.evaluate_all(list(rows))
         distinct = distinct.with_columns(
-            pl.Series(self.name, [r[0] for r in results], dtype=self.dtype),
-            pl.Series(self.error_name, [r[1] for r in results], dtype=pl.Boolean),
+            pl.Series(self.name, values, dtype=self.dtype),
+            pl.Series(self.error_name, raised, dtype=pl.Boolean),
         )
         joined = tuples.join(
             distinct, on=tuples.columns, how="left", nulls_equal=True, maintain_order="left"

@@ -153,7 +153,7 @@ def region(
     kind, dtype, convert = result or (kind, *_MATERIAL[kind])
     reg = _python.Region(
         node=rebuilt,
-        slots=tuple((s.value, s.error) for s in slots),
+        slots=tuple((s.value, s.error, s.kind.value) for s in slots),
         key=f"{key}->{dtype}:{convert.__name__}",
         dtype=dtype,
         convert=convert,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 import rule_engine
@@ -23,7 +23,8 @@ from matching._aggregates import Aggregate, attach
 from matching._terms import Kind, Term, error_or_false, num_dtype, rescale
 from matching._translate import FIRM_PREFIX, Scope, compile_node, region
 from matching.errors import InvalidRule, MatchingError, UnsupportedRule
-from policies.language import ParameterValue, context, round_amount
+from policies.language import ParameterValue, context
+from subsidy.money import FEN
 
 __all__ = [
     "CompiledPolicy",
@@ -61,8 +62,11 @@ class CompiledPolicy:
 
 
 def _to_fen(value: object) -> Decimal:
-    """An amount as the reference rounds it (raises where the reference does)."""
-    return round_amount(_python.as_decimal(value), None)
+    """An amount as the reference rounds it (`round_amount` without a cap; raises where the
+    reference does). Called once per distinct input of an amount region: kept lean."""
+    if type(value) is not Decimal:
+        raise TypeError(f"the amount is {type(value).__name__}, not a number")
+    return value.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
 def _parse(text: str, ctx: rule_engine.Context) -> object:

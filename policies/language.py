@@ -163,13 +163,13 @@ def evaluate_firm(
     try:
         granted = eligibility.evaluate(record)
     except RULE_ERRORS as exc:
-        return Outcome(False, error=_rule_error("eligibility", exc))
+        return Outcome(False, error=rule_error("eligibility", exc))
     if granted is not True:
         return Outcome(False)
     try:
         value = amount.evaluate(record)
     except RULE_ERRORS as exc:
-        return Outcome(False, error=_rule_error("amount", exc))
+        return Outcome(False, error=rule_error("amount", exc))
     if not isinstance(value, Decimal):
         return Outcome(False, error=f"amount is {type(value).__name__}, not a number")
     try:
@@ -179,7 +179,8 @@ def evaluate_firm(
     return Outcome(True, final) if final > 0 else Outcome(False)
 
 
-def _rule_error(rule: str, exc: Exception) -> str:
-    """Where the error came from and what it was, as an officer reads it."""
+def rule_error(rule: str | None, exc: Exception) -> str:
+    """What a rule raised (and in which rule, when given), as an officer reads it."""
     message = exc.message if isinstance(exc, rule_engine.EngineError) else str(exc)
-    return f"{rule}: {type(exc).__name__}: {message}"
+    where = f"{rule}: " if rule else ""
+    return f"{where}{type(exc).__name__}: {message}"

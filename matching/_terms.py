@@ -53,6 +53,10 @@ class Term:
     """NUM: the value is a Decimal(38, scale), exactly."""
     const: Any = None
     """The Python value of a constant (parameters, literals); None otherwise."""
+    exponent: bool = True
+    """NUM: the Decimal rule-engine computes has exponent -scale, as the polars value; False where
+    the translation unified scales (a ternary, `??`, $min of a list, x / c as x * 1/c, a sum over
+    employees, which rule-engine gives as 0 for none). Only `.to_str` can tell."""
     pending: bool = False
     """A region whose value polars cannot hold exactly (a 28-digit quotient, a datetime): the
     enclosing node must join the region; `value` is a placeholder."""
@@ -137,6 +141,7 @@ def number_literal(value: Decimal, sig: str | None = None) -> Term:
         digits=digits,
         scale=scale,
         const=value,
+        exponent=exponent <= 0,
     )
     return checked(term)
 

@@ -146,7 +146,8 @@ def region(
     `result` forces a materialised column (the roots of a policy); otherwise a boolean or text
     region becomes a column and any other kind is pending, for the enclosing node to join."""
     slots: list[Term] = []
-    rebuilt, key = _inline(node, scope, slots, frozenset(), root=True)
+    reveals = _reveals_exponent(node)
+    rebuilt, key = _inline(node, scope, slots, frozenset(), root=True, reveals=reveals)
     kind = _kind_of(node.result_type)
     if result is None and kind not in _MATERIAL:
         return Term(kind, pl.lit(None), None, True, f"pending({key})", pending=True)
@@ -168,12 +169,38 @@ def region(
 _AMOUNT_DIGITS = 26
 
 
+def _reveals_exponent(node: Any) -> bool:
+    """Whether the sub-tree formats a number as text (`.to_str`), where 1.5 and 1.50 differ."""
+    if isinstance(node, ast.GetAttributeExpression) and node.name == "to_str":
+        return True
+    return any(
+        _reveals_exponent(m)
+        for _, child in _python.children(node)
+        for m in (child if isinstance(child, tuple) else (child,))
+        for m in (m if isinstance(m, tuple) else (m,))
+    )
+
+
 def _inline(
-    node: Any, scope: Scope, slots: list[Term], bound: frozenset[str], root: bool = False
+    node: Any,
+    scope: Scope,
+    slots: list[Term],
+    bound: frozenset[str],
+    root: bool = False,
+    reveals: bool = False,
 ) -> tuple[Any, str]:
-    """(the node rebuilt with slots for its native leaves, its canonical form)."""
+    """(the node rebuilt with slots for its native leaves, its canonical form). Where the region
+    formats numbers as text, a native number whose exponent may differ from rule-engine's is
+    evaluated by rule-engine too."""
     if not root and not bound:
         term = compile_node(node, scope)
+        if reveals and term.kind is Kind.NUM and not term.exponent and not term.pending:
+            if term.sig.startswith("agg:"):
+                raise unsupported(
+                    "`.to_str` of a sum over employees (rule-engine writes a sum of no employees "
+                    "as 0, of some as 0.00); compare the number instead, e.g. `$sum([...]) > 0`"
+                )
+            term = replace(term, pending=True)
         if term.kind is Kind.RECORD:
             raise unsupported(
                 "an employee record used as a value; read one of its attributes, e.g. "
@@ -185,7 +212,7 @@ def _inline(
             slots.append(term)
             return _python.Slot(node.context, len(slots) - 1), f"slot[{term.sig}]"
     if bound and isinstance(node, ast.SymbolExpression):
-        return _bound_symbol(node, scope, slots, bound)
+        return _bound_symbol(node, scope, slots, bound, reveals)
     if not _python.children(node):
         return node, _node_sig(node, scope)
     if isinstance(node, ast.ComprehensionExpression):
@@ -204,7 +231,7 @@ def _inline(
             pair = member if isinstance(member, tuple) else (member,)
             for sub in pair:
                 scoped = inner_bound if attribute in ("result", "condition") else bound
-                new, sig = _inline(sub, scope, slots, scoped)
+                new, sig = _inline(sub, scope, slots, scoped, reveals=reveals)
                 replaced[id(sub)] = new
                 parts.append(f"{attribute}={sig}")
     rebuilt = _python.rebuild(node, lambda n: None if n is node else replaced.get(id(n)))
@@ -212,12 +239,12 @@ def _inline(
 
 
 def _bound_symbol(
-    node: Any, scope: Scope, slots: list[Term], bound: frozenset[str]
+    node: Any, scope: Scope, slots: list[Term], bound: frozenset[str], reveals: bool
 ) -> tuple[Any, str]:
     """A symbol inside a comprehension over a literal list: its variable, or a leaf outside."""
     if node.name in bound and getattr(node, "scope", None) != "built-in":
         return node, f"var({node.name})"
-    return _inline(node, scope, slots, frozenset())
+    return _inline(node, scope, slots, frozenset(), reveals=reveals)
 
 
 def _node_head(node: Any) -> str:
@@ -459,7 +486,17 @@ def _aggregate(function: str, result: Term, cond: Term | None, scope: Scope) -> 
     if result.kind is not Kind.NUM:  # the earliest or latest date, the first or last text
         return Term(result.kind, pl.col(agg.name), error, False, sig)
     digits = result.digits + (_SUM_EXTRA_DIGITS if function == "sum" else 0)
-    term = Term(Kind.NUM, pl.col(agg.name), error, False, sig, digits=digits, scale=result.scale)
+    exponent = result.exponent and function != "sum"
+    term = Term(
+        Kind.NUM,
+        pl.col(agg.name),
+        error,
+        False,
+        sig,
+        digits=digits,
+        scale=result.scale,
+        exponent=exponent,
+    )
     return checked(term)
 
 
@@ -492,6 +529,7 @@ def _add_sub(node: Any, scope: Scope) -> Term:
             sig,
             digits=max(a.digits, b.digits) + 1,
             scale=a.scale,
+            exponent=a.exponent and b.exponent,
         )
         return checked(term)
     if kinds == (Kind.DATE, Kind.DATE) and op == "sub":
@@ -529,6 +567,7 @@ def _arithmetic(node: Any, scope: Scope) -> Term:
     a, b = native(node.left, scope), native(node.right, scope)
     if a.kind is not Kind.NUM or b.kind is not Kind.NUM:
         raise NeedsPython
+    exponent = a.exponent and b.exponent and node.type == "mul"
     if node.type == "tdiv":
         b = _divisor(b)
     elif node.type != "mul":
@@ -544,6 +583,7 @@ def _arithmetic(node: Any, scope: Scope) -> Term:
         sig,
         digits=a.digits + b.digits,
         scale=scale,
+        exponent=exponent,
     )
     return checked(term)
 
@@ -669,7 +709,9 @@ def _logic(node: Any, scope: Scope) -> Term:
 def _ternary(node: Any, scope: Scope) -> Term:
     c = native(node.condition, scope)
     t, f = native(node.case_true, scope), native(node.case_false, scope)
+    same = t.exponent and f.exponent and t.scale == f.scale
     t, f = _unify(t, f)
+    t = replace(t, exponent=same)
     cond = truthy(c)
     err = any_error(c.error, when_error(cond, t.error), when_error(cond.not_(), f.error))
     value = pl.when(cond).then(t.value).otherwise(f.value)
@@ -677,7 +719,10 @@ def _ternary(node: Any, scope: Scope) -> Term:
     typed = f if t.kind is Kind.NULL else t
     nullable = t.nullable or f.nullable
     digits = max(t.digits, f.digits)
-    return Term(typed.kind, value, err, nullable, sig, digits=digits, scale=typed.scale)
+    exponent = t.exponent
+    return Term(
+        typed.kind, value, err, nullable, sig, digits=digits, scale=typed.scale, exponent=exponent
+    )
 
 
 def _unify(t: Term, f: Term) -> tuple[Term, Term]:
@@ -734,13 +779,16 @@ def _coalesce(node: Any, scope: Scope) -> Term:
         return b
     if a.kind is not b.kind or a.kind is Kind.RECORD:
         raise NeedsPython
+    exponent = a.exponent and b.exponent and a.scale == b.scale
     if a.kind is Kind.NUM:
         a, b = _common_scale(a, b)
     err = any_error(a.error, when_error(a.value.is_null(), b.error))
     value = pl.coalesce(a.value, b.value)
     sig = f"({a.sig} ?? {b.sig})"
     digits = max(a.digits, b.digits)
-    return Term(a.kind, value, err, b.nullable, sig, digits=digits, scale=a.scale)
+    return Term(
+        a.kind, value, err, b.nullable, sig, digits=digits, scale=a.scale, exponent=exponent
+    )
 
 
 # ---------------------------------------------------------------------------- functions
@@ -780,6 +828,8 @@ def _list_function(name: str, items: list[Term]) -> Term:
         raise NeedsPython
     scale = max((i.scale for i in items), default=0)
     digits = max((i.digits for i in items), default=0)
+    exact = all(i.exponent for i in items)
+    same = exact and len({i.scale for i in items}) <= 1
     values = [rescale(i, scale).value for i in items]
     err = any_error(errors, null_error(*items))
     if name == "sum":
@@ -789,13 +839,15 @@ def _list_function(name: str, items: list[Term]) -> Term:
         for v in values[1:]:
             total = total + v
         extra = math.ceil(math.log10(len(values))) if len(values) > 1 else 0
-        term = Term(Kind.NUM, total, err, False, sig, digits=digits + extra, scale=scale)
+        term = Term(
+            Kind.NUM, total, err, False, sig, digits=digits + extra, scale=scale, exponent=exact
+        )
         return checked(term)
     if not values:
         return Term(Kind.NUM, pl.lit(None, dtype=num_dtype(0)), pl.lit(True), True, sig)
     combine = pl.min_horizontal if name == "min" else pl.max_horizontal
     value = combine(values).cast(num_dtype(scale))
-    return Term(Kind.NUM, value, err, False, sig, digits=digits, scale=scale)
+    return Term(Kind.NUM, value, err, False, sig, digits=digits, scale=scale, exponent=same)
 
 
 def _slice_bound(node: Any, scope: Scope) -> int | None:

@@ -240,6 +240,9 @@ class Region:
     """The sub-tree's canonical form with its slots' signatures: equal keys, equal columns."""
     dtype: pl.DataType
     convert: Convert
+    where: pl.Expr | None = None
+    """Only the rows where this holds need the region (the rest are decided natively); the
+    others get the result of their tuple if another row shares it, else null."""
 
     @property
     def name(self) -> str:
@@ -289,7 +292,10 @@ class Region:
                 pl.Series(self.error_name, [constant_raised] * n, dtype=pl.Boolean),
             ]
         tuples = frame.select(inputs)
-        distinct = tuples.unique()
+        needed = (
+            tuples if self.where is None else tuples.filter(frame.select(self.where).to_series())
+        )
+        distinct = needed.unique()
         rows = zip(*(distinct.to_series(i).to_list() for i in range(distinct.width)), strict=True)
         values, raised = self.evaluate_all(list(rows))
         distinct = distinct.with_columns(

@@ -57,6 +57,9 @@ class Term:
     """NUM: the Decimal rule-engine computes has exponent -scale, as the polars value; False where
     the translation unified scales (a ternary, `??`, $min of a list, x / c as x * 1/c, a sum over
     employees, which rule-engine gives as 0 for none). Only `.to_str` can tell."""
+    approx: Decimal | None = None
+    """NUM: None when the value is rule-engine's exactly; else a bound on how far it may be from
+    it (a quotient computed at a fixed scale, see matching/_approx.py)."""
     pending: bool = False
     """A region whose value polars cannot hold exactly (a 28-digit quotient, a datetime): the
     enclosing node must join the region; `value` is a placeholder."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import decimal
+import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,7 @@ from typing import Any
 import polars as pl
 from rule_engine import ast
 
-from matching import _python
+from matching import _approx, _python
 from matching._aggregates import Aggregate
 from matching._regex import translate as translate_regex
 from matching._terms import (
@@ -65,6 +66,9 @@ class Found:
     """Over the firm frame (after the aggregates), in dependency order."""
     employee_regions: dict[str, _python.Region] = field(default_factory=dict)
     """Over the employee frame (before the aggregates)."""
+    derived: dict[str, pl.Expr] = field(default_factory=dict)
+    """Firm columns computed once after the firm regions (a decision that mixes a native value
+    and a region's), so that the policy's expressions read them instead of repeating them."""
     firm_columns: set[str] = field(default_factory=set)
     """Firm columns read inside a comprehension over employees."""
     memo: dict[tuple[int, str | None], tuple[Any, Term]] = field(default_factory=dict)
@@ -107,11 +111,45 @@ def compile_node(node: Any, scope: Scope) -> Term:
 
 
 def native(node: Any, scope: Scope) -> Term:
-    """A child a native translation can use: a pending region makes the parent a region too."""
+    """A child a native translation can use: a pending region makes the parent a region too,
+    and so does an approximate quotient where the parent cannot bound its effect."""
+    term = approximate(node, scope)
+    if term.approx is not None:
+        raise NeedsPython
+    return term
+
+
+def approximate(node: Any, scope: Scope) -> Term:
+    """A child for the translations that take approximate numbers (see matching/_approx.py)."""
     term = compile_node(node, scope)
     if term.pending:
         raise NeedsPython
     return term
+
+
+def _exactly(node: Any, scope: Scope, native_term: Term, near: pl.Expr, result: Any) -> Term:
+    """The native term where it is certain, rule-engine's (a region restricted to `near`) where
+    an approximation sits too close to a boundary to decide."""
+    exact = region(node, scope, result, where=near)
+    value = pl.when(near).then(exact.value).otherwise(native_term.value)
+    error = (
+        pl.when(near)
+        .then(exact.error)
+        .otherwise(pl.lit(False) if native_term.error is None else native_term.error)
+    )
+    return derive(replace(native_term, value=value, error=error, sig=f"exact({exact.sig})"), scope)
+
+
+def derive(term: Term, scope: Scope) -> Term:
+    """The term's value and error as columns of the prepared firm frame (computed once)."""
+    if scope.variable is not None:
+        return term
+    name = "__exact_" + hashlib.blake2b(term.sig.encode(), digest_size=8).hexdigest()
+    scope.found.derived.setdefault(name, term.value)
+    if term.error is not None:
+        scope.found.derived.setdefault(name + "_err", term.error)
+    error = None if term.error is None else pl.col(name + "_err")
+    return replace(term, value=pl.col(name), error=error)
 
 
 # ---------------------------------------------------------------------------- regions
@@ -140,6 +178,7 @@ def region(
     node: Any,
     scope: Scope,
     result: tuple[Kind, pl.DataType, _python.Convert] | None = None,
+    where: pl.Expr | None = None,
 ) -> Term:
     """`node` evaluated by rule-engine per distinct tuple of its native leaves.
 
@@ -155,9 +194,10 @@ def region(
     reg = _python.Region(
         node=rebuilt,
         slots=tuple((s.value, s.error, s.kind.value) for s in slots),
-        key=f"{key}->{dtype}:{convert.__name__}",
+        key=f"{key}->{dtype}:{convert.__name__}" + ("" if where is None else "|near"),
         dtype=dtype,
         convert=convert,
+        where=where,
     )
     found = scope.found.employee_regions if scope.variable else scope.found.regions
     found.setdefault(reg.name, reg)
@@ -194,6 +234,8 @@ def _inline(
     evaluated by rule-engine too."""
     if not root and not bound:
         term = compile_node(node, scope)
+        if term.approx is not None:  # rule-engine computes it exactly from its own leaves
+            term = replace(term, pending=True)
         if reveals and term.kind is Kind.NUM and not term.exponent and not term.pending:
             if term.sig.startswith("agg:"):
                 raise unsupported(
@@ -442,11 +484,11 @@ def _comprehension(function: str, node: Any, scope: Scope) -> Term:
         raise NeedsPython
     inner = scope.inner(node.variable)
     result = compile_node(node.result, inner)
-    if result.pending:
+    if result.pending or result.approx is not None:
         result = _per_employee(function, node.result, inner)
     result = replace(result, sig=result.sig.replace(f"var({node.variable})", "var"))
     cond = None if node.condition is None else compile_node(node.condition, inner)
-    if cond is not None and cond.pending:
+    if cond is not None and (cond.pending or cond.approx is not None):
         cond = region(node.condition, inner, (Kind.BOOL, pl.Boolean(), bool))
     if function in ("sum", "min", "max") and result.kind not in _ORDERED_KINDS[function]:
         raise unsupported(f"${function} of a list of {result.kind.value} values")
@@ -513,9 +555,13 @@ def _arith_error(a: Term, b: Term) -> pl.Expr | None:
 
 
 def _add_sub(node: Any, scope: Scope) -> Term:
-    a, b = native(node.left, scope), native(node.right, scope)
+    a, b = approximate(node.left, scope), approximate(node.right, scope)
     op = node.type
     sig = f"({a.sig} {op} {b.sig})"
+    if a.approx is not None or b.approx is not None:
+        if (a.kind, b.kind) != (Kind.NUM, Kind.NUM):
+            raise NeedsPython
+        return _approx.total(a, b, op == "sub", sig)
     err = _arith_error(a, b)
     kinds = (a.kind, b.kind)
     if kinds == (Kind.NUM, Kind.NUM):
@@ -564,8 +610,15 @@ def _exact_inverse(divisor: Decimal) -> Decimal | None:
 
 
 def _arithmetic(node: Any, scope: Scope) -> Term:
-    a, b = native(node.left, scope), native(node.right, scope)
+    a, b = approximate(node.left, scope), approximate(node.right, scope)
     if a.kind is not Kind.NUM or b.kind is not Kind.NUM:
+        raise NeedsPython
+    sig = f"({a.sig} {node.type} {b.sig})"
+    if node.type == "tdiv" and (a.approx is not None or _exact_inverse_of(b) is None):
+        return _approx.quotient(a, b, sig)
+    if node.type == "mul" and (a.approx is not None or b.approx is not None):
+        return _approx.product(a, b, sig)
+    if a.approx is not None or b.approx is not None:
         raise NeedsPython
     exponent = a.exponent and b.exponent and node.type == "mul"
     if node.type == "tdiv":
@@ -588,6 +641,12 @@ def _arithmetic(node: Any, scope: Scope) -> Term:
     return checked(term)
 
 
+def _exact_inverse_of(b: Term) -> Decimal | None:
+    if not isinstance(b.const, Decimal) or b.const == 0:
+        return None
+    return _exact_inverse(b.const)
+
+
 def _divisor(b: Term) -> Term:
     """x / c is x * (1/c) exactly when 1/c terminates; other divisions are refused."""
     if not isinstance(b.const, Decimal):
@@ -601,7 +660,7 @@ def _divisor(b: Term) -> Term:
 
 
 def _unary(node: Any, scope: Scope) -> Term:
-    a = native(node.right, scope)
+    a = approximate(node.right, scope) if node.type == "uminus" else native(node.right, scope)
     if node.type == "not":
         return Term(Kind.BOOL, truthy(a).not_(), a.error, False, f"not {a.sig}")
     if a.kind not in (Kind.NUM, Kind.DAYS):
@@ -622,6 +681,14 @@ def _pair(node: Any, scope: Scope) -> tuple[Term, Term]:
 
 
 def _equality(node: Any, scope: Scope) -> Term:
+    a, b = approximate(node.left, scope), approximate(node.right, scope)
+    if (a.approx is not None or b.approx is not None) and Kind.NULL not in (a.kind, b.kind):
+        if (a.kind, b.kind) != (Kind.NUM, Kind.NUM):
+            raise NeedsPython
+        a, b, near = _approx.near(a, b)  # farther apart than the bound: certainly different
+        err = any_error(a.error, b.error)
+        decided = Term(Kind.BOOL, pl.lit(node.type == "ne"), err, False, f"({a.sig} ~ {b.sig})")
+        return _exactly(node, scope, decided, near, (Kind.BOOL, pl.Boolean(), _python.as_bool))
     a, b = _pair(node, scope)
     err = any_error(a.error, b.error)
     sig = f"({a.sig} {node.type} {b.sig})"
@@ -650,7 +717,18 @@ _ORDERED: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
 
 
 def _ordered(node: Any, scope: Scope) -> Term:
+    a, b = approximate(node.left, scope), approximate(node.right, scope)
+    if a.approx is not None or b.approx is not None:
+        if (a.kind, b.kind) != (Kind.NUM, Kind.NUM):
+            raise NeedsPython
+        a, b, near = _approx.near(a, b)
+        decided = _ordered_terms(node, a, b)
+        return _exactly(node, scope, decided, near, (Kind.BOOL, pl.Boolean(), _python.as_bool))
     a, b = _pair(node, scope)
+    return _ordered_terms(node, a, b)
+
+
+def _ordered_terms(node: Any, a: Term, b: Term) -> Term:
     if a.kind is not b.kind or a.kind in (Kind.NULL, Kind.RECORD):
         raise NeedsPython
     value = _ORDERED[node.type](a.value, b.value)

@@ -14,14 +14,15 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import polars as pl
 import rule_engine
 
-from matching import _python
+from matching import _approx, _python
 from matching._aggregates import Aggregate, attach
-from matching._terms import Kind, Term, error_or_false, num_dtype, rescale
-from matching._translate import FIRM_PREFIX, Scope, compile_node, region
+from matching._terms import Kind, NeedsPython, Term, error_or_false, num_dtype, rescale
+from matching._translate import FIRM_PREFIX, Scope, compile_node, derive, region
 from matching.errors import InvalidRule, MatchingError, UnsupportedRule
 from policies.language import ParameterValue, context
 from subsidy.money import FEN
@@ -59,6 +60,8 @@ class CompiledPolicy:
     """Evaluated by rule-engine over the employee frame, before the aggregates."""
     firm_columns: tuple[str, ...] = ()
     """Firm columns a comprehension over employees reads: joined onto each employee."""
+    derived: tuple[tuple[str, pl.Expr], ...] = ()
+    """Columns computed after the firm regions, in this order (see `_translate.derive`)."""
 
 
 def _to_fen(value: object) -> Decimal:
@@ -67,6 +70,19 @@ def _to_fen(value: object) -> Decimal:
     if type(value) is not Decimal:
         raise TypeError(f"the amount is {type(value).__name__}, not a number")
     return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def _rounded_exactly(node: object, scope: Scope, amount: Term, to_fen: Any) -> Term:
+    try:
+        near = _approx.near_half_fen(amount)
+    except NeedsPython:
+        return region(node, scope, to_fen)
+    fen = amount.value.round(2, mode="half_away_from_zero").cast(num_dtype(2))
+    exact = region(node, scope, to_fen, where=near)
+    value = pl.when(near).then(exact.value).otherwise(fen)
+    error = pl.when(near).then(exact.error).otherwise(error_or_false(amount))
+    rounded = Term(Kind.NUM, value, error, True, f"fen({exact.sig})", digits=amount.digits, scale=2)
+    return derive(rounded, scope)
 
 
 def _parse(text: str, ctx: rule_engine.Context) -> object:
@@ -124,8 +140,11 @@ def compile_policy(
     if elig.pending:  # granted only on exactly True, whatever the value
         elig = region(elig_node, scope, (Kind.BOOL, pl.Boolean(), _python.is_true))
     amt = compile_node(amount_node, scope)
+    to_fen = (Kind.NUM, num_dtype(2), _to_fen)
     if amt.pending:  # rounded to the fen as the reference rounds it
-        amt = region(amount_node, scope, (Kind.NUM, num_dtype(2), _to_fen))
+        amt = region(amount_node, scope, to_fen)
+    elif amt.approx is not None:  # exact but where a half-fen sits within the approximation
+        amt = _rounded_exactly(amount_node, scope, amt, to_fen)
     eligible = _eligible(elig)
     amount_error, final = _amount(amt, cap)
     row = pl.col("uscc").is_not_null()  # per row: constant rules must broadcast
@@ -141,6 +160,7 @@ def compile_policy(
         tuple(found.regions.values()),
         tuple(found.employee_regions.values()),
         tuple(sorted(found.firm_columns)),
+        tuple(found.derived.items()),
     )
 
 
@@ -169,7 +189,12 @@ def prepare(
         employees = employees.join(firm, on="uscc", how="left", maintain_order="left")
     employees = _python.attach(employees, list(staff.values()))
     firms = attach(enterprises, employees, list(unique.values()))
-    return _python.attach(firms, list(regions.values()))
+    firms = _python.attach(firms, list(regions.values()))
+    derived = {name: expr for p in policies for name, expr in p.derived}
+    for name, expr in derived.items():  # in order: a decision may read an earlier one
+        if name not in firms.columns:
+            firms = firms.with_columns(expr.alias(name))
+    return firms
 
 
 def evaluate(firms: pl.DataFrame, policy: CompiledPolicy) -> pl.DataFrame:

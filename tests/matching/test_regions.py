@@ -127,3 +127,46 @@ def test_explain_names_an_overflow_in_a_clause() -> None:
     assert second.value is None
     assert second.error is not None
     assert "OverflowError" in second.error
+
+
+def _premiums(*values: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    enterprises, employees = make_registry(len(values), 21)
+    premiums = pl.Series("ui_premium", [Decimal(v) for v in values], dtype=pl.Decimal(16, 2))
+    revenue = pl.Series("revenue", [Decimal(v) * 2 for v in values], dtype=pl.Decimal(16, 2))
+    return enterprises.with_columns(premiums, revenue), employees
+
+
+def test_a_quotient_on_a_half_fen_rounds_as_rule_engine_rounds_it() -> None:
+    # 0.10 / 12 * 3 is 0.025 exactly: which fen it rounds to depends on rule-engine's 28-digit
+    # steps, so polars leaves the firms on a half-fen to rule-engine.
+    enterprises, employees = _premiums("0.10", "0.02", "0.06", "1000.00", "1234.57", "0.01")
+    policy = compile_policy("true", "ui_premium / 12 * 3", None, PARAMETERS, AS_OF)
+    (exact,) = (r for r in policy.regions if r.where is not None)
+    near = prepare(enterprises, employees, [policy]).select(exact.where).to_series()
+    assert near.to_list() == [True, True, True, False, False, False]
+    got = compiled(enterprises, employees, "true", "ui_premium / 12 * 3", None, PARAMETERS, AS_OF)
+    want = reference(enterprises, employees, "true", "ui_premium / 12 * 3", None, PARAMETERS, AS_OF)
+    assert got == want
+
+
+def test_a_quotient_equal_to_its_bound_is_decided_by_rule_engine() -> None:
+    enterprises, employees = _premiums("1.00", "3.00", "0.01", "7.77", "0.00")
+    for rule in (
+        "ui_premium / revenue >= 0.5",  # exactly 0.5 on every firm with a premium
+        "ui_premium / revenue == 0.5",
+        "revenue / 3 * 3 == revenue",  # 0.99...9 for 1.00: never equal in rule-engine
+        "-(ui_premium / 7) < -0.1",
+        "ui_premium / 3 + ui_premium / 3 + ui_premium / 3 != ui_premium",
+    ):
+        got = compiled(enterprises, employees, rule, "1", None, PARAMETERS, AS_OF)
+        assert got == reference(enterprises, employees, rule, "1", None, PARAMETERS, AS_OF), rule
+
+
+def test_a_quotient_is_computed_natively_away_from_its_boundaries() -> None:
+    # Most firms are decided by polars: the region runs only where the quotient sits on a bound.
+    enterprises, employees = _premiums(*(f"{i}.37" for i in range(1, 200)))
+    policy = compile_policy("ui_premium / revenue > 0.3", "ui_premium / 7", None, PARAMETERS, AS_OF)
+    (exact,) = (r for r in policy.regions if r.where is not None and r.dtype == pl.Boolean())
+    firms = prepare(enterprises, employees, [policy])
+    near = firms.select(exact.where).to_series()
+    assert near.sum() == 0

@@ -2,20 +2,24 @@
 
 The dialects agree on a plain subset: literal characters, `.`, classes `[...]` of literals and
 ranges, groups `( )`, alternation `|`, the quantifiers `* + ? {m} {m,n}` (and their lazy forms),
-`^` at the start and the escapes `\\d` and `\\` + punctuation. Anything else (`\\w`, `\\s`, `\\b`,
-look-arounds, flags, back-references, `$`, which Python also matches before a final newline) is
-refused, so a pattern is either translated exactly or not at all.
+`^` at the start and the escapes `\\` + punctuation. Anything else (`\\d`, `\\w`, `\\s`, `\\b`,
+whose Unicode tables differ between Python's and Rust's versions; look-arounds, flags,
+back-references, `$`, which Python also matches before a final newline) is not translated, and
+neither is a pattern that Rust's regex cannot compile (its size limit): the compiler then leaves
+the match to Python's `re`, once per distinct text.
 """
 
 from __future__ import annotations
 
 import re
 
+import polars as pl
+
 from matching.errors import UnsupportedRule
 
 _QUANTIFIER = re.compile(r"\{\d+(,\d*)?\}")
 _PUNCTUATION = set(r".^$*+?()[]{}|\-")
-_ALLOWED_ESCAPES = {"d"}
+_ALLOWED_ESCAPES: set[str] = set()
 
 
 def _refuse(pattern: str, why: str) -> UnsupportedRule:
@@ -84,4 +88,9 @@ def translate(pattern: str, anchored: bool) -> str:
     except re.error as exc:
         raise _refuse(pattern, f"it is invalid ({exc})") from None
     _check(pattern)
-    return f"^(?:{pattern})" if anchored else pattern
+    rust = f"^(?:{pattern})" if anchored else pattern
+    try:
+        pl.select(pl.lit("").str.contains(rust))
+    except pl.exceptions.PolarsError as exc:  # e.g. "Compiled regex exceeds size limit"
+        raise _refuse(pattern, f"Rust's regex cannot compile it ({exc})") from None
+    return rust

@@ -16,8 +16,6 @@ from typing import Any
 
 import polars as pl
 
-from matching.errors import UnsupportedRule
-
 MAX_DIGITS = 28
 """rule-engine computes in Python's default Decimal context: 28 significant digits. Below that
 every `+ - *` result is exact in Python, so an exact polars result equals it."""
@@ -31,6 +29,13 @@ class Kind(Enum):
     DAYS = "timedelta"
     NULL = "null"
     RECORD = "employee record"
+    VALUE = "value"
+    """A list, set or mapping: only ever inside a region (see matching/_python.py)."""
+
+
+class NeedsPython(Exception):
+    """Raised by a translation that polars cannot reproduce exactly: the node becomes a region,
+    evaluated by rule-engine per distinct input (matching/_python.py). Never leaves the compiler."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,16 @@ class Term:
     """NUM: the value is a Decimal(38, scale), exactly."""
     const: Any = None
     """The Python value of a constant (parameters, literals); None otherwise."""
+    exponent: bool = True
+    """NUM: the Decimal rule-engine computes has exponent -scale, as the polars value; False where
+    the translation unified scales (a ternary, `??`, $min of a list, x / c as x * 1/c, a sum over
+    employees, which rule-engine gives as 0 for none). Only `.to_str` can tell."""
+    approx: Decimal | None = None
+    """NUM: None when the value is rule-engine's exactly; else a bound on how far it may be from
+    it (a quotient computed at a fixed scale, see matching/_approx.py)."""
+    pending: bool = False
+    """A region whose value polars cannot hold exactly (a 28-digit quotient, a datetime): the
+    enclosing node must join the region; `value` is a placeholder."""
 
     @property
     def is_const(self) -> bool:
@@ -58,13 +73,11 @@ def num_dtype(scale: int) -> pl.Decimal:
     return pl.Decimal(38, scale)
 
 
-def checked(term: Term, construct: str) -> Term:
-    """Refuse a number whose exact value may not fit rule-engine's 28 significant digits."""
+def checked(term: Term) -> Term:
+    """A number whose exact value may not fit rule-engine's 28 significant digits (where it
+    starts rounding) is left to rule-engine itself."""
     if term.kind is Kind.NUM and term.digits + term.scale > MAX_DIGITS:
-        raise UnsupportedRule(
-            f"the compiler cannot compile {construct}: the result may exceed {MAX_DIGITS} "
-            "significant digits, where rule-engine starts rounding"
-        )
+        raise NeedsPython
     return term
 
 
@@ -115,11 +128,13 @@ def truthy(term: Term) -> pl.Expr:
 def number_literal(value: Decimal, sig: str | None = None) -> Term:
     """A Decimal constant, exactly, at its own scale."""
     if not value.is_finite():
-        raise UnsupportedRule(f"the compiler cannot compile the number {value}")
+        raise NeedsPython  # inf and nan: rule-engine's own arithmetic
     _, digit_tuple, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     scale = max(0, -exponent)
     digits = max(0, len(digit_tuple) + exponent)
+    if digits + scale > MAX_DIGITS:  # e.g. 1e-40: no Decimal(38, s) holds it
+        raise NeedsPython
     term = Term(
         Kind.NUM,
         pl.lit(value, dtype=num_dtype(scale)),
@@ -129,8 +144,9 @@ def number_literal(value: Decimal, sig: str | None = None) -> Term:
         digits=digits,
         scale=scale,
         const=value,
+        exponent=exponent <= 0,
     )
-    return checked(term, f"the number {value}")
+    return checked(term)
 
 
 def rescale(term: Term, scale: int) -> Term:

@@ -1,14 +1,19 @@
 """rule-engine AST -> Terms (polars value + error flag), node class by node class.
 
-Only constructs whose reference semantics are reproduced exactly are translated; anything else
-raises UnsupportedRule naming the construct. The firm scope reads enterprise columns and
-aggregates; inside a comprehension the employee scope reads the variable's attributes.
+Constructs whose reference semantics polars reproduces exactly are translated natively; a
+translation that cannot be exact raises `NeedsPython`, and the node becomes a region evaluated by
+rule-engine once per distinct input (matching/_python.py). Only what has no meaning over the
+registry raises UnsupportedRule, naming the construct. The firm scope reads enterprise columns,
+aggregates and firm regions; inside a comprehension the employee scope reads the variable's
+attributes and employee regions.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import decimal
+import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -18,10 +23,12 @@ from typing import Any
 import polars as pl
 from rule_engine import ast
 
+from matching import _approx, _python
 from matching._aggregates import Aggregate
 from matching._regex import translate as translate_regex
 from matching._terms import (
     Kind,
+    NeedsPython,
     Term,
     any_error,
     checked,
@@ -38,10 +45,34 @@ from subsidy.registry.schema import Kind as ColumnKind
 
 _MONEY_DIGITS = 14
 _COUNT_DIGITS = 10
-_DAY_DIGITS = 8
+_DAY_DIGITS = 9
+"""A day count: Python's timedelta holds at most 999,999,999 days; beyond it rule-engine raises
+(OverflowError), and so does the compiled term, so 9 digits bound every day count."""
+_MAX_DAYS = 999_999_999
+_EPOCH = dt.date(1970, 1, 1)
+_FIRST_DAY = (dt.date.min - _EPOCH).days
+_LAST_DAY = (dt.date.max - _EPOCH).days
 _SUM_EXTRA_DIGITS = 7
 """A sum over a firm's employees is bounded assuming fewer than 10 million employees a firm."""
 _DATE_PARTS = {"year": 4, "month": 2, "day": 2}
+
+
+@dataclass
+class Found:
+    """What compiling one policy needs computed before its expressions run, by name."""
+
+    aggregates: dict[str, Aggregate] = field(default_factory=dict)
+    regions: dict[str, _python.Region] = field(default_factory=dict)
+    """Over the firm frame (after the aggregates), in dependency order."""
+    employee_regions: dict[str, _python.Region] = field(default_factory=dict)
+    """Over the employee frame (before the aggregates)."""
+    derived: dict[str, pl.Expr] = field(default_factory=dict)
+    """Firm columns computed once after the firm regions (a decision that mixes a native value
+    and a region's), so that the policy's expressions read them instead of repeating them."""
+    firm_columns: set[str] = field(default_factory=set)
+    """Firm columns read inside a comprehension over employees."""
+    memo: dict[tuple[int, str | None], tuple[Any, Term]] = field(default_factory=dict)
+    """Each node's term, with the node itself kept alive so that its id is never reused."""
 
 
 @dataclass
@@ -49,32 +80,234 @@ class Scope:
     parameters: Mapping[str, Any]
     as_of: dt.date
     variable: str | None = None
-    aggregates: dict[str, Aggregate] = field(default_factory=dict)
+    found: Found = field(default_factory=Found)
+
+    @property
+    def aggregates(self) -> dict[str, Aggregate]:
+        return self.found.aggregates
+
+    def inner(self, variable: str) -> Scope:
+        return Scope(self.parameters, self.as_of, variable=variable, found=self.found)
 
 
 def unsupported(construct: str) -> UnsupportedRule:
     return UnsupportedRule(f"the compiler cannot compile {construct}")
 
 
-_REFUSED = {
-    "GetItemExpression": "indexing `x[i]`",
-    "CoalesceExpression": "null coalescing `??`",
-    "BitwiseExpression": "bitwise operators",
-    "BitwiseShiftExpression": "bit shifts",
-    "ComprehensionExpression": "a comprehension outside `.length`, $sum, $min, $max, $any, $all",
-    "ArrayExpression": "a list outside `in`, $sum, $min, $max, $any, $all",
-    "MappingExpression": "mappings",
-    "SetExpression": "sets",
-    "BytesExpression": "bytes",
-}
-
-
 def compile_node(node: Any, scope: Scope) -> Term:
-    handler = _HANDLERS.get(type(node))
-    if handler is None:
-        name = type(node).__name__
-        raise unsupported(_REFUSED.get(name, f"the expression {name}"))
-    return handler(node, scope)
+    """The node's term: native where polars is exact, else a region (maybe pending)."""
+    key = (id(node), scope.variable)
+    memo = scope.found.memo
+    if key not in memo:
+        handler = _HANDLERS.get(type(node))
+        try:
+            if handler is None:
+                raise NeedsPython
+            term = handler(node, scope)
+        except NeedsPython:
+            term = region(node, scope)
+        memo[key] = (node, term)
+    return memo[key][1]
+
+
+def native(node: Any, scope: Scope) -> Term:
+    """A child a native translation can use: a pending region makes the parent a region too,
+    and so does an approximate quotient where the parent cannot bound its effect."""
+    term = approximate(node, scope)
+    if term.approx is not None:
+        raise NeedsPython
+    return term
+
+
+def approximate(node: Any, scope: Scope) -> Term:
+    """A child for the translations that take approximate numbers (see matching/_approx.py)."""
+    term = compile_node(node, scope)
+    if term.pending:
+        raise NeedsPython
+    return term
+
+
+def _exactly(node: Any, scope: Scope, native_term: Term, near: pl.Expr, result: Any) -> Term:
+    """The native term where it is certain, rule-engine's (a region restricted to `near`) where
+    an approximation sits too close to a boundary to decide."""
+    exact = region(node, scope, result, where=near)
+    value = pl.when(near).then(exact.value).otherwise(native_term.value)
+    error = (
+        pl.when(near)
+        .then(exact.error)
+        .otherwise(pl.lit(False) if native_term.error is None else native_term.error)
+    )
+    return derive(replace(native_term, value=value, error=error, sig=f"exact({exact.sig})"), scope)
+
+
+def derive(term: Term, scope: Scope) -> Term:
+    """The term's value and error as columns of the prepared firm frame (computed once)."""
+    if scope.variable is not None:
+        return term
+    name = "__exact_" + hashlib.blake2b(term.sig.encode(), digest_size=8).hexdigest()
+    scope.found.derived.setdefault(name, term.value)
+    if term.error is not None:
+        scope.found.derived.setdefault(name + "_err", term.error)
+    error = None if term.error is None else pl.col(name + "_err")
+    return replace(term, value=pl.col(name), error=error)
+
+
+# ---------------------------------------------------------------------------- regions
+
+
+_MATERIAL = {
+    Kind.BOOL: (pl.Boolean(), _python.as_bool),
+    Kind.STR: (pl.String(), _python.as_text),
+}
+"""Region results polars holds exactly; other kinds stay pending until an enclosing node."""
+
+
+def _kind_of(result_type: Any) -> Kind:
+    name = getattr(result_type, "name", None)
+    return {
+        "BOOLEAN": Kind.BOOL,
+        "STRING": Kind.STR,
+        "FLOAT": Kind.NUM,
+        "DATETIME": Kind.DATE,
+        "TIMEDELTA": Kind.DAYS,
+        "NULL": Kind.NULL,
+    }.get(str(name), Kind.VALUE)
+
+
+def region(
+    node: Any,
+    scope: Scope,
+    result: tuple[Kind, pl.DataType, _python.Convert] | None = None,
+    where: pl.Expr | None = None,
+) -> Term:
+    """`node` evaluated by rule-engine per distinct tuple of its native leaves.
+
+    `result` forces a materialised column (the roots of a policy); otherwise a boolean or text
+    region becomes a column and any other kind is pending, for the enclosing node to join."""
+    slots: list[Term] = []
+    reveals = _reveals_exponent(node)
+    rebuilt, key = _inline(node, scope, slots, frozenset(), root=True, reveals=reveals)
+    kind = _kind_of(node.result_type)
+    if result is None and kind not in _MATERIAL:
+        return Term(kind, pl.lit(None), None, True, f"pending({key})", pending=True)
+    kind, dtype, convert = result or (kind, *_MATERIAL[kind])
+    reg = _python.Region(
+        node=rebuilt,
+        slots=tuple((s.value, s.error, s.kind.value) for s in slots),
+        key=f"{key}->{dtype}:{convert.__name__}" + ("" if where is None else "|near"),
+        dtype=dtype,
+        convert=convert,
+        where=where,
+    )
+    found = scope.found.employee_regions if scope.variable else scope.found.regions
+    found.setdefault(reg.name, reg)
+    value, error = pl.col(reg.name), pl.col(reg.error_name)
+    digits, scale = (_AMOUNT_DIGITS, 2) if kind is Kind.NUM else (0, 0)
+    return Term(kind, value, error, True, f"py:{reg.name}", digits=digits, scale=scale)
+
+
+_AMOUNT_DIGITS = 26
+
+
+def _reveals_exponent(node: Any) -> bool:
+    """Whether the sub-tree formats a number as text (`.to_str`), where 1.5 and 1.50 differ."""
+    if isinstance(node, ast.GetAttributeExpression) and node.name == "to_str":
+        return True
+    return any(
+        _reveals_exponent(m)
+        for _, child in _python.children(node)
+        for m in (child if isinstance(child, tuple) else (child,))
+        for m in (m if isinstance(m, tuple) else (m,))
+    )
+
+
+def _inline(
+    node: Any,
+    scope: Scope,
+    slots: list[Term],
+    bound: frozenset[str],
+    root: bool = False,
+    reveals: bool = False,
+) -> tuple[Any, str]:
+    """(the node rebuilt with slots for its native leaves, its canonical form). Where the region
+    formats numbers as text, a native number whose exponent may differ from rule-engine's is
+    evaluated by rule-engine too."""
+    if not root and not bound:
+        term = compile_node(node, scope)
+        if term.approx is not None:  # rule-engine computes it exactly from its own leaves
+            term = replace(term, pending=True)
+        if reveals and term.kind is Kind.NUM and not term.exponent and not term.pending:
+            if term.sig.startswith("agg:"):
+                raise unsupported(
+                    "`.to_str` of a sum over employees (rule-engine writes a sum of no employees "
+                    "as 0, of some as 0.00); compare the number instead, e.g. `$sum([...]) > 0`"
+                )
+            term = replace(term, pending=True)
+        if term.kind is Kind.RECORD:
+            raise unsupported(
+                "an employee record used as a value; read one of its attributes, e.g. "
+                "`e.monthly_wage`"
+            )
+        if term.is_const or (term.kind is Kind.NULL and not term.pending):
+            return node, _node_sig(node, scope)
+        if not term.pending:
+            slots.append(term)
+            return _python.Slot(node.context, len(slots) - 1), f"slot[{term.sig}]"
+    if bound and isinstance(node, ast.SymbolExpression):
+        return _bound_symbol(node, scope, slots, bound, reveals)
+    if not _python.children(node):
+        return node, _node_sig(node, scope)
+    if isinstance(node, ast.ComprehensionExpression):
+        if _is_employees(node.iterable):
+            raise unsupported(
+                "a list of employees other than through `.length`, $sum, $min, $max, $any, $all"
+            )
+        inner_bound = bound | {node.variable}
+    else:
+        inner_bound = bound
+    parts: list[str] = []
+    replaced: dict[int, Any] = {}
+    for attribute, child in _python.children(node):
+        members = child if isinstance(child, tuple) else (child,)
+        for member in members:
+            pair = member if isinstance(member, tuple) else (member,)
+            for sub in pair:
+                scoped = inner_bound if attribute in ("result", "condition") else bound
+                new, sig = _inline(sub, scope, slots, scoped, reveals=reveals)
+                replaced[id(sub)] = new
+                parts.append(f"{attribute}={sig}")
+    rebuilt = _python.rebuild(node, lambda n: None if n is node else replaced.get(id(n)))
+    return rebuilt, f"{_node_head(node)}({', '.join(parts)})"
+
+
+def _bound_symbol(
+    node: Any, scope: Scope, slots: list[Term], bound: frozenset[str], reveals: bool
+) -> tuple[Any, str]:
+    """A symbol inside a comprehension over a literal list: its variable, or a leaf outside."""
+    if node.name in bound and getattr(node, "scope", None) != "built-in":
+        return node, f"var({node.name})"
+    return _inline(node, scope, slots, frozenset(), reveals=reveals)
+
+
+def _node_head(node: Any) -> str:
+    head = type(node).__name__
+    for attribute in ("type", "name", "variable", "safe"):
+        if hasattr(node, attribute):
+            head += f"[{attribute}={getattr(node, attribute)!r}]"
+    return head
+
+
+def _node_sig(node: Any, scope: Scope) -> str:
+    """A leaf's canonical form: a parameter by its value, `$today` by its date."""
+    if isinstance(node, ast.SymbolExpression):
+        if getattr(node, "scope", None) == "built-in":
+            return f"${node.name}@{scope.as_of}"
+        if node.name in scope.parameters:
+            return f"lit({scope.parameters[node.name]!r})"
+        return f"sym({node.name})"
+    if isinstance(node, ast.LiteralExpressionBase) and not _python.children(node):
+        return f"{type(node).__name__}({node.value!r})"
+    return _node_head(node)
 
 
 # ---------------------------------------------------------------------------- constants
@@ -87,7 +320,7 @@ def constant(value: Any, sig: str) -> Term:
         return number_literal(value, sig)
     if isinstance(value, dt.datetime):
         if value.utcoffset() or value.time() != dt.time(0):
-            raise unsupported(f"the datetime {value.isoformat()} (only midnight UTC dates)")
+            raise NeedsPython
         return constant(value.date(), sig)
     if isinstance(value, dt.date):
         return Term(Kind.DATE, pl.lit(value, dtype=pl.Date), None, False, sig, const=value)
@@ -95,7 +328,7 @@ def constant(value: Any, sig: str) -> Term:
         return Term(Kind.STR, pl.lit(value, dtype=pl.String), None, False, sig, const=value)
     if isinstance(value, dt.timedelta):
         if value % dt.timedelta(days=1):
-            raise unsupported(f"the timedelta {value} (only whole days)")
+            raise NeedsPython
         return Term(
             Kind.DAYS,
             pl.lit(value.days, dtype=pl.Int64),
@@ -105,7 +338,7 @@ def constant(value: Any, sig: str) -> Term:
             digits=_DAY_DIGITS,
             const=value,
         )
-    raise unsupported(f"the value {value!r}")
+    raise NeedsPython
 
 
 def _literal(node: Any, scope: Scope) -> Term:
@@ -117,9 +350,22 @@ def _literal(node: Any, scope: Scope) -> Term:
 # ---------------------------------------------------------------------------- symbols
 
 
-def _column(table: Table, name: str, sig: str) -> Term:
+_NO_MEANING = {
+    "random": "a subsidy cannot depend on chance, and a match must be reproducible",
+    "re_groups": (
+        "the groups of the last regex match depend on evaluation order; test the text with "
+        "another `=~` instead"
+    ),
+}
+
+FIRM_PREFIX = "__firm_"
+"""A firm column read inside a comprehension over employees is joined onto the employee frame
+under this prefix (see `compiler.prepare`)."""
+
+
+def _column(table: Table, name: str, sig: str, source: str | None = None) -> Term:
     col = table.column(name)
-    expr = pl.col(name)
+    expr = pl.col(source or name)
     match col.kind:
         case ColumnKind.BOOL:
             return Term(Kind.BOOL, expr, None, col.nullable, sig)
@@ -143,16 +389,23 @@ def _symbol(node: Any, scope: Scope) -> Term:
     if getattr(node, "scope", None) == "built-in":
         if name in ("today", "now"):
             return constant(scope.as_of, f"lit({scope.as_of!r})")  # the date: keys shared runs
-        raise unsupported(f"the builtin ${name}")
+        if name in _NO_MEANING:
+            raise unsupported(f"${name}: {_NO_MEANING[name]}")
+        raise NeedsPython
     if scope.variable is not None and name == scope.variable:
         return Term(Kind.RECORD, pl.lit(True), None, False, f"var({name})")
     if name in scope.parameters:
         return constant(scope.parameters[name], f"lit({scope.parameters[name]!r})")
     if name == "employees":
-        raise unsupported("`employees` outside a comprehension or `.length`")
+        raise unsupported(
+            "`employees` as a value; use `employees.length`, `employees.is_empty`, or a "
+            "comprehension such as `[e for e in employees if e.insured].length` or "
+            "`$sum([e.monthly_wage for e in employees])`"
+        )
     if name in ENTERPRISES.names:
-        if scope.variable is not None:
-            raise unsupported(f"the firm column {name} inside a comprehension over employees")
+        if scope.variable is not None:  # the firm's value, joined onto each of its employees
+            scope.found.firm_columns.add(name)
+            return _column(ENTERPRISES, name, f"firm.{name}", source=FIRM_PREFIX + name)
         return _column(ENTERPRISES, name, f"firm.{name}")
     raise unsupported(f"the unknown symbol {name}")
 
@@ -163,18 +416,26 @@ def _symbol(node: Any, scope: Scope) -> Term:
 def _attribute(node: Any, scope: Scope) -> Term:
     obj, name = node.object, node.name
     if getattr(node, "safe", False):
-        raise unsupported("safe navigation '&.'")
+        raise NeedsPython
     if isinstance(obj, ast.SymbolExpression) and obj.name == scope.variable:
         if name not in EMPLOYEES.names or name == "uscc":
             raise unsupported(f"the employee attribute {name}")
         return _column(EMPLOYEES, name, f"emp.{name}")
     if name == "length" and _is_employees(obj):
         if scope.variable is not None:
-            raise unsupported("`employees` inside a comprehension over employees")
+            raise unsupported(
+                "`employees` inside a comprehension over employees; each employee is tested on "
+                "its own attributes and the firm's columns: compare the counts outside, e.g. "
+                "`[e for e in employees if e.insured].length * 2 > employees.length`"
+            )
         return _aggregate("count", _record(scope), None, scope)
     if name == "length" and isinstance(obj, ast.ComprehensionExpression):
         return _comprehension("count", obj, scope)
-    target = compile_node(obj, scope)
+    if name == "is_empty" and (_is_employees(obj) or isinstance(obj, ast.ComprehensionExpression)):
+        count = _attribute(replace_attribute(node, "length"), scope)
+        value = count.value == 0
+        return Term(Kind.BOOL, value, count.error, False, f"({count.sig} == 0)")
+    target = native(obj, scope)
     return _value_attribute(target, name)
 
 
@@ -192,7 +453,14 @@ def _value_attribute(target: Term, name: str) -> Term:
         return replace(target, error=err, sig=sig)
     if target.kind is Kind.DAYS and name == "days":
         return Term(Kind.NUM, v.cast(num_dtype(0)), err, target.nullable, sig, digits=_DAY_DIGITS)
-    raise unsupported(f"the attribute .{name} of a {target.kind.value}")
+    raise NeedsPython
+
+
+def replace_attribute(node: Any, name: str) -> Any:
+    """The same attribute access with another attribute name (`.is_empty` as `.length`)."""
+    clone = copy.copy(node)
+    clone.name = name
+    return clone
 
 
 def _is_employees(node: Any) -> bool:
@@ -208,18 +476,44 @@ def _record(scope: Scope) -> Term:
 
 def _comprehension(function: str, node: Any, scope: Scope) -> Term:
     if scope.variable is not None:
-        raise unsupported("a comprehension inside a comprehension")
+        raise unsupported(
+            "a comprehension inside a comprehension over employees; combine the counts "
+            "outside, e.g. `[e for e in employees if e.insured].length > employees.length / 2`"
+        )
     if not _is_employees(node.iterable):
-        raise unsupported("a comprehension over anything but `employees`")
-    inner = Scope(scope.parameters, scope.as_of, variable=node.variable)
+        raise NeedsPython
+    inner = scope.inner(node.variable)
     result = compile_node(node.result, inner)
+    if result.pending or result.approx is not None:
+        result = _per_employee(function, node.result, inner)
     result = replace(result, sig=result.sig.replace(f"var({node.variable})", "var"))
     cond = None if node.condition is None else compile_node(node.condition, inner)
-    if function in ("sum", "min", "max") and result.kind is not Kind.NUM:
+    if cond is not None and (cond.pending or cond.approx is not None):
+        cond = region(node.condition, inner, (Kind.BOOL, pl.Boolean(), bool))
+    if function in ("sum", "min", "max") and result.kind not in _ORDERED_KINDS[function]:
         raise unsupported(f"${function} of a list of {result.kind.value} values")
     if result.kind is Kind.RECORD and function in ("any", "all"):
         raise unsupported(f"${function} of employee records")
     return _aggregate(function, result, cond, scope)
+
+
+_ORDERED_KINDS = {
+    "sum": (Kind.NUM,),
+    "min": (Kind.NUM, Kind.DATE, Kind.STR),
+    "max": (Kind.NUM, Kind.DATE, Kind.STR),
+}
+
+
+def _per_employee(function: str, node: Any, inner: Scope) -> Term:
+    """A per-employee value polars cannot hold exactly: only its truth (and its errors) can be
+    aggregated exactly; sums and extremes of such values are refused with a way out."""
+    if function in ("count", "any", "all"):
+        return region(node, inner, (Kind.BOOL, pl.Boolean(), bool))
+    raise unsupported(
+        f"${function} of a value computed per employee that polars cannot hold exactly (such as "
+        "a quotient rounded to 28 digits); apply the arithmetic to the aggregate instead, e.g. "
+        "`$sum([e.monthly_wage for e in employees]) / 3`"
+    )
 
 
 def _aggregate(function: str, result: Term, cond: Term | None, scope: Scope) -> Term:
@@ -231,9 +525,21 @@ def _aggregate(function: str, result: Term, cond: Term | None, scope: Scope) -> 
         return Term(Kind.BOOL, pl.col(agg.name), error, False, sig)
     if function == "count":
         return Term(Kind.NUM, pl.col(agg.name), error, False, sig, digits=_COUNT_DIGITS)
+    if result.kind is not Kind.NUM:  # the earliest or latest date, the first or last text
+        return Term(result.kind, pl.col(agg.name), error, False, sig)
     digits = result.digits + (_SUM_EXTRA_DIGITS if function == "sum" else 0)
-    term = Term(Kind.NUM, pl.col(agg.name), error, False, sig, digits=digits, scale=result.scale)
-    return checked(term, f"${function} over employees")
+    exponent = result.exponent and function != "sum"
+    term = Term(
+        Kind.NUM,
+        pl.col(agg.name),
+        error,
+        False,
+        sig,
+        digits=digits,
+        scale=result.scale,
+        exponent=exponent,
+    )
+    return checked(term)
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -249,9 +555,13 @@ def _arith_error(a: Term, b: Term) -> pl.Expr | None:
 
 
 def _add_sub(node: Any, scope: Scope) -> Term:
-    a, b = compile_node(node.left, scope), compile_node(node.right, scope)
+    a, b = approximate(node.left, scope), approximate(node.right, scope)
     op = node.type
     sig = f"({a.sig} {op} {b.sig})"
+    if a.approx is not None or b.approx is not None:
+        if (a.kind, b.kind) != (Kind.NUM, Kind.NUM):
+            raise NeedsPython
+        return _approx.total(a, b, op == "sub", sig)
     err = _arith_error(a, b)
     kinds = (a.kind, b.kind)
     if kinds == (Kind.NUM, Kind.NUM):
@@ -265,22 +575,27 @@ def _add_sub(node: Any, scope: Scope) -> Term:
             sig,
             digits=max(a.digits, b.digits) + 1,
             scale=a.scale,
+            exponent=a.exponent and b.exponent,
         )
-        return checked(term, "this addition or subtraction")
+        return checked(term)
     if kinds == (Kind.DATE, Kind.DATE) and op == "sub":
         between = (a.value - b.value).dt.total_days()
         return Term(Kind.DAYS, between, err, a.nullable or b.nullable, sig, digits=_DAY_DIGITS)
     if kinds == (Kind.DAYS, Kind.DAYS):
         value = a.value + b.value if op == "add" else a.value - b.value
+        err = any_error(err, value.abs() > _MAX_DAYS)  # Python's timedelta overflows
         return Term(Kind.DAYS, value, err, a.nullable or b.nullable, sig, digits=_DAY_DIGITS)
     if kinds in ((Kind.DATE, Kind.DAYS), (Kind.DAYS, Kind.DATE)) and (
         op == "add" or a.kind is Kind.DATE
     ):
         date, days = (a, b) if a.kind is Kind.DATE else (b, a)
-        delta = pl.duration(days=days.value if op == "add" else -days.value)
-        return Term(Kind.DATE, date.value + delta, err, a.nullable or b.nullable, sig)
-    symbol = "+" if op == "add" else "-"
-    raise unsupported(f"'{symbol}' of a {a.kind.value} and a {b.kind.value}")
+        offset = days.value if op == "add" else -days.value
+        day = date.value.cast(pl.Int32).cast(pl.Int64) + offset
+        outside = (day < _FIRST_DAY) | (day > _LAST_DAY)  # OverflowError in Python
+        value = pl.when(outside).then(None).otherwise(day).cast(pl.Int32).cast(pl.Date)
+        err = any_error(err, outside.fill_null(False))
+        return Term(Kind.DATE, value, err, a.nullable or b.nullable, sig)
+    raise NeedsPython
 
 
 def _exact_inverse(divisor: Decimal) -> Decimal | None:
@@ -295,13 +610,21 @@ def _exact_inverse(divisor: Decimal) -> Decimal | None:
 
 
 def _arithmetic(node: Any, scope: Scope) -> Term:
-    a, b = compile_node(node.left, scope), compile_node(node.right, scope)
+    a, b = approximate(node.left, scope), approximate(node.right, scope)
     if a.kind is not Kind.NUM or b.kind is not Kind.NUM:
-        raise unsupported(f"'{node.type}' of a {a.kind.value} and a {b.kind.value}")
+        raise NeedsPython
+    sig = f"({a.sig} {node.type} {b.sig})"
+    if node.type == "tdiv" and (a.approx is not None or _exact_inverse_of(b) is None):
+        return _approx.quotient(a, b, sig)
+    if node.type == "mul" and (a.approx is not None or b.approx is not None):
+        return _approx.product(a, b, sig)
+    if a.approx is not None or b.approx is not None:
+        raise NeedsPython
+    exponent = a.exponent and b.exponent and node.type == "mul"
     if node.type == "tdiv":
         b = _divisor(b)
     elif node.type != "mul":
-        raise unsupported(f"the operator '{node.type}' (only + - * and / by a constant)")
+        raise NeedsPython
     scale = a.scale + b.scale
     value = a.value.cast(num_dtype(scale)) * b.value
     sig = f"({a.sig} {node.type} {b.sig})"
@@ -313,31 +636,35 @@ def _arithmetic(node: Any, scope: Scope) -> Term:
         sig,
         digits=a.digits + b.digits,
         scale=scale,
+        exponent=exponent,
     )
-    return checked(term, "this multiplication or division")
+    return checked(term)
+
+
+def _exact_inverse_of(b: Term) -> Decimal | None:
+    if not isinstance(b.const, Decimal) or b.const == 0:
+        return None
+    return _exact_inverse(b.const)
 
 
 def _divisor(b: Term) -> Term:
     """x / c is x * (1/c) exactly when 1/c terminates; other divisions are refused."""
     if not isinstance(b.const, Decimal):
-        raise unsupported("division by a non-constant value")
+        raise NeedsPython
     if b.const == 0:
-        raise unsupported("division by zero")
+        raise NeedsPython
     inverse = _exact_inverse(b.const)
     if inverse is None:
-        raise unsupported(
-            f"division by {b.const} (its quotients do not terminate; only divisors of the form "
-            "2^a·5^b are exact)"
-        )
+        raise NeedsPython
     return number_literal(inverse)
 
 
 def _unary(node: Any, scope: Scope) -> Term:
-    a = compile_node(node.right, scope)
+    a = approximate(node.right, scope) if node.type == "uminus" else native(node.right, scope)
     if node.type == "not":
         return Term(Kind.BOOL, truthy(a).not_(), a.error, False, f"not {a.sig}")
     if a.kind not in (Kind.NUM, Kind.DAYS):
-        raise unsupported(f"unary minus of a {a.kind.value}")
+        raise NeedsPython
     return replace(
         a, value=-a.value, error=any_error(a.error, null_error(a)), sig=f"-{a.sig}", const=None
     )
@@ -347,13 +674,21 @@ def _unary(node: Any, scope: Scope) -> Term:
 
 
 def _pair(node: Any, scope: Scope) -> tuple[Term, Term]:
-    a, b = compile_node(node.left, scope), compile_node(node.right, scope)
+    a, b = native(node.left, scope), native(node.right, scope)
     if a.kind is Kind.NUM and b.kind is Kind.NUM:
         a, b = _common_scale(a, b)
     return a, b
 
 
 def _equality(node: Any, scope: Scope) -> Term:
+    a, b = approximate(node.left, scope), approximate(node.right, scope)
+    if (a.approx is not None or b.approx is not None) and Kind.NULL not in (a.kind, b.kind):
+        if (a.kind, b.kind) != (Kind.NUM, Kind.NUM):
+            raise NeedsPython
+        a, b, near = _approx.near(a, b)  # farther apart than the bound: certainly different
+        err = any_error(a.error, b.error)
+        decided = Term(Kind.BOOL, pl.lit(node.type == "ne"), err, False, f"({a.sig} ~ {b.sig})")
+        return _exactly(node, scope, decided, near, (Kind.BOOL, pl.Boolean(), _python.as_bool))
     a, b = _pair(node, scope)
     err = any_error(a.error, b.error)
     sig = f"({a.sig} {node.type} {b.sig})"
@@ -367,7 +702,7 @@ def _equal(a: Term, b: Term) -> pl.Expr:
         other = b if a.kind is Kind.NULL else a
         return other.value.is_null() if other.nullable else pl.lit(a.kind is b.kind)
     if a.kind is not b.kind or Kind.RECORD in (a.kind, b.kind):
-        raise unsupported(f"comparing a {a.kind.value} with a {b.kind.value}")
+        raise NeedsPython
     if a.nullable or b.nullable:
         return a.value.eq_missing(b.value)
     return a.value == b.value
@@ -382,9 +717,20 @@ _ORDERED: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
 
 
 def _ordered(node: Any, scope: Scope) -> Term:
+    a, b = approximate(node.left, scope), approximate(node.right, scope)
+    if a.approx is not None or b.approx is not None:
+        if (a.kind, b.kind) != (Kind.NUM, Kind.NUM):
+            raise NeedsPython
+        a, b, near = _approx.near(a, b)
+        decided = _ordered_terms(node, a, b)
+        return _exactly(node, scope, decided, near, (Kind.BOOL, pl.Boolean(), _python.as_bool))
     a, b = _pair(node, scope)
+    return _ordered_terms(node, a, b)
+
+
+def _ordered_terms(node: Any, a: Term, b: Term) -> Term:
     if a.kind is not b.kind or a.kind in (Kind.NULL, Kind.RECORD):
-        raise unsupported(f"ordering a {a.kind.value} and a {b.kind.value}")
+        raise NeedsPython
     value = _ORDERED[node.type](a.value, b.value)
     err = any_error(a.error, b.error)
     if a.nullable and b.nullable:
@@ -397,10 +743,15 @@ def _ordered(node: Any, scope: Scope) -> Term:
 
 
 def _fuzzy(node: Any, scope: Scope) -> Term:
-    a = compile_node(node.left, scope)
+    """A literal pattern in the dialect Python and Rust read alike runs in polars; any other
+    pattern (flags, `\\w`, look-arounds, ...) is evaluated by Python's `re` per distinct text."""
+    a = native(node.left, scope)
     if a.kind is not Kind.STR or not isinstance(node.right, ast.StringExpression):
-        raise unsupported("regex matching against anything but a literal pattern on text")
-    pattern = translate_regex(node.right.value, anchored=node.type.endswith("fzm"))
+        raise NeedsPython
+    try:
+        pattern = translate_regex(node.right.value, anchored=node.type.endswith("fzm"))
+    except UnsupportedRule:
+        raise NeedsPython from None
     negated = node.type.startswith("ne")
     found = a.value.str.contains(pattern)
     value = found.fill_null(False) if not negated else found.not_().fill_null(True)
@@ -414,7 +765,7 @@ def _comparison(node: Any, scope: Scope) -> Term:
         return _ordered(node, scope)
     if node.type in ("eq", "ne"):
         return _equality(node, scope)
-    raise unsupported(f"the comparison '{node.type}'")
+    raise NeedsPython
 
 
 # ---------------------------------------------------------------------------- logic
@@ -422,21 +773,23 @@ def _comparison(node: Any, scope: Scope) -> Term:
 
 def _logic(node: Any, scope: Scope) -> Term:
     """`and`/`or` evaluate the right side only when the left does not decide."""
-    a, b = compile_node(node.left, scope), compile_node(node.right, scope)
+    a, b = native(node.left, scope), native(node.right, scope)
     ta, tb = truthy(a), truthy(b)
     if node.type == "and":
         value, err = ta & tb, any_error(a.error, when_error(ta, b.error))
     elif node.type == "or":
         value, err = ta | tb, any_error(a.error, when_error(ta.not_(), b.error))
     else:
-        raise unsupported(f"the logical operator '{node.type}'")
+        raise NeedsPython
     return Term(Kind.BOOL, value, err, False, f"({a.sig} {node.type} {b.sig})")
 
 
 def _ternary(node: Any, scope: Scope) -> Term:
-    c = compile_node(node.condition, scope)
-    t, f = compile_node(node.case_true, scope), compile_node(node.case_false, scope)
+    c = native(node.condition, scope)
+    t, f = native(node.case_true, scope), native(node.case_false, scope)
+    same = t.exponent and f.exponent and t.scale == f.scale
     t, f = _unify(t, f)
+    t = replace(t, exponent=same)
     cond = truthy(c)
     err = any_error(c.error, when_error(cond, t.error), when_error(cond.not_(), f.error))
     value = pl.when(cond).then(t.value).otherwise(f.value)
@@ -444,7 +797,10 @@ def _ternary(node: Any, scope: Scope) -> Term:
     typed = f if t.kind is Kind.NULL else t
     nullable = t.nullable or f.nullable
     digits = max(t.digits, f.digits)
-    return Term(typed.kind, value, err, nullable, sig, digits=digits, scale=typed.scale)
+    exponent = t.exponent
+    return Term(
+        typed.kind, value, err, nullable, sig, digits=digits, scale=typed.scale, exponent=exponent
+    )
 
 
 def _unify(t: Term, f: Term) -> tuple[Term, Term]:
@@ -452,7 +808,7 @@ def _unify(t: Term, f: Term) -> tuple[Term, Term]:
     if t.kind is Kind.NULL or f.kind is Kind.NULL:
         return t, f
     if t.kind is not f.kind or t.kind is Kind.RECORD:
-        raise unsupported(f"a ternary with a {t.kind.value} and a {f.kind.value} branch")
+        raise NeedsPython
     if t.kind is Kind.NUM:
         return _common_scale(t, f)
     return t, f
@@ -460,18 +816,18 @@ def _unify(t: Term, f: Term) -> tuple[Term, Term]:
 
 def _contains(node: Any, scope: Scope) -> Term:
     """`x in [literals]`: Python's `in` on a tuple, i.e. == against each element."""
-    member = compile_node(node.member, scope)
+    member = native(node.member, scope)
     if not isinstance(node.container, ast.ArrayExpression):
-        return _substring(member, compile_node(node.container, scope))
-    elements = [compile_node(e, scope) for e in node.container.value]
+        return _substring(member, native(node.container, scope))
+    elements = [native(e, scope) for e in node.container.value]
     if any(not e.is_const and e.kind is not Kind.NULL for e in elements):
-        raise unsupported("`in` over a list with non-constant elements")
+        raise NeedsPython
     if member.kind in (Kind.NULL, Kind.RECORD):
-        raise unsupported(f"`in` with a {member.kind.value} member")
+        raise NeedsPython
     value: pl.Expr = pl.lit(False)
     for e in elements:
         if e.kind is not member.kind and e.kind is not Kind.NULL:
-            raise unsupported(f"`in` of a {member.kind.value} in a list with a {e.kind.value}")
+            raise NeedsPython
         left, right = _common_scale(member, e) if e.kind is Kind.NUM else (member, e)
         value = value | _equal(left, right).fill_null(False)
     sig = f"({member.sig} in [{', '.join(e.sig for e in elements)}])"
@@ -482,12 +838,35 @@ def _substring(member: Term, container: Term) -> Term:
     """`'I6' in industry`: a null member raises; a null container is refused, as the reference
     fails there with a TypeError rather than a rule error."""
     if member.kind is not Kind.STR or container.kind is not Kind.STR:
-        raise unsupported(f"`in` over a {container.kind.value}")
+        raise NeedsPython
     if container.nullable:
-        raise unsupported("`in` over a text that may be null")
+        raise NeedsPython
     value = container.value.str.contains(member.value, literal=True).fill_null(False)
     err = any_error(container.error, member.error, null_error(member))
     return Term(Kind.BOOL, value, err, False, f"({member.sig} in {container.sig})")
+
+
+def _coalesce(node: Any, scope: Scope) -> Term:
+    """`a ?? b`: b is evaluated (and may raise) only where a is null."""
+    a, b = native(node.left, scope), native(node.right, scope)
+    if not a.nullable:
+        return a
+    if b.kind is Kind.NULL:
+        return a
+    if a.kind is Kind.NULL:
+        return b
+    if a.kind is not b.kind or a.kind is Kind.RECORD:
+        raise NeedsPython
+    exponent = a.exponent and b.exponent and a.scale == b.scale
+    if a.kind is Kind.NUM:
+        a, b = _common_scale(a, b)
+    err = any_error(a.error, when_error(a.value.is_null(), b.error))
+    value = pl.coalesce(a.value, b.value)
+    sig = f"({a.sig} ?? {b.sig})"
+    digits = max(a.digits, b.digits)
+    return Term(
+        a.kind, value, err, b.nullable, sig, digits=digits, scale=a.scale, exponent=exponent
+    )
 
 
 # ---------------------------------------------------------------------------- functions
@@ -496,22 +875,22 @@ def _substring(member: Term, container: Term) -> Term:
 def _call(node: Any, scope: Scope) -> Term:
     fn = node.function
     if not isinstance(fn, ast.SymbolExpression) or getattr(fn, "scope", None) != "built-in":
-        raise unsupported("calling a non-builtin function")
+        raise NeedsPython
     name = fn.name
     if name not in ("min", "max", "sum", "any", "all", "abs") or len(node.arguments) != 1:
-        raise unsupported(f"the function ${name}")
+        raise NeedsPython
     (arg,) = node.arguments
     if name == "abs":
-        a = compile_node(arg, scope)
+        a = native(arg, scope)
         if a.kind is not Kind.NUM:
-            raise unsupported(f"$abs of a {a.kind.value}")
+            raise NeedsPython
         err = any_error(a.error, null_error(a))
         return replace(a, value=a.value.abs(), error=err, sig=f"$abs({a.sig})", const=None)
     if isinstance(arg, ast.ComprehensionExpression):
         return _comprehension(name, arg, scope)
     if isinstance(arg, ast.ArrayExpression):
-        return _list_function(name, [compile_node(e, scope) for e in arg.value])
-    raise unsupported(f"${name} of anything but a literal list or a comprehension")
+        return _list_function(name, [native(e, scope) for e in arg.value])
+    raise NeedsPython
 
 
 def _list_function(name: str, items: list[Term]) -> Term:
@@ -524,9 +903,11 @@ def _list_function(name: str, items: list[Term]) -> Term:
         combine = pl.any_horizontal if name == "any" else pl.all_horizontal
         return Term(Kind.BOOL, combine(flags), errors, False, sig)
     if any(i.kind is not Kind.NUM for i in items):
-        raise unsupported(f"${name} of a list with non-numbers")
+        raise NeedsPython
     scale = max((i.scale for i in items), default=0)
     digits = max((i.digits for i in items), default=0)
+    exact = all(i.exponent for i in items)
+    same = exact and len({i.scale for i in items}) <= 1
     values = [rescale(i, scale).value for i in items]
     err = any_error(errors, null_error(*items))
     if name == "sum":
@@ -536,30 +917,32 @@ def _list_function(name: str, items: list[Term]) -> Term:
         for v in values[1:]:
             total = total + v
         extra = math.ceil(math.log10(len(values))) if len(values) > 1 else 0
-        term = Term(Kind.NUM, total, err, False, sig, digits=digits + extra, scale=scale)
-        return checked(term, "this $sum")
+        term = Term(
+            Kind.NUM, total, err, False, sig, digits=digits + extra, scale=scale, exponent=exact
+        )
+        return checked(term)
     if not values:
         return Term(Kind.NUM, pl.lit(None, dtype=num_dtype(0)), pl.lit(True), True, sig)
     combine = pl.min_horizontal if name == "min" else pl.max_horizontal
     value = combine(values).cast(num_dtype(scale))
-    return Term(Kind.NUM, value, err, False, sig, digits=digits, scale=scale)
+    return Term(Kind.NUM, value, err, False, sig, digits=digits, scale=scale, exponent=same)
 
 
 def _slice_bound(node: Any, scope: Scope) -> int | None:
-    bound = compile_node(node, scope)
+    bound = native(node, scope)
     if bound.kind is Kind.NULL:
         return None
     value = bound.const
     if not isinstance(value, Decimal) or value != value.to_integral_value() or value < 0:
-        raise unsupported("slicing `x[i:j]` with bounds other than whole numbers >= 0")
+        raise NeedsPython
     return int(value)
 
 
 def _slice(node: Any, scope: Scope) -> Term:
     """`text[i:j]` with constant bounds >= 0: Python's slice by code points."""
-    target = compile_node(node.container, scope)
+    target = native(node.container, scope)
     if target.kind is not Kind.STR or getattr(node, "safe", False):
-        raise unsupported(f"slicing a {target.kind.value}")
+        raise NeedsPython
     start, stop = _slice_bound(node.start, scope) or 0, _slice_bound(node.stop, scope)
     length = None if stop is None else max(stop - start, 0)
     value = target.value.str.slice(start, length)
@@ -589,4 +972,5 @@ _HANDLERS: dict[type, Callable[[Any, Scope], Term]] = {
     ast.TernaryExpression: _ternary,
     ast.ContainsExpression: _contains,
     ast.FunctionCallExpression: _call,
+    ast.CoalesceExpression: _coalesce,
 }

@@ -140,6 +140,8 @@ def _print_preview(report: previewing.Preview) -> None:
         f"{report.firms:,} firms qualify, {report.total:,.2f} yuan = {share:.1f}% of the "
         f"budget {report.budget:,.2f}; {report.errors:,} evaluation errors"
     )
+    for uscc, error in report.error_examples:
+        console.print(f"  error for {uscc}: {escape(error)}")
     stops = Table("clause", "firms it stops", box=box.SIMPLE_HEAD)
     for text, count in report.clause_stops:
         stops.add_row(escape(text), f"{count:,}")

@@ -3,7 +3,9 @@
 The reference (`policies.language.evaluate_firm`) evaluates one firm at a time; the compiled
 policy gives every firm the same qualifies / amount / error in one polars pass. Comprehensions
 over `employees` become group-by aggregates, computed once by `prepare` for all the policies of a
-run. Constructs the compiler cannot reproduce exactly raise `UnsupportedRule` at compile time.
+run. What polars cannot reproduce exactly is evaluated by rule-engine itself, once per distinct
+input tuple (matching/_python.py), in `prepare`, shared by the policies of a run. Only what has
+no meaning over the registry raises `UnsupportedRule` at compile time.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import polars as pl
 import rule_engine
 
+from matching import _approx, _python
 from matching._aggregates import Aggregate, attach
-from matching._terms import Kind, Term, error_or_false, num_dtype, rescale
-from matching._translate import Scope, compile_node
+from matching._terms import Kind, NeedsPython, Term, error_or_false, num_dtype, rescale
+from matching._translate import FIRM_PREFIX, Scope, compile_node, derive, region
 from matching.errors import InvalidRule, MatchingError, UnsupportedRule
 from policies.language import ParameterValue, context
+from subsidy.money import FEN
 
 __all__ = [
     "CompiledPolicy",
@@ -49,6 +54,35 @@ class CompiledPolicy:
     amount: pl.Expr
     error: pl.Expr
     aggregates: tuple[Aggregate, ...]
+    regions: tuple[_python.Region, ...] = ()
+    """Evaluated by rule-engine over the firm frame, after the aggregates, in this order."""
+    employee_regions: tuple[_python.Region, ...] = ()
+    """Evaluated by rule-engine over the employee frame, before the aggregates."""
+    firm_columns: tuple[str, ...] = ()
+    """Firm columns a comprehension over employees reads: joined onto each employee."""
+    derived: tuple[tuple[str, pl.Expr], ...] = ()
+    """Columns computed after the firm regions, in this order (see `_translate.derive`)."""
+
+
+def _to_fen(value: object) -> Decimal:
+    """An amount as the reference rounds it (`round_amount` without a cap; raises where the
+    reference does). Called once per distinct input of an amount region: kept lean."""
+    if type(value) is not Decimal:
+        raise TypeError(f"the amount is {type(value).__name__}, not a number")
+    return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def _rounded_exactly(node: object, scope: Scope, amount: Term, to_fen: Any) -> Term:
+    try:
+        near = _approx.near_half_fen(amount)
+    except NeedsPython:
+        return region(node, scope, to_fen)
+    fen = amount.value.round(2, mode="half_away_from_zero").cast(num_dtype(2))
+    exact = region(node, scope, to_fen, where=near)
+    value = pl.when(near).then(exact.value).otherwise(fen)
+    error = pl.when(near).then(exact.error).otherwise(error_or_false(amount))
+    rounded = Term(Kind.NUM, value, error, True, f"fen({exact.sig})", digits=amount.digits, scale=2)
+    return derive(rounded, scope)
 
 
 def _parse(text: str, ctx: rule_engine.Context) -> object:
@@ -79,14 +113,13 @@ def _amount(amount: Term, cap: Decimal | None) -> tuple[pl.Expr, pl.Expr]:
     """(error, final amount): anything but a number, null included, is an error."""
     if amount.kind is not Kind.NUM:
         return pl.lit(True), pl.lit(None, dtype=num_dtype(2))
-    if amount.digits > _AMOUNT_DIGITS:
-        raise UnsupportedRule(
-            f"the compiler cannot compile an amount that may reach {amount.digits} digits before "
-            f"the decimal point (rounding to the fen fails in rule-engine beyond {_AMOUNT_DIGITS})"
-        )
     error = error_or_false(amount)
     if amount.nullable:
         error = error | amount.value.is_null()
+    if amount.digits > _AMOUNT_DIGITS:  # rounding to the fen fails in rule-engine beyond
+        limit = pl.lit(Decimal(10) ** _AMOUNT_DIGITS, dtype=num_dtype(max(amount.scale, 2)))
+        rounded = rescale(amount, 2).value.round(2, mode="half_away_from_zero")
+        error = error | (rounded.abs() >= limit).fill_null(False)
     return error, _final_amount(amount, cap)
 
 
@@ -102,15 +135,33 @@ def compile_policy(
         raise UnsupportedRule(f"the compiler cannot compile a cap with more than 2 decimals: {cap}")
     ctx = context(parameters, as_of)
     scope = Scope(parameters, as_of)
-    elig = compile_node(_parse(eligibility, ctx), scope)
-    amt = compile_node(_parse(amount, ctx), scope)
+    elig_node, amount_node = _parse(eligibility, ctx), _parse(amount, ctx)
+    elig = compile_node(elig_node, scope)
+    if elig.pending:  # granted only on exactly True, whatever the value
+        elig = region(elig_node, scope, (Kind.BOOL, pl.Boolean(), _python.is_true))
+    amt = compile_node(amount_node, scope)
+    to_fen = (Kind.NUM, num_dtype(2), _to_fen)
+    if amt.pending:  # rounded to the fen as the reference rounds it
+        amt = region(amount_node, scope, to_fen)
+    elif amt.approx is not None:  # exact but where a half-fen sits within the approximation
+        amt = _rounded_exactly(amount_node, scope, amt, to_fen)
     eligible = _eligible(elig)
     amount_error, final = _amount(amt, cap)
     row = pl.col("uscc").is_not_null()  # per row: constant rules must broadcast
     error = row & (error_or_false(elig) | (eligible & amount_error))
     qualifies = row & error.not_() & eligible & (final > 0).fill_null(False)
     money = pl.when(qualifies).then(final).otherwise(None).cast(AMOUNT_DTYPE)
-    return CompiledPolicy(qualifies, money, error, tuple(scope.aggregates.values()))
+    found = scope.found
+    return CompiledPolicy(
+        qualifies,
+        money,
+        error,
+        tuple(found.aggregates.values()),
+        tuple(found.regions.values()),
+        tuple(found.employee_regions.values()),
+        tuple(sorted(found.firm_columns)),
+        tuple(found.derived.items()),
+    )
 
 
 def check_compilable(
@@ -127,9 +178,23 @@ def check_compilable(
 def prepare(
     enterprises: pl.DataFrame, employees: pl.DataFrame, policies: Sequence[CompiledPolicy]
 ) -> pl.DataFrame:
-    """The firm frame with every employee aggregate the policies need, each computed once."""
+    """The firm frame with every employee aggregate and region the policies need, each computed
+    once: employee regions, then the aggregates over them, then the firm regions."""
+    staff = {r.name: r for p in policies for r in p.employee_regions}
     unique = {a.name: a for p in policies for a in p.aggregates}
-    return attach(enterprises, employees, list(unique.values()))
+    regions = {r.name: r for p in policies for r in p.regions}
+    columns = sorted({c for p in policies for c in p.firm_columns})
+    if columns:
+        firm = enterprises.select("uscc", *(pl.col(c).alias(FIRM_PREFIX + c) for c in columns))
+        employees = employees.join(firm, on="uscc", how="left", maintain_order="left")
+    employees = _python.attach(employees, list(staff.values()))
+    firms = attach(enterprises, employees, list(unique.values()))
+    firms = _python.attach(firms, list(regions.values()))
+    derived = {name: expr for p in policies for name, expr in p.derived}
+    for name, expr in derived.items():  # in order: a decision may read an earlier one
+        if name not in firms.columns:
+            firms = firms.with_columns(expr.alias(name))
+    return firms
 
 
 def evaluate(firms: pl.DataFrame, policy: CompiledPolicy) -> pl.DataFrame:

@@ -19,7 +19,15 @@ from sqlmodel import Session
 from policies.checking import parameters_of
 from policies.clauses import split_clauses
 from policies.document import PolicyDocument
-from policies.language import ParameterValue, context, evaluate_firm, firm_record, round_amount
+from policies.language import (
+    RULE_ERRORS,
+    ParameterValue,
+    context,
+    evaluate_firm,
+    firm_record,
+    round_amount,
+    rule_error,
+)
 from subsidy.registry import repository as registry_repository
 from subsidy.registry.errors import RegistryError
 
@@ -96,8 +104,8 @@ def _clause(
     reads = {name: _shown(name, record, parameters) for name in symbols}
     try:
         value = rule_engine.Rule(text, context=ctx).evaluate(record)
-    except rule_engine.EngineError as exc:
-        return ClauseResult(text, None, f"{type(exc).__name__}: {exc.message}", reads)
+    except RULE_ERRORS as exc:
+        return ClauseResult(text, None, rule_error(None, exc), reads)
     return ClauseResult(text, value, None, reads)
 
 
@@ -115,6 +123,6 @@ def _shown(name: str, record: Mapping[str, Any], parameters: Mapping[str, Parame
 def _raw_amount(amount: rule_engine.Rule, record: Mapping[str, Any]) -> Decimal | None:
     try:
         value = amount.evaluate(record)
-    except rule_engine.EngineError:
+        return round_amount(value, None) if isinstance(value, Decimal) else None
+    except RULE_ERRORS:  # the outcome carries the error
         return None
-    return round_amount(value, None) if isinstance(value, Decimal) else None

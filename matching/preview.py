@@ -13,14 +13,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import rule_engine
 from sqlmodel import Session
 
 from matching.compiler import CompiledPolicy, compile_policy, evaluate, prepare
+from matching.explain import firm_of
 from matching.service import compile_document, published_policies
 from policies.checking import parameters_of
 from policies.clauses import split_clauses
 from policies.document import PolicyDocument
-from subsidy.registry.service import current_frames
+from policies.language import context, evaluate_firm
+from subsidy.registry.service import RegistryFrames, current_frames
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Preview:
     total: Decimal
     budget: Decimal
     errors: int
+    error_examples: list[tuple[str, str]]
+    """Up to `ERROR_EXAMPLES` firms the rules raise on, with what the reference says they raise."""
     by_district: pl.DataFrame
     by_section: pl.DataFrame
     clause_stops: list[tuple[str, int]]
@@ -69,6 +74,7 @@ def preview(session: Session, data_dir: Path, document: PolicyDocument, as_of: d
         total=_total(qualified),
         budget=document.budget,
         errors=int(outcome["error"].sum()),
+        error_examples=_error_examples(document, frames, outcome, as_of),
         by_district=_breakdown(with_firm, pl.col("district")),
         by_section=_breakdown(with_firm, pl.col("industry").str.slice(0, 1).alias("section")),
         clause_stops=[
@@ -80,6 +86,26 @@ def preview(session: Session, data_dir: Path, document: PolicyDocument, as_of: d
         else None,
         per_firm=outcome.select("uscc", pl.col("qualifies").alias("eligible"), "amount"),
     )
+
+
+ERROR_EXAMPLES = 5
+
+
+def _error_examples(
+    document: PolicyDocument, frames: RegistryFrames, outcome: pl.DataFrame, as_of: dt.date
+) -> list[tuple[str, str]]:
+    """The message of each of the first few erring firms, from the reference evaluator (the
+    compiled matcher says where a rule raises; rule-engine says what it raises)."""
+    failing = outcome.filter(pl.col("error")).sort("uscc").head(ERROR_EXAMPLES)["uscc"]
+    ctx = context(parameters_of(document), as_of)
+    eligibility = rule_engine.Rule(document.eligibility, context=ctx)
+    amount = rule_engine.Rule(document.amount, context=ctx)
+    examples = []
+    for uscc in failing:
+        record = firm_of(frames.enterprises, frames.employees, uscc)
+        error = evaluate_firm(eligibility, amount, document.cap, record).error
+        examples.append((uscc, error or "error"))
+    return examples
 
 
 def _clause_policies(document: PolicyDocument, as_of: dt.date) -> dict[str, CompiledPolicy]:

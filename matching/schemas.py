@@ -56,6 +56,11 @@ class ChangesOut(BaseModel):
     changed_amount: int
 
 
+class ErrorExampleOut(BaseModel):
+    uscc: str
+    error: str
+
+
 class PreviewOut(BaseModel):
     draft_id: int
     policy_id: str
@@ -65,6 +70,8 @@ class PreviewOut(BaseModel):
     total: Decimal
     budget: Decimal
     errors: int
+    error_examples: list[ErrorExampleOut]
+    """A few firms the rules raise on, with the error (e.g. a division by zero)."""
     by_district: list[DistrictOut]
     by_section: list[SectionOut]
     clause_stops: list[ClauseStopOut]

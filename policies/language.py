@@ -31,6 +31,16 @@ from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Kind, Table
 ParameterValue = Decimal | str | bool | dt.date
 """What a policy parameter may hold: a number (always Decimal), text, a flag or a date."""
 
+RULE_ERRORS: tuple[type[Exception], ...] = (
+    rule_engine.EngineError,
+    ArithmeticError,
+    TypeError,
+    ValueError,
+)
+"""What evaluating a rule on one firm may raise: rule-engine's own errors, and the Python errors
+it lets through (a date past 9999-12-31 is an OverflowError, `'x' in null` a TypeError). Any of
+them means the rule raised for that firm; both engines treat them alike."""
+
 _KIND_TYPES = {
     Kind.USCC: DataType.STRING,
     Kind.TEXT: DataType.STRING,
@@ -75,7 +85,7 @@ def context(
     """
     parameters = dict(parameters or {})
     types = FIRM_TYPES | {name: parameter_type(v) for name, v in parameters.items()}
-    values = {name: _rule_value(v) for name, v in parameters.items()}
+    values = {name: rule_value(v) for name, v in parameters.items()}
 
     def resolve(thing: Any, name: str) -> Any:
         if name in values:
@@ -103,7 +113,7 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _rule_value(value: Any) -> Any:
+def rule_value(value: Any) -> Any:
     """A registry or parameter value as rule-engine sees it."""
     if isinstance(value, dt.datetime):
         return value
@@ -118,9 +128,9 @@ def firm_record(
     enterprise: Mapping[str, Any], employees: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """One firm as the reference evaluator reads it (values from the registry's polars frames)."""
-    record = {name: _rule_value(enterprise.get(name)) for name in ENTERPRISES.names}
+    record = {name: rule_value(enterprise.get(name)) for name in ENTERPRISES.names}
     record["employees"] = tuple(
-        SimpleNamespace(**{n: _rule_value(e.get(n)) for n in EMPLOYEES.names if n != "uscc"})
+        SimpleNamespace(**{n: rule_value(e.get(n)) for n in EMPLOYEES.names if n != "uscc"})
         for e in employees
     )
     return record
@@ -151,14 +161,26 @@ def evaluate_firm(
     amount, rounded half-up to the fen and limited by `cap`, is above zero. A firm on which the
     rule raises does not qualify and carries the error."""
     try:
-        if eligibility.evaluate(record) is not True:
-            return Outcome(False)
+        granted = eligibility.evaluate(record)
+    except RULE_ERRORS as exc:
+        return Outcome(False, error=rule_error("eligibility", exc))
+    if granted is not True:
+        return Outcome(False)
+    try:
         value = amount.evaluate(record)
-        if not isinstance(value, Decimal):
-            return Outcome(False, error=f"amount is {type(value).__name__}, not a number")
+    except RULE_ERRORS as exc:
+        return Outcome(False, error=rule_error("amount", exc))
+    if not isinstance(value, Decimal):
+        return Outcome(False, error=f"amount is {type(value).__name__}, not a number")
+    try:
         final = round_amount(value, cap)
-    except rule_engine.EngineError as exc:
-        return Outcome(False, error=f"{type(exc).__name__}: {exc.message}")
-    except ArithmeticError as exc:  # a Decimal overflow, e.g. rounding `revenue ** 9999`
-        return Outcome(False, error=f"{type(exc).__name__}: amount out of range")
+    except ArithmeticError:  # beyond 28 significant digits, e.g. `revenue ** 9`
+        return Outcome(False, error=f"amount {value:E} is out of range for yuan and fen")
     return Outcome(True, final) if final > 0 else Outcome(False)
+
+
+def rule_error(rule: str | None, exc: Exception) -> str:
+    """What a rule raised (and in which rule, when given), as an officer reads it."""
+    message = exc.message if isinstance(exc, rule_engine.EngineError) else str(exc)
+    where = f"{rule}: " if rule else ""
+    return f"{where}{type(exc).__name__}: {message}"

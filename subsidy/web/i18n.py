@@ -156,6 +156,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "preview.total": ("预计金额（元）", "Total (yuan)"),
     "preview.budget": ("预算（元）", "Budget (yuan)"),
     "preview.errors": ("计算出错的企业", "Evaluation errors"),
+    "preview.error_examples": ("出错示例", "Examples of errors"),
     "preview.by_district": ("按区县", "By district"),
     "preview.district": ("区县", "District"),
     "preview.clause_stops": ("各条件排除的企业", "Firms each clause stops"),

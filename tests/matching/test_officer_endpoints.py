@@ -150,7 +150,7 @@ def test_preview_defaults_to_today_and_auditors_may_look(
 
 
 def test_preview_refuses_what_cannot_run(client: TestClient, app_env: Engine) -> None:
-    unsupported = save(client, UI.replace("ui_premium > 0", "ui_premium > 0 and industry =~ 'C$'"))
+    unsupported = save(client, UI.replace("ui_premium > 0", "ui_premium > 0 and $random() > 0.5"))
     body = assert_problem(preview(client, unsupported), 422, "invalid-policy")
     assert "the compiler cannot compile" in body["issues"][0]["message"]
     misspelt = save(client, UI.replace("ui_premium > 0", "ui_premum > 0"))
@@ -199,3 +199,22 @@ def test_explain_a_firm_that_qualifies_and_one_that_does_not(
     assert_problem(client.get(no_version, headers=officer), 404, "unknown-version")
     for role in (Role.FINANCE, Role.ENTERPRISE):
         assert_problem(client.get(url.format(yes["uscc"]), headers=bearer(role)), 403, "forbidden")
+
+
+def test_preview_names_the_errors_the_rules_raise(
+    client: TestClient, app_env: Engine, data_dir: Path, registry: None
+) -> None:
+    # The monthly refund divides by the premium: a firm without a premium is a division by zero.
+    text = UI.replace("amount: ui_premium * refund_rate", "amount: 1000 / ui_premium * 12")
+    text = text.replace("ui_premium > 0", "ui_premium >= 0")
+    body = preview(client, save(client, text)).json()
+    direct = direct_preview(app_env, data_dir, text)
+    assert body["errors"] == direct.errors > 0
+    examples = body["error_examples"]
+    assert 0 < len(examples) <= 5
+    assert [(e["uscc"], e["error"]) for e in examples] == direct.error_examples
+    assert examples == sorted(examples, key=lambda e: e["uscc"])
+    division = "amount: ArithmeticError: arithmetic error: division by zero"
+    null = "eligibility: EvaluationError: data type mismatch"  # a null premium compared
+    assert {e["error"] for e in examples} <= {division, null}
+    assert division in {e["error"] for e in examples}

@@ -154,9 +154,18 @@ def test_nine_digit_timedeltas_combined_and_compared_agree(eligibility: str) -> 
     _agree(registry, eligibility)
 
 
-def test_validation_answers_for_a_constant_timedelta_overflow() -> None:
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="issue 12: compiler._parse lets rule-engine's OverflowError out of check_compilable",
+)
+@pytest.mark.parametrize(
+    "eligibility",
+    ["(t'P999999999D' + t'P1D').days > 0", "d'9999-12-31' + t'P1D' > $today"],
+)
+def test_validation_answers_for_a_constant_date_or_timedelta_overflow(eligibility: str) -> None:
     """rule-engine folds the literals when it parses, and overflows there: a message, no crash."""
-    problems = check_compilable("(t'P999999999D' + t'P1D').days > 0", "1", PARAMETERS)
+    problems = check_compilable(eligibility, "1", PARAMETERS)
     assert problems
     assert all(isinstance(p, str) and p for p in problems)
 
@@ -255,3 +264,37 @@ def test_a_type_error_in_a_rule_is_an_outcome_not_an_exception() -> None:
     assert not out.qualifies
     assert out.error is not None
     assert "eligibility" in out.error
+
+
+# ----------------------------------------------------------------- found on the new compiler
+
+_NEW_COMPILER_BUG = (
+    "issue 12: found by the differential tests on the compiler that compiles everything"
+)
+
+
+@pytest.mark.xfail(strict=True, raises=pl.exceptions.PolarsError, reason=_NEW_COMPILER_BUG)
+@pytest.mark.parametrize(
+    "amount",
+    ["sector.length / 3", "since.year // 7", "($today - since).days % 7"],
+)
+def test_a_region_over_parameters_only_is_broadcast_to_every_firm(amount: str) -> None:
+    """A region whose inputs are all constants (no column) came back as one row, not one a firm."""
+    _agree(_registry([_firm(0), _firm(1), _firm(2)]), "true", amount)
+
+
+@pytest.mark.xfail(strict=True, raises=pl.exceptions.PolarsError, reason=_NEW_COMPILER_BUG)
+@pytest.mark.parametrize(
+    "amount",
+    ["3 / revenue", "3 / employees.length", "3 / established.day", "999999998 - 12 / revenue"],
+)
+def test_a_constant_divided_by_a_column_does_not_overflow_polars(amount: str) -> None:
+    registry = _registry(
+        [
+            _firm(0, revenue=Decimal("0.00"), established=dt.date(2020, 1, 31)),
+            _firm(1, revenue=Decimal("0.03")),
+            _firm(2, revenue=Decimal("99999999999999.99")),
+        ],
+        [_employee(1, 0), _employee(1, 1), _employee(2, 0)],
+    )
+    _agree(registry, "true", amount)

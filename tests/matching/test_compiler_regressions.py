@@ -298,3 +298,14 @@ def test_a_constant_divided_by_a_column_does_not_overflow_polars(amount: str) ->
         [_employee(1, 0), _employee(1, 1), _employee(2, 0)],
     )
     _agree(registry, "true", amount)
+
+
+@pytest.mark.xfail(strict=True, raises=pl.exceptions.PolarsError, reason=_NEW_COMPILER_BUG)
+@pytest.mark.parametrize("amount", ["revenue / 3", "revenue / 7 * 3"])
+@pytest.mark.parametrize("revenue", ["99999999999999.99", "-99999999999999.99"])
+def test_the_largest_money_divided_by_a_constant_does_not_overflow_polars(
+    amount: str, revenue: str
+) -> None:
+    """The quotient's fixed scale (matching/_approx.py) times 100 passed Decimal(38, s)."""
+    registry = _registry([_firm(0, revenue=Decimal(revenue)), _firm(1)])
+    _agree(registry, "true", amount)

@@ -47,7 +47,7 @@ Registry = tuple[pl.DataFrame, pl.DataFrame]
 Policy = tuple[str, str, Decimal | None]
 
 
-EXAMPLES = int(os.environ.get("QINQING_DIFFERENTIAL_EXAMPLES", "3000"))
+RANDOM_EXAMPLES = int(os.environ.get("QINQING_DIFFERENTIAL_EXAMPLES", "3000"))
 """Examples of the random-rule test: 3,000 in CI (at least 600, the file within 90 s), more by
 hand."""
 
@@ -97,7 +97,7 @@ def _parses(policy: Policy) -> bool:
     return True
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=RANDOM_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(registry=registries(), policy=policies())
 def test_random_rules_agree_with_the_reference(registry: Registry, policy: Policy) -> None:
     if not _parses(policy):

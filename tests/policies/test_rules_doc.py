@@ -1,9 +1,10 @@
-"""docs/rules.md cannot rot: its example rules parse and type-check against the registry.
+"""docs/rules.md cannot rot: its example rules parse, type-check and compile.
 
-Every rule in backticks in a table column headed "example" must pass `policies.checking`; every
-rule in a column headed "refused when checked" must be refused by it. The page must also give an
-example for every registry column and name every attribute rule-engine offers on the types a
-registry value can have.
+Every rule in backticks in a table column headed "example" must pass `policies.checking` and the
+matcher's compile check; every rule in a column headed "refused when checked" must be refused by
+the first, every rule in one headed "refused when published" by the second. The page must also
+give an example for every registry column and name every attribute rule-engine offers on the
+types a registry value can have.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from rule_engine import DataType
 from rule_engine.engine._attribute_resolver import _AttributeResolver
 
+from matching import service as matching_service
 from policies.checking import check
 from policies.document import PolicyDocument, load_document
 from policies.errors import PolicyDocumentError
@@ -54,6 +56,7 @@ def rules_in(column: str) -> list[str]:
 
 EXAMPLES = rules_in("example")
 REFUSED = rules_in("refused when checked")
+NOT_COMPILED = rules_in("refused when published")
 
 
 def document_with(rule: str) -> PolicyDocument:
@@ -85,6 +88,7 @@ tests:
 def test_the_page_has_its_examples() -> None:
     assert len(EXAMPLES) >= 100
     assert len(REFUSED) >= 5
+    assert len(NOT_COMPILED) >= 5
     assert len(set(EXAMPLES)) == len(EXAMPLES), "each example once"
 
 
@@ -95,8 +99,15 @@ def test_the_parameters_are_typed_like_a_policy_s() -> None:
 
 
 @pytest.mark.parametrize("rule", EXAMPLES)
-def test_an_example_parses_and_type_checks(rule: str) -> None:
-    check(document_with(rule))
+def test_an_example_parses_type_checks_and_compiles(rule: str) -> None:
+    checked = check(document_with(rule))
+    assert matching_service.compile_issues(checked, "rules.md") == []
+
+
+@pytest.mark.parametrize("rule", NOT_COMPILED)
+def test_an_example_the_matcher_refuses_is_refused_when_published(rule: str) -> None:
+    checked = check(document_with(rule))
+    assert matching_service.compile_issues(checked, "rules.md") != []
 
 
 @pytest.mark.parametrize("rule", REFUSED)

@@ -58,6 +58,22 @@ def fit(term: Term) -> Term:
     return replace(term, value=term.value.cast(num_dtype(scale)), scale=scale, approx=approx)
 
 
+def at_scale(term: Term, scale: int) -> Term:
+    """The term at `scale`: exact when widening, rounding (10^-scale more error) when narrowing."""
+    if term.scale <= scale:
+        return rescale(term, scale)
+    approx = _bound(error_of(term) + Decimal(1).scaleb(-scale))
+    return replace(term, value=term.value.cast(num_dtype(scale)), scale=scale, approx=approx)
+
+
+def _common(a: Term, b: Term, digits: int) -> tuple[Term, Term]:
+    """Both at one scale that leaves room for `digits` before the point."""
+    scale = min(max(a.scale, b.scale), _TOTAL - digits)
+    if scale < _MIN_SCALE and scale < max(a.scale, b.scale):
+        raise NeedsPython
+    return at_scale(a, scale), at_scale(b, scale)
+
+
 def quotient(a: Term, b: Term, sig: str) -> Term:
     """a / b at a fixed scale; b exact (its smallest non-zero magnitude bounds the error)."""
     if b.approx is not None or b.kind is not Kind.NUM or a.kind is not Kind.NUM:
@@ -129,9 +145,9 @@ def fit_for_product(a: Term, b: Term) -> tuple[Term, Term]:
 
 def total(a: Term, b: Term, subtract: bool, sig: str) -> Term:
     """a + b or a - b, either approximate."""
-    scale = max(a.scale, b.scale)
-    a, b = rescale(a, scale), rescale(b, scale)
     digits = max(a.digits, b.digits) + 1
+    a, b = _common(a, b, digits)
+    scale = a.scale
     approx = error_of(a) + error_of(b) + _ulp(digits)
     value = a.value - b.value if subtract else a.value + b.value
     term = Term(
@@ -156,22 +172,25 @@ def margin(bound: Decimal, scale: int) -> pl.Expr:
 
 def near(a: Term, b: Term) -> tuple[Term, Term, pl.Expr]:
     """Both at one scale, and where they are too close for the approximation to order them."""
-    scale = max(a.scale, b.scale)
     digits = max(a.digits, b.digits) + 1
-    if digits + scale > _TOTAL:
-        raise NeedsPython
-    a, b = rescale(a, scale), rescale(b, scale)
+    a, b = _common(a, b, digits)
+    scale = a.scale
     bound = error_of(a) + error_of(b)
     return a, b, ((a.value - b.value).abs() <= margin(bound, scale)).fill_null(False)
 
 
-def near_half_fen(amount: Term) -> pl.Expr:
-    """Where the amount may round to another fen than the reference's (a half-fen within the
-    bound), or reach the 26 digits rounding to the fen fails beyond."""
-    if amount.digits > 26 or amount.scale < 3:
+def near_half_fen(amount: Term) -> tuple[Term, pl.Expr]:
+    """The amount (narrowed if its hundredfold would not fit) and where it may round to another
+    fen than the reference's (a half-fen within the bound)."""
+    if amount.digits > 26:  # rounding to the fen fails in rule-engine from 10^26 on
+        raise NeedsPython
+    amount = fit(replace(amount, digits=amount.digits + 3))
+    amount = replace(amount, digits=amount.digits - 3)
+    if amount.scale < 3:
         raise NeedsPython
     hundredfold = amount.value.abs() * pl.lit(100, dtype=num_dtype(0)) + pl.lit(
         Decimal("0.5"), dtype=num_dtype(1)
     )
     distance = (hundredfold - hundredfold.round(0)).abs()
-    return (distance <= margin(error_of(amount) * 100, amount.scale)).fill_null(False)
+    near = (distance <= margin(error_of(amount) * 100, amount.scale)).fill_null(False)
+    return amount, near

@@ -333,7 +333,3 @@ def is_true(value: Any) -> bool:
     return value is True
 
 
-def as_decimal(value: Any) -> Decimal:
-    if not isinstance(value, Decimal):
-        raise TypeError(f"expected a number, got {type(value).__name__}")
-    return value

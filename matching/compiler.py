@@ -74,7 +74,7 @@ def _to_fen(value: object) -> Decimal:
 
 def _rounded_exactly(node: object, scope: Scope, amount: Term, to_fen: Any) -> Term:
     try:
-        near = _approx.near_half_fen(amount)
+        amount, near = _approx.near_half_fen(amount)
     except NeedsPython:
         return region(node, scope, to_fen)
     fen = amount.value.round(2, mode="half_away_from_zero").cast(num_dtype(2))

@@ -1,4 +1,4 @@
-"""A small world for the portal tests: a 200-firm registry, the nine example policies published
+"""A small world for the portal tests: a 200-firm registry, the thirteen example policies published
 and matched as of 2020-06-30 (with the automatic grants), the business date set to that day."""
 
 from __future__ import annotations

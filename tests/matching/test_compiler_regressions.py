@@ -283,6 +283,19 @@ def test_a_region_over_parameters_only_is_broadcast_to_every_firm(amount: str) -
     _agree(_registry([_firm(0), _firm(1), _firm(2)]), "true", amount)
 
 
+@pytest.mark.xfail(strict=True, raises=pl.exceptions.PolarsError, reason=_NEW_COMPILER_BUG)
+@pytest.mark.parametrize(
+    "eligibility",
+    [
+        "(since + t'P999999999D' > established ? 1 : 2).to_str == ''",
+        "((since + t'P999999999D' > established) ? established.year : rate).to_str == ''",
+    ],
+)
+def test_a_region_with_a_constant_that_always_raises_is_one_row_a_firm(eligibility: str) -> None:
+    """`since + t'P999999999D'` raises for every firm; inside a region it came back as one row."""
+    _agree(_registry([_firm(0), _firm(1), _firm(2)]), eligibility)
+
+
 @pytest.mark.parametrize(
     "amount",
     ["3 / revenue", "3 / employees.length", "3 / established.day", "999999998 - 12 / revenue"],

@@ -281,7 +281,8 @@ class Region:
         names = [f"s{i}" for i in range(len(self.slots))]
         inputs = []
         for name, (value, error, _) in zip(names, self.slots, strict=True):
-            failed = pl.lit(False) if error is None else error.fill_null(False)
+            row = pl.col("uscc").is_not_null()  # per row: a constant slot must broadcast
+            failed = row & (pl.lit(False) if error is None else error.fill_null(False))
             inputs.append(pl.when(failed).then(None).otherwise(value).alias(name))
             inputs.append(failed.alias(name + "_f"))
         if not inputs:
@@ -291,7 +292,8 @@ class Region:
                 pl.Series(self.name, [value] * n, dtype=self.dtype),
                 pl.Series(self.error_name, [constant_raised] * n, dtype=pl.Boolean),
             ]
-        tuples = frame.select(inputs)
+        # with_columns broadcasts a slot that is a literal (a parameter's length) to every row
+        tuples = frame.with_columns(inputs).select([c for n in names for c in (n, n + "_f")])
         needed = (
             tuples if self.where is None else tuples.filter(frame.select(self.where).to_series())
         )
@@ -331,5 +333,3 @@ def as_text(value: Any) -> Any:
 def is_true(value: Any) -> bool:
     """The eligibility grants only on exactly True."""
     return value is True
-
-

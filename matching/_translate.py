@@ -546,7 +546,11 @@ def _aggregate(function: str, result: Term, cond: Term | None, scope: Scope) -> 
 
 
 def _common_scale(a: Term, b: Term) -> tuple[Term, Term]:
+    """Both numbers at the finer scale, exactly; where that cannot fit 38 digits (money against
+    a 28-digit constant such as 1 / 3), rule-engine compares them."""
     scale = max(a.scale, b.scale)
+    if max(a.digits, b.digits) + 1 + scale > 38:
+        raise NeedsPython
     return rescale(a, scale), rescale(b, scale)
 
 
@@ -908,6 +912,8 @@ def _list_function(name: str, items: list[Term]) -> Term:
     digits = max((i.digits for i in items), default=0)
     exact = all(i.exponent for i in items)
     same = exact and len({i.scale for i in items}) <= 1
+    if digits + len(items) + scale > 38:  # money beside a 28-digit constant: rule-engine's
+        raise NeedsPython
     values = [rescale(i, scale).value for i in items]
     err = any_error(errors, null_error(*items))
     if name == "sum":

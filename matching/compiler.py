@@ -24,7 +24,7 @@ from matching._aggregates import Aggregate, attach
 from matching._terms import Kind, NeedsPython, Term, error_or_false, num_dtype, rescale
 from matching._translate import FIRM_PREFIX, Scope, compile_node, derive, region
 from matching.errors import InvalidRule, MatchingError, UnsupportedRule
-from policies.language import ParameterValue, context
+from policies.language import RULE_ERRORS, ParameterValue, context
 from subsidy.money import FEN
 
 __all__ = [
@@ -90,6 +90,11 @@ def _parse(text: str, ctx: rule_engine.Context) -> object:
         return rule_engine.Rule(text, context=ctx).statement.expression
     except rule_engine.EngineError as exc:
         raise InvalidRule(f"the rule {text!r} is invalid: {exc.message}") from None
+    except RULE_ERRORS as exc:  # rule-engine folds constants as it parses: d'9999-12-31' + t'P1D'
+        raise InvalidRule(
+            f"the rule {text!r} raises for every firm: {type(exc).__name__}: {exc}; "
+            "keep dates within 0001-01-01 and 9999-12-31 and day counts within 999,999,999"
+        ) from None
 
 
 def _final_amount(amount: Term, cap: Decimal | None) -> pl.Expr:

@@ -31,7 +31,8 @@ def test_a_region_is_evaluated_once_per_distinct_input() -> None:
     region = _python.Region(
         rebuilt, ((pl.col("industry"), None, "string"),), "test", pl.Boolean(), counting
     )
-    frame = pl.DataFrame({"industry": ["C27", "c2", "I65", "C27", None, "I65"] * 1000})
+    industries = ["C27", "c2", "I65", "C27", None, "I65"] * 1000
+    frame = pl.DataFrame({"uscc": [f"F{i:017d}" for i in range(6000)], "industry": industries})
     value, error = region.columns(frame)
     assert len(seen) == 4  # C27, c2, I65 and null, among 6,000 rows
     assert value.to_list()[:6] == [True, True, False, True, False, False]

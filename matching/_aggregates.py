@@ -8,12 +8,11 @@ function itself raises: `$sum`/`$min`/`$max` of a null, `$min`/`$max` of nothing
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import polars as pl
 
-from matching._terms import Term, any_error, num_dtype, truthy, when_error
+from matching._terms import Term, any_error, column_name, num_dtype, truthy, when_error
 
 FUNCTIONS = ("count", "sum", "min", "max", "any", "all")
 
@@ -33,7 +32,7 @@ class Aggregate:
 
     @property
     def name(self) -> str:
-        return "__agg_" + hashlib.blake2b(self.key.encode(), digest_size=8).hexdigest()
+        return column_name("__agg_", self.key)
 
     @property
     def error_name(self) -> str:

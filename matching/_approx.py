@@ -106,11 +106,10 @@ def quotient(a: Term, b: Term, sig: str) -> Term:
 
 def product(a: Term, b: Term, sig: str) -> Term:
     """a * b, either approximate: each error scaled by the other's largest magnitude."""
+    a, b = _room_for_product(a, b)
     big_a, big_b = Decimal(1).scaleb(a.digits), Decimal(1).scaleb(b.digits)
     ea, eb = error_of(a), error_of(b)
     digits = a.digits + b.digits
-    approx = ea * big_b + eb * big_a + ea * eb + _ulp(digits)
-    a, b = fit_for_product(a, b)
     term = Term(
         Kind.NUM,
         a.value * b.value,
@@ -119,28 +118,27 @@ def product(a: Term, b: Term, sig: str) -> Term:
         sig,
         digits=digits,
         scale=a.scale + b.scale,
-        approx=_bound(approx + error_of(a) - ea + error_of(b) - eb),
+        approx=_bound(ea * big_b + eb * big_a + ea * eb + _ulp(digits)),
     )
     return fit(term)
 
 
-def fit_for_product(a: Term, b: Term) -> tuple[Term, Term]:
-    """Operands whose product's scale leaves room for its digits (the wider one rounded)."""
+def _room_for_product(a: Term, b: Term) -> tuple[Term, Term]:
+    """Operands whose product's scale leaves room for its digits (the finer one rounded, its
+    own bound widened; the product's bound then scales it by the other's magnitude)."""
     digits = a.digits + b.digits
     while digits + a.scale + b.scale > _TOTAL:
-        wide = a if a.scale >= b.scale else b
-        scale = _TOTAL - digits - (b.scale if wide is a else a.scale)
-        if scale < _MIN_SCALE // 2:
-            raise NeedsPython
-        added = Decimal(1).scaleb(-scale) * Decimal(1).scaleb(b.digits if wide is a else a.digits)
-        narrowed = replace(
-            wide,
-            value=wide.value.cast(num_dtype(scale)),
-            scale=scale,
-            approx=_bound(error_of(wide) + added),
-        )
-        a, b = (narrowed, b) if wide is a else (a, narrowed)
+        if a.scale >= b.scale:
+            a = _narrowed(a, _TOTAL - digits - b.scale)
+        else:
+            b = _narrowed(b, _TOTAL - digits - a.scale)
     return a, b
+
+
+def _narrowed(term: Term, scale: int) -> Term:
+    if scale < _MIN_SCALE // 2:
+        raise NeedsPython
+    return at_scale(term, scale)
 
 
 def total(a: Term, b: Term, subtract: bool, sig: str) -> Term:

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import hashlib
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -29,6 +28,7 @@ import polars as pl
 import rule_engine
 from rule_engine import ast
 
+from matching._terms import column_name
 from policies.language import RULE_ERRORS, rule_value
 
 Convert = Callable[[Any], Any]
@@ -85,6 +85,14 @@ def children(node: Any) -> list[tuple[str, Any]]:
     if hasattr(node, "left") and hasattr(node, "right"):
         return [("left", node.left), ("right", node.right)]
     return []
+
+
+def child_nodes(node: Any) -> Iterator[tuple[str, Any]]:
+    """Every child expression of a node, flat: a tuple's members and a mapping's pairs too."""
+    for attribute, child in children(node):
+        for member in child if isinstance(child, tuple) else (child,):
+            for sub in member if isinstance(member, tuple) else (member,):
+                yield attribute, sub
 
 
 def rebuild(node: Any, replace: Callable[[Any], Any | None]) -> Any:
@@ -246,7 +254,7 @@ class Region:
 
     @property
     def name(self) -> str:
-        return "__py_" + hashlib.blake2b(self.key.encode(), digest_size=8).hexdigest()
+        return column_name("__py_", self.key)
 
     @property
     def error_name(self) -> str:

@@ -9,6 +9,7 @@ the generated expressions stay small.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
@@ -67,6 +68,11 @@ class Term:
     @property
     def is_const(self) -> bool:
         return self.const is not None
+
+
+def column_name(prefix: str, key: str) -> str:
+    """The name of a computed column, derived from its canonical form: equal keys, one column."""
+    return prefix + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
 def num_dtype(scale: int) -> pl.Decimal:

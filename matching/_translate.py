@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import decimal
-import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +31,7 @@ from matching._terms import (
     Term,
     any_error,
     checked,
+    column_name,
     null_error,
     num_dtype,
     number_literal,
@@ -127,7 +127,7 @@ def approximate(node: Any, scope: Scope) -> Term:
     return term
 
 
-def _exactly(node: Any, scope: Scope, native_term: Term, near: pl.Expr, result: Any) -> Term:
+def exactly(node: Any, scope: Scope, native_term: Term, near: pl.Expr, result: Any) -> Term:
     """The native term where it is certain, rule-engine's (a region restricted to `near`) where
     an approximation sits too close to a boundary to decide."""
     exact = region(node, scope, result, where=near)
@@ -144,7 +144,7 @@ def derive(term: Term, scope: Scope) -> Term:
     """The term's value and error as columns of the prepared firm frame (computed once)."""
     if scope.variable is not None:
         return term
-    name = "__exact_" + hashlib.blake2b(term.sig.encode(), digest_size=8).hexdigest()
+    name = column_name("__exact_", term.sig)
     scope.found.derived.setdefault(name, term.value)
     if term.error is not None:
         scope.found.derived.setdefault(name + "_err", term.error)
@@ -213,12 +213,7 @@ def _reveals_exponent(node: Any) -> bool:
     """Whether the sub-tree formats a number as text (`.to_str`), where 1.5 and 1.50 differ."""
     if isinstance(node, ast.GetAttributeExpression) and node.name == "to_str":
         return True
-    return any(
-        _reveals_exponent(m)
-        for _, child in _python.children(node)
-        for m in (child if isinstance(child, tuple) else (child,))
-        for m in (m if isinstance(m, tuple) else (m,))
-    )
+    return any(_reveals_exponent(child) for _, child in _python.child_nodes(node))
 
 
 def _inline(
@@ -267,15 +262,11 @@ def _inline(
         inner_bound = bound
     parts: list[str] = []
     replaced: dict[int, Any] = {}
-    for attribute, child in _python.children(node):
-        members = child if isinstance(child, tuple) else (child,)
-        for member in members:
-            pair = member if isinstance(member, tuple) else (member,)
-            for sub in pair:
-                scoped = inner_bound if attribute in ("result", "condition") else bound
-                new, sig = _inline(sub, scope, slots, scoped, reveals=reveals)
-                replaced[id(sub)] = new
-                parts.append(f"{attribute}={sig}")
+    for attribute, sub in _python.child_nodes(node):
+        scoped = inner_bound if attribute in ("result", "condition") else bound
+        new, sig = _inline(sub, scope, slots, scoped, reveals=reveals)
+        replaced[id(sub)] = new
+        parts.append(f"{attribute}={sig}")
     rebuilt = _python.rebuild(node, lambda n: None if n is node else replaced.get(id(n)))
     return rebuilt, f"{_node_head(node)}({', '.join(parts)})"
 
@@ -652,12 +643,8 @@ def _exact_inverse_of(b: Term) -> Decimal | None:
 
 
 def _divisor(b: Term) -> Term:
-    """x / c is x * (1/c) exactly when 1/c terminates; other divisions are refused."""
-    if not isinstance(b.const, Decimal):
-        raise NeedsPython
-    if b.const == 0:
-        raise NeedsPython
-    inverse = _exact_inverse(b.const)
+    """x / c is x * (1/c) exactly when 1/c terminates (the other quotients are approximate)."""
+    inverse = _exact_inverse_of(b)
     if inverse is None:
         raise NeedsPython
     return number_literal(inverse)
@@ -692,7 +679,7 @@ def _equality(node: Any, scope: Scope) -> Term:
         a, b, near = _approx.near(a, b)  # farther apart than the bound: certainly different
         err = any_error(a.error, b.error)
         decided = Term(Kind.BOOL, pl.lit(node.type == "ne"), err, False, f"({a.sig} ~ {b.sig})")
-        return _exactly(node, scope, decided, near, (Kind.BOOL, pl.Boolean(), _python.as_bool))
+        return exactly(node, scope, decided, near, (Kind.BOOL, pl.Boolean(), _python.as_bool))
     a, b = _pair(node, scope)
     err = any_error(a.error, b.error)
     sig = f"({a.sig} {node.type} {b.sig})"
@@ -727,7 +714,7 @@ def _ordered(node: Any, scope: Scope) -> Term:
             raise NeedsPython
         a, b, near = _approx.near(a, b)
         decided = _ordered_terms(node, a, b)
-        return _exactly(node, scope, decided, near, (Kind.BOOL, pl.Boolean(), _python.as_bool))
+        return exactly(node, scope, decided, near, (Kind.BOOL, pl.Boolean(), _python.as_bool))
     a, b = _pair(node, scope)
     return _ordered_terms(node, a, b)
 
@@ -791,9 +778,8 @@ def _logic(node: Any, scope: Scope) -> Term:
 def _ternary(node: Any, scope: Scope) -> Term:
     c = native(node.condition, scope)
     t, f = native(node.case_true, scope), native(node.case_false, scope)
-    same = t.exponent and f.exponent and t.scale == f.scale
+    exponent = t.exponent and f.exponent and t.scale == f.scale
     t, f = _unify(t, f)
-    t = replace(t, exponent=same)
     cond = truthy(c)
     err = any_error(c.error, when_error(cond, t.error), when_error(cond.not_(), f.error))
     value = pl.when(cond).then(t.value).otherwise(f.value)
@@ -801,7 +787,6 @@ def _ternary(node: Any, scope: Scope) -> Term:
     typed = f if t.kind is Kind.NULL else t
     nullable = t.nullable or f.nullable
     digits = max(t.digits, f.digits)
-    exponent = t.exponent
     return Term(
         typed.kind, value, err, nullable, sig, digits=digits, scale=typed.scale, exponent=exponent
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -22,10 +22,9 @@ import rule_engine
 from matching import _approx, _python
 from matching._aggregates import Aggregate, attach
 from matching._terms import Kind, NeedsPython, Term, error_or_false, num_dtype, rescale
-from matching._translate import FIRM_PREFIX, Scope, compile_node, derive, region
+from matching._translate import FIRM_PREFIX, Scope, compile_node, exactly, region
 from matching.errors import InvalidRule, MatchingError, UnsupportedRule
-from policies.language import RULE_ERRORS, ParameterValue, context
-from subsidy.money import FEN
+from policies.language import RULE_ERRORS, ParameterValue, context, round_amount
 
 __all__ = [
     "CompiledPolicy",
@@ -65,11 +64,10 @@ class CompiledPolicy:
 
 
 def _to_fen(value: object) -> Decimal:
-    """An amount as the reference rounds it (`round_amount` without a cap; raises where the
-    reference does). Called once per distinct input of an amount region: kept lean."""
+    """An amount as the reference rounds it (raises where the reference does)."""
     if type(value) is not Decimal:
         raise TypeError(f"the amount is {type(value).__name__}, not a number")
-    return value.quantize(FEN, rounding=ROUND_HALF_UP)
+    return round_amount(value, None)
 
 
 def _rounded_exactly(node: object, scope: Scope, amount: Term, to_fen: Any) -> Term:
@@ -78,11 +76,8 @@ def _rounded_exactly(node: object, scope: Scope, amount: Term, to_fen: Any) -> T
     except NeedsPython:
         return region(node, scope, to_fen)
     fen = amount.value.round(2, mode="half_away_from_zero").cast(num_dtype(2))
-    exact = region(node, scope, to_fen, where=near)
-    value = pl.when(near).then(exact.value).otherwise(fen)
-    error = pl.when(near).then(exact.error).otherwise(error_or_false(amount))
-    rounded = Term(Kind.NUM, value, error, True, f"fen({exact.sig})", digits=amount.digits, scale=2)
-    return derive(rounded, scope)
+    rounded = Term(Kind.NUM, fen, amount.error, True, amount.sig, digits=amount.digits, scale=2)
+    return exactly(node, scope, rounded, near, to_fen)
 
 
 def _parse(text: str, ctx: rule_engine.Context) -> object:

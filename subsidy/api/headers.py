@@ -10,7 +10,8 @@ itself is kept.
   here only, never framed. /docs and /redoc (when enabled) load Swagger UI and ReDoc from their
   CDN with an inline bootstrap script: those two pages alone get a policy that allows that.
 - X-Frame-Options DENY (frame-ancestors for older browsers), X-Content-Type-Options nosniff,
-  Referrer-Policy no-referrer (a sign-in link's code never leaves in a Referer).
+  Referrer-Policy same-origin: no URL of the portal leaves in a Referer to another site (not
+  no-referrer: browsers then send `Origin: null` on our own forms, which the CSRF check refuses).
 - Strict-Transport-Security when the request came over HTTPS (behind a proxy: uvicorn's
   --proxy-headers gives the scheme the proxy saw).
 """
@@ -38,7 +39,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 _ALWAYS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
 )
 
 

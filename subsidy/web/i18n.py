@@ -23,8 +23,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sign_out": ("退出", "Sign out"),
     "token": ("令牌", "Token"),
     "token_help": (
-        "粘贴管理员发给您的访问令牌（qinqing token 生成）。",
-        "Paste the access token you were given (made by qinqing token).",
+        "粘贴管理员发给您的访问令牌（qinqing token 生成），或打开发给您的一次性登录链接。",
+        "Paste the access token you were given (made by qinqing token), or open the one-time "
+        "sign-in link you were sent.",
     ),
     "sign_in_as": ("以 {who} 身份登录", "Sign in as {who}"),
     "signed_in_as": ("当前用户：{who}", "Signed in as {who}"),

@@ -35,7 +35,7 @@ from tests.portal.conftest import token_for
 from tests.portal.world import World
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -97,12 +97,12 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context.set_default_timeout(TIMEOUT_MS)
     opened = context.new_page()
     refused: list[str] = []
-    opened.on(
-        "console",
-        lambda message: refused.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
-    )
+
+    def csp_refusals(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    opened.on("console", csp_refusals)
     yield opened
     assert not refused, refused
     report = getattr(request.node, "report_call", None)

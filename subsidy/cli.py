@@ -113,7 +113,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the web API (OpenAPI at /docs) with uvicorn."""
+    """Serve the web API and the portal with uvicorn (OpenAPI at /docs unless QINQING_API_DOCS
+    is off, as it is in production by default)."""
     import uvicorn
 
     with refusals():

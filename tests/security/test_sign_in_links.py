@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from urllib.parse import urlsplit
 
+import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -21,6 +23,7 @@ from subsidy.cli import app as cli
 from subsidy.settings import get_settings
 from subsidy.signin import service as signin
 from subsidy.signin.cli import sign_in_links
+from subsidy.signin.errors import SignInRefused
 from subsidy.signin.models import SignInCode
 from subsidy.web import pages
 from subsidy.web.session import COOKIE
@@ -137,3 +140,32 @@ def test_no_url_the_portal_makes_or_redirects_to_carries_a_secret(client: TestCl
         assert "eyJ" not in url, url
         assert "token=" not in url, url
         assert not any(secret in url for secret in secrets_seen), url
+
+
+@pytest.mark.postgres
+def test_two_requests_racing_with_one_code_sign_in_once(pg_engine: Engine) -> None:
+    """The second use waits for the first's row lock, then finds the code used."""
+    settings = get_settings()
+    with db.session_scope(pg_engine) as session:
+        who = Principal(subject="li", role=Role.OFFICER)
+        code = signin.issue_code(session, settings, who, issued_by="system:test").code
+    first = Session(pg_engine)
+    assert signin.redeem_code(first, code) == who  # not committed yet: the row stays locked
+    outcome: list[str] = []
+
+    def second() -> None:
+        with Session(pg_engine) as other:
+            try:
+                signin.redeem_code(other, code)
+                outcome.append("signed in")
+            except SignInRefused as exc:
+                outcome.append(exc.reason)
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(timeout=0.5)
+    assert racer.is_alive()  # blocked on the first's update
+    first.commit()
+    first.close()
+    racer.join(timeout=10)
+    assert outcome == ["used"]

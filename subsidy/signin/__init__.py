@@ -10,7 +10,8 @@ cookie back into the principal while the session is neither revoked, past its ab
 
     models.py       portal_session, sign_in_code
     repository.py   the queries: by hash, the conditional "use this code once", purge
-    service.py      issue_code / peek_code / redeem_code, open_session / resume / close, purge
+    service.py      issue_code / peek_code / redeem_code; sign_in_with_code / _with_token, which
+                    end in open_session; resume / close; purge
     errors.py       SignInRefused (a code or session that no longer signs in, and why)
     cli.py          `qinqing sign-in link`, `qinqing sign-in purge`
 """

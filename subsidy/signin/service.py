@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from subsidy.audit import service as audit
-from subsidy.auth import Principal, Role, check_firm
+from subsidy.auth import Principal, Role, check_firm, expires_at, verify
 from subsidy.db import utcnow
 from subsidy.settings import Settings
 from subsidy.signin import repository
@@ -39,6 +39,7 @@ class IssuedCode:
 
 @dataclass(frozen=True)
 class Opened:
+    principal: Principal
     session_id: str
     """For the cookie, and nowhere else; only its hash is stored."""
     expires_at: datetime
@@ -154,7 +155,28 @@ def open_session(
         subject=f"portal_session:{row.id}",
         after=after,
     )
-    return Opened(session_id, row.expires_at)
+    return Opened(principal, session_id, row.expires_at)
+
+
+def sign_in_with_code(
+    session: Session, settings: Settings, code: str, *, replacing: str | None = None
+) -> Opened:
+    """A sign-in link's click: the code is used (once) and a session opened for its principal;
+    `replacing` (the browser's previous session, if any) is closed first."""
+    principal = redeem_code(session, code)
+    if replacing:
+        close(session, replacing)
+    return open_session(session, settings, principal, method="code")
+
+
+def sign_in_with_token(
+    session: Session, settings: Settings, token: str, *, replacing: str | None = None
+) -> Opened:
+    """A pasted bearer token: a session for its principal that ends no later than the token."""
+    principal = verify(settings, token)
+    if replacing:
+        close(session, replacing)
+    return open_session(session, settings, principal, method="token", not_after=expires_at(token))
 
 
 def resume(

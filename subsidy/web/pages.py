@@ -30,7 +30,7 @@ from reports import service as report_service
 from reports.errors import JobFileMissing, JobNotReady, ReportError
 from reports.models import ReportJob
 from subsidy.api.security import DbSession
-from subsidy.auth import AuthenticationError, Principal, Role, expires_at, verify
+from subsidy.auth import AuthenticationError, Principal, Role
 from subsidy.db import utcnow
 from subsidy.errors import QinqingError
 from subsidy.masking import mask
@@ -114,27 +114,23 @@ def sign_in(
     code: Annotated[str, Form(max_length=128)] = "",
     token: Annotated[str, Form(max_length=8192)] = "",
 ) -> Response:
-    """Exchange a one-time code or a pasted bearer token for a new session (the cookie)."""
+    """Exchange a one-time code or a pasted bearer token for a new session (the cookie); the
+    session this browser had, if any, ends (no fixation, no leftovers)."""
     if not same_origin(request):
         return render(request, "error.html", {"message": "csrf_failed"}, status=403)
-    settings = get_settings()
+    settings, previous = get_settings(), session_id(request)
     try:
         if code.strip():
-            me, method, not_after = signin.redeem_code(session, code.strip()), "code", None
+            opened = signin.sign_in_with_code(session, settings, code.strip(), replacing=previous)
         else:
-            me = verify(settings, token.strip())
-            method, not_after = "token", expires_at(token.strip())
+            opened = signin.sign_in_with_token(session, settings, token.strip(), replacing=previous)
     except SignInRefused as exc:
         session.rollback()
         return _sign_in_page(request, reason=f"signin.{exc.reason}", status=401)
     except AuthenticationError as exc:
         session.rollback()
         return _sign_in_page(request, problem=str(exc), status=401)
-    previous = session_id(request)
-    if previous:  # a new sign-in ends the session this browser had (no fixation, no leftovers)
-        signin.close(session, previous)
-    opened = signin.open_session(session, settings, me, method=method, not_after=not_after)
-    response = _back(HOME[me.role])
+    response = _back(HOME[opened.principal.role])
     response.set_cookie(
         COOKIE,
         opened.session_id,

@@ -33,8 +33,10 @@ def client(host: str = "testclient") -> TestClient:
 
 
 def test_in_production_metrics_and_docs_are_not_there(production: pytest.MonkeyPatch) -> None:
+    production.setenv("QINQING_METRICS_TOKEN", "")  # set but empty: no token at all
     with client("127.0.0.1") as anonymous:
         assert anonymous.get("/metrics").status_code == 404
+        assert anonymous.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
         for path in DOCS:
             assert anonymous.get(path).status_code == 404, path
         assert anonymous.get("/healthz").status_code == 200

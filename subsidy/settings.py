@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     )
     api_docs: bool | None = Field(
         default=None,
-        description="Serve /docs, /redoc and /openapi.json; empty: everywhere but production",
+        description="Serve /docs, /redoc and /openapi.json; unset: everywhere but production",
     )
 
     @property

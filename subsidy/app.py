@@ -2,13 +2,18 @@
 web portal (`subsidy.web`).
 
 `qinqing serve` runs it with uvicorn. The request is the one place that commits
-(`subsidy.api.security.unit_of_work`).
+(`subsidy.api.security.unit_of_work`). Every response carries the security headers
+(`subsidy.api.headers`, around the whole stack); /metrics answers whom the settings allow
+(`subsidy.api.operations`); /docs, /redoc and /openapi.json exist when QINQING_API_DOCS says so
+(by default everywhere but production). Settings that cannot be used stop the factory with one
+line on stderr (exit status 2), also when uvicorn imports it.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp
 
 from matching import service as matching_service
 from matching.endpoints import router as qualifications
@@ -16,17 +21,30 @@ from matching.officer_endpoints import router as policy_matching
 from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
-from subsidy.api import problems
+from subsidy.api import operations, problems
+from subsidy.api.headers import SecurityHeaders
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
+from subsidy.settings import settings_or_exit
 from subsidy.web import install as install_portal
 
 
+class Qinqing(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's ServerErrorMiddleware, so that its 500 has the headers too.
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(
+    settings = settings_or_exit()
+    docs = settings.docs_enabled
+    app = Qinqing(
         title="Qinqing",
         summary="Policy subsidies from published rules to the firm's bank account.",
         version="0.1.0",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     problems.install(app)
     app.include_router(qualifications)
@@ -44,7 +62,8 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        operations.check_metrics(request, settings)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -24,7 +24,6 @@ from subsidy import db
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
-from subsidy.errors import QinqingError
 from subsidy.notifications import cli as notify_cli
 from subsidy.notifications import service as notifications
 from subsidy.redemption import automatic
@@ -34,8 +33,8 @@ from subsidy.redemption.errors import RedemptionError
 from subsidy.registry import cli as registry_cli
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
-from subsidy.settings import get_settings
-from subsidy.web.session import sign_in_links
+from subsidy.settings import get_settings, settings_or_exit
+from subsidy.signin import cli as signin_cli
 
 EXAMPLES = resources.files("policies") / "examples"
 
@@ -75,18 +74,16 @@ ledger_app = typer.Typer(help="The double-entry ledger of subsidy money.")
 app.add_typer(ledger_app, name="ledger")
 ledger_app.command("check")(payouts_commands.ledger_check_command)
 app.add_typer(reports_cli.report_app, name="report")
+app.add_typer(signin_cli.sign_in_app, name="sign-in")
 
 console = make_console()
 
 
 @app.callback()
 def _startup() -> None:
-    """Load and check the settings before any command (a production default secret is refused)."""
-    try:
-        get_settings()
-    except QinqingError as exc:
-        make_console(stderr=True).print(str(exc), style="red", markup=False)
-        raise typer.Exit(2) from exc
+    """Load and check the settings before any command: one that cannot be used (a production
+    default or short secret, a bad date) is one line on stderr and exit status 2."""
+    settings_or_exit()
 
 
 audit_app = typer.Typer(help="The hash-chained audit trail.")
@@ -116,7 +113,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the web API (OpenAPI at /docs) with uvicorn."""
+    """Serve the web API and the portal with uvicorn (OpenAPI at /docs unless QINQING_API_DOCS
+    is off, as it is in production by default)."""
     import uvicorn
 
     with refusals():
@@ -129,9 +127,12 @@ def token(
     role: Annotated[Role, typer.Option(help="The caller's role.")],
     uscc: Annotated[str | None, typer.Option(help="The firm (enterprise role only).")] = None,
     subject: Annotated[str, typer.Option(help="Who the token is for.")] = "cli",
-    hours: Annotated[float, typer.Option(min=0.01, help="Lifetime in hours.")] = 8,
+    hours: Annotated[
+        float, typer.Option(min=0.01, help="Lifetime in hours (at most QINQING_TOKEN_MAX_HOURS).")
+    ] = 8,
 ) -> None:
-    """Mint a bearer token signed with the secret key."""
+    """Mint a bearer token signed with the secret key (for the API; the portal takes a sign-in
+    link from `qinqing sign-in link`, or the token pasted into its form)."""
     try:
         minted = mint(
             get_settings(), role, subject=subject, uscc=uscc, lifetime=timedelta(hours=hours)
@@ -190,9 +191,17 @@ def run_demo(
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s")
     # The example policies are from 2020: the portal acts on the registry's reference date.
     day = demo.REFERENCE_DATE.isoformat()
-    links = sign_in_links(f"http://{host}:{port}", showcase)
+    with db.session_scope() as session:
+        links = signin_cli.sign_in_links(
+            session, f"http://{host}:{port}", showcase, issued_by="system:demo"
+        )
+    minutes = f"{settings.sign_in_code_minutes:g}"
+    console.print(f"one-time sign-in links (each signs in once, within {minutes} minutes):")
     for role, link in links.items():
         console.print(f"sign in as {role}: {link}", markup=False, soft_wrap=True)
+    console.print(
+        "more with: qinqing sign-in link --role ROLE --subject NAME [--uscc USCC]", markup=False
+    )
     if not serve_portal:
         console.print(f"serve the portal later with: QINQING_TODAY={day} qinqing serve")
         return

@@ -17,14 +17,15 @@ from celery import Celery
 from sqlalchemy import event
 from sqlmodel import Session
 
-from subsidy.settings import get_settings
+from subsidy.settings import settings_or_exit
 
 celery_app = Celery("qinqing", include=["payouts.tasks", "reports.tasks"])
 
 
 def configure(broker_url: str | None = None) -> Celery:
-    """Point the app at the broker of the settings (or `broker_url`); none: run in-process."""
-    url = get_settings().broker_url if broker_url is None else broker_url
+    """Point the app at the broker of the settings (or `broker_url`); none: run in-process.
+    Called on import, by every entry point: settings that cannot be used end it in one line."""
+    url = settings_or_exit().broker_url if broker_url is None else broker_url
     celery_app.conf.update(
         broker_url=url or "memory://",
         result_backend=None,

@@ -3,22 +3,29 @@
 The embedded default needs nothing: a SQLite file and a data directory in the working directory,
 and no broker (tasks run in-process). Production sets `QINQING_ENVIRONMENT=production`, a database
 URL, a broker URL and a secret key; any environment but development refuses to start with the
-development secret.
+development secret or one shorter than 32 bytes. A setting that cannot be used is one
+`ConfigurationError` naming the variable (`get_settings`), which the command line and the app
+factory print as one line (`settings_or_exit`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from subsidy.errors import ConfigurationError
 
 DEVELOPMENT_SECRET = "qinqing-development-secret-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_BYTES = 32
+"""HS256 keys shorter than the hash (32 bytes) can be searched offline from one token."""
+KEY_RECIPE = """python -c "import secrets; print(secrets.token_urlsafe(32))\""""
 
 
 class Settings(BaseSettings):
@@ -46,6 +53,37 @@ class Settings(BaseSettings):
         "The demo's policies are from 2020, so `qinqing demo` serves with 2020-06-30.",
     )
 
+    # --- secrets and sessions (issue 13) --------------------------------------------------
+    token_max_hours: float = Field(
+        default=12,
+        gt=0,
+        description="The longest an API bearer token may live (exp - iat); longer ones are "
+        "refused, and `qinqing token --hours` mints none longer",
+    )
+    session_hours: float = Field(
+        default=12, gt=0, description="A portal session ends this long after sign-in"
+    )
+    session_idle_minutes: float = Field(
+        default=30, gt=0, description="A portal session ends when unused this long"
+    )
+    sign_in_code_minutes: float = Field(
+        default=10, gt=0, description="How long a one-time sign-in code (a sign-in link) lives"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token that opens /metrics (Authorization: Bearer ...)",
+    )
+    metrics_clients: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8) whose "
+        "requests may read /metrics without a token. In development /metrics is open when "
+        "neither this nor QINQING_METRICS_TOKEN is set; elsewhere it is then 404",
+    )
+    api_docs: bool | None = Field(
+        default=None,
+        description="Serve /docs, /redoc and /openapi.json; unset: everywhere but production",
+    )
+
     @property
     def business_date(self) -> dt.date:
         """What "today" is for a redemption's validity and a preview's default as-of."""
@@ -59,15 +97,43 @@ class Settings(BaseSettings):
     def notifications_path(self) -> Path:
         return self.notify_file or self.data_dir / "notifications.jsonl"
 
+    @property
+    def docs_enabled(self) -> bool:
+        return self.environment != "production" if self.api_docs is None else self.api_docs
+
+    @property
+    def metrics_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.metrics_clients.split(",")
+            if part.strip()
+        )
+
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:
-        if self.environment != "development" and (
-            self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
-        ):
+        if self.environment == "development":
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret == DEVELOPMENT_SECRET:
             raise ConfigurationError(
                 "QINQING_SECRET_KEY is left at its development default; "
-                f"set a secret of your own to run as {self.environment}"
+                f"set a secret of your own to run as {self.environment} (make one with "
+                f"{KEY_RECIPE})"
             )
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigurationError(
+                f"QINQING_SECRET_KEY is shorter than {MIN_SECRET_BYTES} bytes "
+                f"({len(secret.encode())}); tokens signed with it can be forged offline. "
+                f"Make one with {KEY_RECIPE}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_metrics_clients(self) -> Settings:
+        try:
+            self.metrics_networks  # noqa: B018  # parsed here so a typo stops the start
+        except ValueError as exc:
+            raise ConfigurationError(f"QINQING_METRICS_CLIENTS: {exc}") from exc
         return self
 
     @model_validator(mode="after")
@@ -97,4 +163,33 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, or a `ConfigurationError` naming every variable that cannot be used."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(_variables(exc)) from None
+
+
+def _variables(exc: ValidationError) -> str:
+    """`QINQING_TODAY: Input should be a valid date ...; QINQING_...` from pydantic's errors."""
+    said = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = f"QINQING_{field.upper()}" if field else "settings"
+        if not field:
+            said.append(error["msg"])
+        elif field.endswith(("_key", "_token", "_url")):  # may hold a secret: never echoed
+            said.append(f"{name}: {error['msg']}")
+        else:
+            said.append(f"{name}: {error['msg']} (got {error['input']!r})")
+    return "; ".join(said)
+
+
+def settings_or_exit() -> Settings:
+    """For entry points (the command line, the app factory uvicorn imports): a setting that
+    cannot be used is one line on stderr and exit status 2, never a traceback."""
+    try:
+        return get_settings()
+    except ConfigurationError as exc:
+        print(f"qinqing: configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from subsidy.web import pages
-from subsidy.web.session import CsrfRefused, PageForbidden, SignInRequired
+from subsidy.web.session import COOKIE, CsrfRefused, PageForbidden, SignInRequired
 from subsidy.web.templating import render
 
 
@@ -27,8 +27,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
         if request.headers.get("HX-Request"):
-            return Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
-        return Response(status_code=303, headers={"Location": "/sign-in"})
+            response = Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
+        else:
+            response = Response(status_code=303, headers={"Location": "/sign-in"})
+        if COOKIE in request.cookies:  # the session it names has ended: forget it
+            response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
 
     @app.exception_handler(PageForbidden)
     async def _forbidden(request: Request, exc: PageForbidden) -> Response:

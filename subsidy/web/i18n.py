@@ -23,12 +23,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sign_out": ("退出", "Sign out"),
     "token": ("令牌", "Token"),
     "token_help": (
-        "粘贴管理员发给您的访问令牌（qinqing token 生成）。",
-        "Paste the access token you were given (made by qinqing token).",
+        "粘贴管理员发给您的访问令牌（qinqing token 生成），或打开发给您的一次性登录链接。",
+        "Paste the access token you were given (made by qinqing token), or open the one-time "
+        "sign-in link you were sent.",
     ),
     "sign_in_as": ("以 {who} 身份登录", "Sign in as {who}"),
     "signed_in_as": ("当前用户：{who}", "Signed in as {who}"),
     "bad_token": ("令牌无效或已过期：{why}", "The token cannot be used: {why}"),
+    "signin.code_help": (
+        "此登录链接只能使用一次，并会很快过期。",
+        "This sign-in link works once and expires soon.",
+    ),
+    "signin.unknown": (
+        "此登录链接无效，请重新获取登录链接。",
+        "This sign-in link is not valid; ask for a new one.",
+    ),
+    "signin.used": (
+        "此登录链接已使用过（每个链接只能登录一次），请重新获取。",
+        "This sign-in link has already been used (a link signs in once); ask for a new one.",
+    ),
+    "signin.expired": (
+        "此登录链接已过期，请重新获取。",
+        "This sign-in link has expired; ask for a new one.",
+    ),
+    "signin.token_in_link": (
+        "链接中不能携带令牌（会留在日志和浏览器历史中）；请将令牌粘贴到下方，或使用登录链接。",
+        "A link may not carry a token (it stays in logs and browser history); paste the token "
+        "below, or use a sign-in link.",
+    ),
     "forbidden": ("您的角色无权查看此页面。", "Your role may not use this page."),
     "not_found": ("没有找到。", "Not found."),
     "csrf_failed": (

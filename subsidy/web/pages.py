@@ -30,21 +30,24 @@ from reports import service as report_service
 from reports.errors import JobFileMissing, JobNotReady, ReportError
 from reports.models import ReportJob
 from subsidy.api.security import DbSession
-from subsidy.auth import AuthenticationError, Principal, Role, verify
+from subsidy.auth import AuthenticationError, Principal, Role
+from subsidy.db import utcnow
 from subsidy.errors import QinqingError
 from subsidy.masking import mask
 from subsidy.redemption import errors as redemption_errors
 from subsidy.redemption import service as redemption_service
 from subsidy.redemption.models import Redemption, RedemptionStatus
 from subsidy.settings import get_settings
+from subsidy.signin import service as signin
+from subsidy.signin.errors import SignInRefused
 from subsidy.web import i18n, views
 from subsidy.web.session import (
     COOKIE,
     allow_page,
-    cookie_lifetime,
     csrf_checked,
+    resumed,
     same_origin,
-    signed_in,
+    session_id,
 )
 from subsidy.web.templating import HOME, render
 
@@ -82,38 +85,56 @@ def _local(path: str | None, default: str) -> str:
 
 
 @router.get("/")
-def home(request: Request) -> Response:
-    me = signed_in(request)
+def home(request: Request, session: DbSession) -> Response:
+    me = resumed(request, session)
     return _back(HOME[me.role] if me else "/sign-in")
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_form(request: Request, token: str | None = None) -> HTMLResponse:
-    """The sign-in form; `?token=` (the demo's links) fills it in and names who it signs in."""
-    who, problem = None, None
-    if token:
-        try:
-            who = verify(get_settings(), token)
-        except AuthenticationError as exc:
-            problem = str(exc)
-    return render(request, "sign_in.html", {"token": token or "", "who": who, "problem": problem})
+def sign_in_form(request: Request, session: DbSession, code: str | None = None) -> HTMLResponse:
+    """The sign-in form. `?code=` (a sign-in link) names whom the one-time code signs in and
+    asks for the click that uses it (so a link previewer fetching it uses nothing); a code that
+    is used or expired shows the form with the reason. Tokens never travel in a URL: a link
+    carrying one is refused, and the form takes a pasted token by POST only."""
+    if "token" in request.query_params:
+        return _sign_in_page(request, reason="signin.token_in_link", status=400)
+    if not code:
+        return _sign_in_page(request)
+    try:
+        who = signin.peek_code(session, code)
+    except SignInRefused as exc:
+        return _sign_in_page(request, reason=f"signin.{exc.reason}", status=400)
+    return _sign_in_page(request, code=code, who=who)
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, token: Text) -> Response:
-    token = token.strip()
+def sign_in(
+    request: Request,
+    session: DbSession,
+    code: Annotated[str, Form(max_length=128)] = "",
+    token: Annotated[str, Form(max_length=8192)] = "",
+) -> Response:
+    """Exchange a one-time code or a pasted bearer token for a new session (the cookie); the
+    session this browser had, if any, ends (no fixation, no leftovers)."""
     if not same_origin(request):
         return render(request, "error.html", {"message": "csrf_failed"}, status=403)
+    settings, previous = get_settings(), session_id(request)
     try:
-        me = verify(get_settings(), token)
+        if code.strip():
+            opened = signin.sign_in_with_code(session, settings, code.strip(), replacing=previous)
+        else:
+            opened = signin.sign_in_with_token(session, settings, token.strip(), replacing=previous)
+    except SignInRefused as exc:
+        session.rollback()
+        return _sign_in_page(request, reason=f"signin.{exc.reason}", status=401)
     except AuthenticationError as exc:
-        context = {"token": "", "who": None, "problem": str(exc)}
-        return render(request, "sign_in.html", context, status=401)
-    response = _back(HOME[me.role])
+        session.rollback()
+        return _sign_in_page(request, problem=str(exc), status=401)
+    response = _back(HOME[opened.principal.role])
     response.set_cookie(
         COOKIE,
-        token,
-        max_age=cookie_lifetime(token),
+        opened.session_id,
+        max_age=max(int((opened.expires_at - utcnow()).total_seconds()), 0),
         path="/",
         httponly=True,
         samesite="strict",
@@ -122,8 +143,25 @@ def sign_in(request: Request, token: Text) -> Response:
     return response
 
 
+def _sign_in_page(
+    request: Request,
+    *,
+    code: str = "",
+    who: Principal | None = None,
+    reason: str | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {"code": code, "who": who, "reason": reason, "problem": problem}
+    return render(request, "sign_in.html", context, status=status)
+
+
 @router.post("/sign-out", dependencies=[Csrf])
-def sign_out() -> Response:
+def sign_out(request: Request, session: DbSession) -> Response:
+    """Revoke the session (audited): its cookie, replayed, signs nobody in."""
+    known = session_id(request)
+    if known:
+        signin.close(session, known)
     response = _back("/sign-in")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

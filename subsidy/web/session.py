@@ -1,11 +1,14 @@
-"""Who is using the portal: the same signed token as the API, kept in a cookie by the sign-in form.
+"""Who is using the portal: a server-side session (`subsidy.signin`) named by a cookie.
 
-- The cookie holds the bearer token itself (HttpOnly, SameSite=Strict, Secure over HTTPS, path /,
-  no longer than the token lives); `subsidy.auth.verify` turns it into the same `Principal` the
-  API's `caller` gives, so pages and API agree on who and which role.
+- The cookie holds a random session id (HttpOnly, SameSite=Strict, Secure over HTTPS, path /,
+  no longer than the session lives); the `portal_session` row it names holds the principal, the
+  same `Principal` the API's `caller` gives, so pages and API agree on who and which role. The
+  database keeps only the id's hash. Sign-out revokes the row: the old cookie, replayed, gets
+  the sign-in form. A session also ends QINQING_SESSION_HOURS after sign-in and after
+  QINQING_SESSION_IDLE_MINUTES unused.
 - `allow_page(*roles)` is the pages' `allow`: every page route declares its roles with it, and a
   test walks every page route with every role. Not signed in: to the sign-in form; wrong role: 403.
-- CSRF: every POST must carry a token derived from the session (HMAC-SHA256 of the cookie's token
+- CSRF: every POST must carry a token derived from the session (HMAC-SHA256 of the session id
   under the secret key) in the `csrf` form field or the `X-CSRF-Token` header (htmx sends the
   header, set once on <body>); a POST whose `Origin` names another site is refused too. With the
   cookie SameSite=Strict that is three locks; the token alone would suffice.
@@ -13,17 +16,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Callable
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, Request
+from sqlmodel import Session
 
-from subsidy.auth import AuthenticationError, Principal, Role, mint, verify
+from subsidy.api.security import DbSession
+from subsidy.auth import Principal, Role
 from subsidy.settings import get_settings
+from subsidy.signin import service as signin
+from subsidy.signin.errors import SignInRefused
 
 COOKIE = "qinqing_session"
 CSRF_FIELD = "csrf"
@@ -31,7 +36,7 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 class SignInRequired(Exception):  # a signal to the handler, not an error to report
-    """No session cookie, or one whose token no longer verifies: answered with the sign-in form."""
+    """No session cookie, or one whose session has ended: answered with the sign-in form."""
 
     def __init__(self, reason: str | None = None) -> None:
         super().__init__(reason or "")
@@ -46,29 +51,43 @@ class CsrfRefused(Exception):
     """A POST without the session's CSRF token, or from another origin: answered 403."""
 
 
-def session_token(request: Request) -> str | None:
-    return request.cookies.get(COOKIE)
+def session_id(request: Request) -> str | None:
+    return request.cookies.get(COOKIE) or None
+
+
+def resumed(request: Request, session: Session) -> Principal | None:
+    """The caller if the cookie names a live session, else None (never raises). The request
+    remembers it for the page's header and CSRF token (`signed_in`, `page_csrf`)."""
+    known = session_id(request)
+    if known is None:
+        return None
+    try:
+        me = signin.resume(session, get_settings(), known)
+    except SignInRefused:
+        return None
+    request.state.principal, request.state.session_id = me, known
+    return me
+
+
+def principal(request: Request, session: DbSession) -> Principal:
+    if session_id(request) is None:
+        raise SignInRequired()
+    me = resumed(request, session)
+    if me is None:
+        raise SignInRequired("the session has ended")
+    return me
 
 
 def signed_in(request: Request) -> Principal | None:
-    """The caller if the cookie holds a valid token, else None (never raises)."""
-    token = session_token(request)
-    if not token:
-        return None
-    try:
-        return verify(get_settings(), token)
-    except AuthenticationError:
-        return None
+    """Who this request's session is, once a dependency has resumed it (else None)."""
+    found: Principal | None = getattr(request.state, "principal", None)
+    return found
 
 
-def principal(request: Request) -> Principal:
-    token = session_token(request)
-    if not token:
-        raise SignInRequired()
-    try:
-        return verify(get_settings(), token)
-    except AuthenticationError as exc:
-        raise SignInRequired(str(exc)) from exc
+def page_csrf(request: Request) -> str:
+    """The CSRF token forms of this page carry; empty when nobody is signed in."""
+    known: str | None = getattr(request.state, "session_id", None)
+    return csrf_token(known) if known else ""
 
 
 def allow_page(*roles: Role) -> Callable[[Principal], Principal]:
@@ -83,10 +102,10 @@ def allow_page(*roles: Role) -> Callable[[Principal], Principal]:
     return admitted
 
 
-def csrf_token(token: str) -> str:
-    """The CSRF token of a session: HMAC of its bearer token under the secret key."""
+def csrf_token(session_id: str) -> str:
+    """The CSRF token of a session: HMAC of its id under the secret key."""
     key = get_settings().secret_key.get_secret_value().encode()
-    return hmac.new(key, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()
 
 
 def same_origin(request: Request) -> bool:
@@ -103,33 +122,13 @@ async def csrf_checked(
 ) -> None:
     """For every POST a signed-in user makes: the session's CSRF token and no foreign Origin.
     (Not signed in: to the sign-in form first.)"""
-    token = session_token(request)
-    if not token or not same_origin(request):
+    expected = page_csrf(request)
+    if not expected or not same_origin(request):
         raise CsrfRefused()
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         form = await request.form()  # Starlette keeps it: the handler's Form fields read it again
         field = form.get(CSRF_FIELD)
         sent = field if isinstance(field, str) else None
-    if sent is None or not hmac.compare_digest(sent, csrf_token(token)):
+    if sent is None or not hmac.compare_digest(sent, expected):
         raise CsrfRefused()
-
-
-def cookie_lifetime(token: str) -> int:
-    """Seconds the cookie may live: until the token expires (verify has read `exp`)."""
-    claims = jwt.decode(token, options={"verify_signature": False})
-    left = int(claims["exp"]) - int(dt.datetime.now(dt.UTC).timestamp())
-    return max(left, 0)
-
-
-def sign_in_links(base_url: str, firm: str | None) -> dict[str, str]:
-    """A sign-in link per role (the form filled in with a fresh token), for the demo."""
-    settings = get_settings()
-    links = {}
-    for role in Role:
-        if role is Role.ENTERPRISE and firm is None:
-            continue
-        uscc = firm if role is Role.ENTERPRISE else None
-        token = mint(settings, role, subject=f"demo-{role}", uscc=uscc)
-        links[str(role)] = f"{base_url}/sign-in?token={token}"
-    return links

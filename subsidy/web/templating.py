@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from subsidy.auth import Principal, Role
 from subsidy.settings import get_settings
 from subsidy.web import i18n
-from subsidy.web.session import csrf_token, session_token, signed_in
+from subsidy.web.session import page_csrf, signed_in
 
 TEMPLATES = resources.files("subsidy.web") / "templates"
 
@@ -75,14 +75,13 @@ def render(
     me: Principal | None = None,
 ) -> HTMLResponse:
     who = me or signed_in(request)
-    token = session_token(request)
     words = i18n.Translator(language(request))
     page = {
         "t": words.t,
         "lang": words.language,
         "me": who,
         "nav": NAVIGATION.get(who.role, []) if who else [],
-        "csrf": csrf_token(token) if token and who else "",
+        "csrf": page_csrf(request) if who else "",
         "path": request.url.path,
         "today": get_settings().business_date,
     }

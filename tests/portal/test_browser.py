@@ -2,7 +2,9 @@
 Playwright against the app served by uvicorn on a free port over the test's database.
 
 They skip when /usr/bin/chromium or playwright is missing, except under CI=true, where they
-fail. A failing journey leaves a screenshot in test-artifacts/portal/ (ignored by git).
+fail. A failing journey leaves a screenshot in test-artifacts/portal/ (ignored by git). The
+browser reports every Content-Security-Policy violation on its console: a journey fails on one
+(an inline script, style or handler the policy blocked would otherwise fail silently).
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from policies.models import Policy
+from subsidy import db
 from subsidy.app import create_app
-from subsidy.auth import Role
+from subsidy.auth import Principal, Role
 from subsidy.cli import app as cli
+from subsidy.settings import get_settings
+from subsidy.signin import service as signin
 from tests.portal.conftest import token_for
 from tests.portal.world import World
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -91,7 +96,15 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(locale="zh-CN")
     context.set_default_timeout(TIMEOUT_MS)
     opened = context.new_page()
+    refused: list[str] = []
+
+    def csp_refusals(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    opened.on("console", csp_refusals)
     yield opened
+    assert not refused, refused
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         folder = request.config.rootpath / "test-artifacts" / "portal"
@@ -101,9 +114,18 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 
 def sign_in(page: Page, server: str, token: str) -> None:
+    """An officer who holds a bearer token pastes it into the form."""
     page.goto(f"{server}/sign-in")
     page.fill("#token", token)
     page.click("button[type=submit]")
+
+
+def follow_sign_in_link(page: Page, server: str, who: Principal) -> None:
+    """As the demo's links: a one-time code, the form names who, one click uses it."""
+    with db.session_scope() as session:
+        issued = signin.issue_code(session, get_settings(), who, issued_by="system:test")
+    page.goto(f"{server}/sign-in?code={issued.code}")
+    page.click("#sign-in-with-code")
 
 
 def test_a_firm_redeems_and_sees_it_paid(
@@ -111,7 +133,8 @@ def test_a_firm_redeems_and_sees_it_paid(
 ) -> None:
     from playwright.sync_api import expect
 
-    sign_in(page, server, token_for(Role.ENTERPRISE, world.firm))
+    firm = Principal(subject="demo-enterprise", role=Role.ENTERPRISE, uscc=world.firm)
+    follow_sign_in_link(page, server, firm)
     expect(page).to_have_url(f"{server}/firm")
     expect(page.locator("h1")).to_have_text("我的补贴")
     card = page.locator(f"#subsidy-{world.policy_id}")

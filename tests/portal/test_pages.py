@@ -14,8 +14,10 @@ from sqlmodel import Session, select
 
 from payouts import approval
 from subsidy import db
-from subsidy.auth import Role
+from subsidy.auth import Principal, Role
 from subsidy.redemption.models import Redemption
+from subsidy.settings import get_settings
+from subsidy.signin import service as signin
 from subsidy.web import i18n, pages
 from subsidy.web.session import COOKIE, csrf_token
 from tests.portal.conftest import token_for
@@ -61,7 +63,7 @@ def sign_in(client: TestClient, role: Role, uscc: str | None = None) -> str:
     token = token_for(role, uscc)
     response = client.post("/sign-in", data={"token": token}, follow_redirects=False)
     assert response.status_code == 303, response.text
-    return csrf_token(token)
+    return csrf_token(client.cookies[COOKIE])
 
 
 @pytest.mark.parametrize("route", page_routes(), ids=lambda r: f"{r.methods} {r.path}")
@@ -146,14 +148,16 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_clears_it(client: T
     response = client.post("/sign-in", data={"token": token}, follow_redirects=False)
     assert response.headers["location"] == "/officer/policies"
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}={token};")
+    assert cookie.startswith(f"{COOKIE}=")
+    assert token not in cookie  # the cookie names a server-side session, it is not the token
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
+    session = client.cookies[COOKIE]
     assert client.get("/", follow_redirects=False).headers["location"] == "/officer/policies"
     stale = client.post("/sign-out", follow_redirects=False)  # no CSRF token
     assert stale.status_code == 403
     response = client.post(
-        "/sign-out", headers={"X-CSRF-Token": csrf_token(token)}, follow_redirects=False
+        "/sign-out", headers={"X-CSRF-Token": csrf_token(session)}, follow_redirects=False
     )
     assert response.status_code == 303
     assert f'{COOKIE}=""' in response.headers["set-cookie"]
@@ -167,12 +171,17 @@ def test_a_bad_token_is_refused_at_the_form(client: TestClient) -> None:
     assert COOKIE not in response.headers.get("set-cookie", "")
 
 
-def test_a_sign_in_link_fills_the_form_and_names_who(client: TestClient) -> None:
-    token = token_for(Role.FINANCE, subject="wang")
-    response = client.get(f"/sign-in?token={token}")
+def test_a_sign_in_link_names_who_and_signs_in_on_the_click(client: TestClient) -> None:
+    with db.session_scope() as session:
+        who = Principal(subject="wang", role=Role.FINANCE)
+        code = signin.issue_code(session, get_settings(), who, issued_by="system:test").code
+    response = client.get(f"/sign-in?code={code}")
     assert response.status_code == 200
     assert "以 财务 · wang 身份登录" in response.text
     assert COOKIE not in response.headers.get("set-cookie", "")  # a link alone signs nobody in
+    done = client.post("/sign-in", data={"code": code}, follow_redirects=False)
+    assert done.headers["location"] == "/finance/batches"
+    assert COOKIE in done.headers["set-cookie"]
 
 
 def test_posts_need_the_session_csrf_token_and_no_foreign_origin(

@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from typer.testing import CliRunner
 
+from subsidy.app import create_app
 from subsidy.cli import app
 from subsidy.registry.models import Enterprise, RegistrySnapshot
 from subsidy.registry.uscc import ALPHABET
@@ -150,8 +152,15 @@ def test_demo_runs_end_to_end(app_env: Engine, tmp_path: Path) -> None:
     assert "西湖区" in output
     assert len(firms_table(app_env)) == 300
     assert re.search(r"[1-9]\d* one-click redemptions by the first \d+ firms", output), output
-    for role in ("enterprise", "officer", "finance", "auditor"):
-        assert f"sign in as {role}: http://127.0.0.1:8000/sign-in?token=" in output
+    links = dict(re.findall(r"sign in as (\w+): (http://\S+)", output))
+    assert sorted(links) == ["auditor", "enterprise", "finance", "officer"]
+    for link in links.values():  # one-time codes, never a token in a URL
+        assert re.fullmatch(r"http://127\.0\.0\.1:8000/sign-in\?code=[\w-]{43}", link), link
+    assert "qinqing sign-in link --role ROLE" in output
+    with TestClient(create_app()) as portal:
+        code = links["officer"].split("code=")[1]
+        signed = portal.post("/sign-in", data={"code": code}, follow_redirects=False)
+        assert signed.headers["location"] == "/officer/policies"
     assert "QINQING_TODAY=2020-06-30 qinqing serve" in output
 
 

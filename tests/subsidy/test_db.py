@@ -92,11 +92,13 @@ def test_naive_timestamps_are_refused(engine: Engine) -> None:
 
 
 def test_migrations_go_down_and_up_again(engine: Engine) -> None:
-    assert db.current_revision(engine) == "0011"
+    assert db.current_revision(engine) == "0012"
     db.upgrade(engine, "head")  # idempotent
     from alembic import command
 
     command.downgrade(db.alembic_config(engine), "base")
     assert "enterprise" not in inspect(engine).get_table_names()
     db.upgrade(engine)
-    assert {"enterprise", "employee", "registry_snapshot"} <= set(inspect(engine).get_table_names())
+    assert {"enterprise", "employee", "registry_snapshot", "portal_session", "sign_in_code"} <= set(
+        inspect(engine).get_table_names()
+    )

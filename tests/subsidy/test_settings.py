@@ -23,7 +23,8 @@ def test_defaults_need_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_outside_development_the_development_secret_is_refused(environment: str) -> None:
     with pytest.raises(ConfigurationError, match="QINQING_SECRET_KEY"):
         Settings(environment=environment, secret_key=SecretStr(DEVELOPMENT_SECRET))
-    Settings(environment=environment, secret_key=SecretStr("a real secret"), bank_url=REAL_BANK)
+    real = SecretStr("a real secret of at least 32 bytes")
+    Settings(environment=environment, secret_key=real, bank_url=REAL_BANK)
     Settings(environment="development", secret_key=SecretStr(DEVELOPMENT_SECRET))
 
 
@@ -41,7 +42,8 @@ REAL_BANK = "files:///srv/bank-exchange"
 def test_production_refuses_a_fixed_date_and_a_simulated_bank(
     changes: dict[str, object], named: str
 ) -> None:
-    real = {"environment": "production", "secret_key": SecretStr("s3cret"), "bank_url": REAL_BANK}
+    secret = SecretStr("s3cret-of-at-least-thirty-two-bytes")
+    real = {"environment": "production", "secret_key": secret, "bank_url": REAL_BANK}
     Settings(**real)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=named):
         Settings(**(real | changes))  # type: ignore[arg-type]

@@ -16,9 +16,10 @@ from matching.officer_endpoints import router as policy_matching
 from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
-from subsidy.api import problems
+from subsidy.api import limits, problems
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
+from subsidy.settings import get_settings
 from subsidy.web import install as install_portal
 
 
@@ -29,6 +30,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     problems.install(app)
+    limits.install(app, get_settings())  # 413 before parsing and authentication
     app.include_router(qualifications)
     # Publishing also needs the matcher's "I can compile it"; `policies` cannot import it.
     app.include_router(policy_router(extra_checks=[matching_service.compile_issues]))

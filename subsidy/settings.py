@@ -80,10 +80,16 @@ class Settings(BaseSettings):
         "schema bounds each text column far tighter.",
     )
     import_max_xlsx_bytes: int = Field(
-        default=4 << 30,
+        default=2 << 30,
         gt=0,
         description="Uncompressed size of an XLSX file, all its parts together (a full "
-        "1,048,576-row sheet of the enterprise registry is ~1 GiB).",
+        "1,048,576-row sheet of the enterprise registry is ~0.85 GiB).",
+    )
+    import_max_xlsx_cells: int = Field(
+        default=50_000_000,
+        gt=0,
+        description="Cells a sheet spans (last row x widest column), which calamine allocates "
+        "whole: a full 1,048,576-row enterprise sheet spans 14.7 million (~0.5 GiB).",
     )
     import_max_xlsx_ratio: int = Field(
         default=200,

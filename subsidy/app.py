@@ -7,7 +7,7 @@ web portal (`subsidy.web`).
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from matching import service as matching_service
@@ -16,7 +16,7 @@ from matching.officer_endpoints import router as policy_matching
 from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
-from subsidy.api import limits, problems
+from subsidy.api import limits, params, problems
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
 from subsidy.settings import get_settings
@@ -28,6 +28,7 @@ def create_app() -> FastAPI:
         title="Qinqing",
         summary="Policy subsidies from published rules to the firm's bank account.",
         version="0.1.0",
+        dependencies=[Depends(params.plain_request)],  # no control character in any parameter
     )
     problems.install(app)
     limits.install(app, get_settings())  # 413 before parsing and authentication

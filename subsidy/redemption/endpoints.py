@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
+from subsidy.api.params import RowId
 from subsidy.api.problems import NotFound, ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
@@ -66,7 +67,7 @@ def my_redemptions(
 
 @router.get("/redemptions/{redemption_id}", response_model=RedemptionOut)
 def one_redemption(
-    redemption_id: int,
+    redemption_id: RowId,
     session: DbSession,
     me: Annotated[Principal, Depends(allow(*Role))],
 ) -> RedemptionOut:

@@ -49,7 +49,7 @@ def all_routes(app: FastAPI) -> list[APIRoute]:
         included = getattr(route, "original_router", None)
         if included is not None:
             pending.extend(included.routes)
-    return sorted(found, key=lambda r: (r.path, sorted(r.methods)))
+    return sorted(found, key=lambda r: (r.path, sorted(r.methods or ())))
 
 
 def _flat(dependant: Dependant) -> Iterator[Dependant]:
@@ -109,7 +109,7 @@ class Case:
 
 
 def _cases(route: APIRoute) -> Iterator[Case]:
-    method = sorted(route.methods)[0]
+    method = sorted(route.methods or ())[0]
     for dependant in _flat(route.dependant):
         for where, fields in (("path", dependant.path_params), ("query", dependant.query_params)):
             for field in fields:

@@ -28,6 +28,7 @@ from matching.service import compile_issues
 from policies import drafts
 from policies import service as policy_service
 from policies.endpoints import PREFIX, UnknownVersion, policy_problems
+from subsidy.api.openapi import answers
 from subsidy.api.params import INT4_MAX, PolicyId, RowId, Uscc
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
@@ -53,7 +54,7 @@ def _today() -> dt.date:
     return get_settings().business_date
 
 
-@router.post("/policy-drafts/{draft_id}/preview", response_model=PreviewOut)
+@router.post("/policy-drafts/{draft_id}/preview", response_model=PreviewOut, responses=answers(409))
 def preview_draft(
     draft_id: RowId, _: Reader, session: DbSession, as_of: dt.date | None = None
 ) -> PreviewOut:

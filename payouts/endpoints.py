@@ -34,6 +34,7 @@ from payouts.schemas import (
     ReverseIn,
     ReviewedRedemptionOut,
 )
+from subsidy.api.openapi import answers
 from subsidy.api.params import After, Before, PolicyIdQuery, RowId, Uscc, UsccQuery
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
@@ -151,14 +152,20 @@ def list_redemptions(
     return [ReviewedRedemptionOut.of(r) for r in found]
 
 
-@router.post("/redemptions/{redemption_id}/approve", response_model=ReviewedRedemptionOut)
+@router.post(
+    "/redemptions/{redemption_id}/approve",
+    response_model=ReviewedRedemptionOut,
+    responses=answers(409),
+)
 def approve(redemption_id: RowId, me: Officer, session: DbSession) -> ReviewedRedemptionOut:
     """held -> approved, by an officer other than its maker (403 `maker-checker`)."""
     with payout_problems():
         return ReviewedRedemptionOut.of(approval.approve(session, redemption_id, by=_by(me)))
 
 
-@router.post("/redemptions/{redemption_id}/reverse", response_model=ReversalOut)
+@router.post(
+    "/redemptions/{redemption_id}/reverse", response_model=ReversalOut, responses=answers(409)
+)
 def reverse(redemption_id: RowId, body: ReverseIn, me: Officer, session: DbSession) -> ReversalOut:
     """Reverse a redemption for a reason: its budget is released; money already paid becomes
     owed by the firm (a clawback). 409 while it is being paid, or when already reversed."""
@@ -167,7 +174,11 @@ def reverse(redemption_id: RowId, body: ReverseIn, me: Officer, session: DbSessi
     return ReversalOut.of(done)
 
 
-@router.put("/redemptions/{redemption_id}/account", response_model=ReviewedRedemptionOut)
+@router.put(
+    "/redemptions/{redemption_id}/account",
+    response_model=ReviewedRedemptionOut,
+    responses=answers(409),
+)
 def correct_account(
     redemption_id: RowId, body: AccountIn, me: Finance, session: DbSession
 ) -> ReviewedRedemptionOut:
@@ -177,7 +188,11 @@ def correct_account(
     return ReviewedRedemptionOut.of(done)
 
 
-@router.post("/redemptions/{redemption_id}/release", response_model=ReviewedRedemptionOut)
+@router.post(
+    "/redemptions/{redemption_id}/release",
+    response_model=ReviewedRedemptionOut,
+    responses=answers(409),
+)
 def release(redemption_id: RowId, me: Finance, session: DbSession) -> ReviewedRedemptionOut:
     """returned -> approved, to be paid by the next payout run; not by whoever corrected it."""
     with payout_problems():
@@ -224,7 +239,11 @@ def list_exceptions(
     return [ExceptionOut.of(e) for e in found]
 
 
-@router.post("/reconciliation-exceptions/{exception_id}/resolve", response_model=ExceptionOut)
+@router.post(
+    "/reconciliation-exceptions/{exception_id}/resolve",
+    response_model=ExceptionOut,
+    responses=answers(409),
+)
 def resolve_exception(
     exception_id: RowId, body: ResolveIn, me: Finance, session: DbSession
 ) -> ExceptionOut:

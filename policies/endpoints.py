@@ -40,6 +40,7 @@ from policies.schemas import (
     VersionOut,
 )
 from policies.service import ExtraCheck
+from subsidy.api.openapi import answers
 from subsidy.api.params import PolicyId, PolicyIdQuery, RowId, Version, control_in_text
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
@@ -211,7 +212,11 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         )
 
     @router.post(
-        "/policy-drafts", response_model=SavedDraftOut, status_code=201, openapi_extra=_RAW_BODY
+        "/policy-drafts",
+        response_model=SavedDraftOut,
+        status_code=201,
+        openapi_extra=_RAW_BODY,
+        responses=answers(415),
     )
     def create_draft(
         me: Officer, document: Document, session: DbSession, response: Response
@@ -235,7 +240,12 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         with policy_problems():
             return DraftOut.of(drafts.get(session, draft_id))
 
-    @router.put("/policy-drafts/{draft_id}", response_model=SavedDraftOut, openapi_extra=_RAW_BODY)
+    @router.put(
+        "/policy-drafts/{draft_id}",
+        response_model=SavedDraftOut,
+        openapi_extra=_RAW_BODY,
+        responses=answers(409, 415),
+    )
     def replace_draft(
         draft_id: RowId, me: Officer, document: Document, session: DbSession
     ) -> SavedDraftOut:
@@ -267,7 +277,10 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         )
 
     @router.post(
-        "/policy-drafts/{draft_id}/publish", response_model=PublicationOut, status_code=201
+        "/policy-drafts/{draft_id}/publish",
+        response_model=PublicationOut,
+        status_code=201,
+        responses=answers(409),
     )
     def publish_draft(
         draft_id: RowId, me: Officer, session: DbSession, response: Response
@@ -331,6 +344,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         @router.post(
             f"/policies/{{policy_id}}/{verb}",
             response_model=PolicyOut,
+            responses=answers(409),
             name=f"{verb}_policy",
             description=f"Make the policy {to}, recorded in the audit trail with the caller as "
             "`by`; 409 when its state does not allow it.",

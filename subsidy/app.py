@@ -16,7 +16,7 @@ from matching.officer_endpoints import router as policy_matching
 from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
-from subsidy.api import limits, params, problems
+from subsidy.api import limits, openapi, params, problems
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
 from subsidy.settings import get_settings
@@ -31,6 +31,7 @@ def create_app() -> FastAPI:
         dependencies=[Depends(params.plain_request)],  # no control character in any parameter
     )
     problems.install(app)
+    openapi.install(app)  # every error answer documented as problem+json
     limits.install(app, get_settings())  # 413 before parsing and authentication
     app.include_router(qualifications)
     # Publishing also needs the matcher's "I can compile it"; `policies` cannot import it.

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
+from subsidy.api.openapi import answers
 from subsidy.api.params import RowId
 from subsidy.api.problems import NotFound, ProblemError
 from subsidy.api.security import DbSession, allow
@@ -35,7 +36,7 @@ class _Refused(ProblemError):
         super().__init__(str(exc), **extra)
 
 
-@router.post("/redemptions", response_model=RedemptionOut, status_code=201)
+@router.post("/redemptions", response_model=RedemptionOut, status_code=201, responses=answers(409))
 def redeem(
     body: RedeemIn,
     response: Response,

@@ -63,6 +63,16 @@ def _read(path: Path, fmt: str, limits: ImportLimits) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
+def inspect_xlsx(path: Path, limits: ImportLimits | None = None) -> _xlsx.FirstSheet:
+    """An XLSX file measured from its zip before any spreadsheet library opens it (bank files
+    too): its first sheet's name, span and formula cells, or RegistryFileError."""
+    return _xlsx.inspect(path, limits or ImportLimits.configured())
+
+
+def formula_message(sheet: str, ref: str) -> str:
+    return f"cell {sheet}!{ref} is a formula, not a value: paste values only"
+
+
 def _read_xlsx(path: Path, limits: ImportLimits) -> pl.DataFrame:
     sheet = _xlsx.inspect(path, limits)
     if sheet.rows is not None and sheet.columns is not None:
@@ -85,7 +95,7 @@ def _formula_problems(source: str, sheet: _xlsx.FirstSheet, frame: pl.DataFrame)
     for cell in sheet.formulas:
         index = _xlsx.column_index(cell.column)
         column = frame.columns[index] if index < frame.width else None
-        message = f"cell {sheet.name}!{cell.ref} is a formula, not a value: paste values only"
+        message = formula_message(sheet.name, cell.ref)
         problems.append(Problem(source, cell.row, column, None, message))
     hidden = sheet.formula_count - len(sheet.formulas)
     if hidden > 0:

@@ -68,3 +68,21 @@ def test_a_sheet_of_values_imports(engine: Engine, data_dir: Path, tmp_path: Pat
     path = write_xlsx(tmp_path / "enterprises.xlsx", firms(8), ENTERPRISES)
     with db.session_scope(engine) as session:
         assert service.import_file(session, ENTERPRISES, path, data_dir=data_dir).row_count == 8
+
+
+def test_a_formula_in_a_bank_statement_is_refused(tmp_path: Path) -> None:
+    from payouts.gateways.errors import BankFileError
+    from payouts.statement import STATEMENT_COLUMNS, read_statement
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(STATEMENT_COLUMNS))
+    sheet.append(["x"] * len(STATEMENT_COLUMNS))
+    sheet["B2"] = "=1+1"
+    workbook.save(tmp_path / "statement.xlsx")
+    with pytest.raises(BankFileError) as refused:
+        read_statement(tmp_path / "statement.xlsx")
+    [problem] = refused.value.problems
+    assert problem.row == 2
+    assert problem.message.endswith("is a formula, not a value: paste values only")

@@ -261,3 +261,19 @@ def test_a_cell_past_the_column_limit_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(RegistryFileError, match=r"e.xlsx: cell Sheet1!AZ1 is in column 52; .*32"):
         read_source(wide, LIMITS)
+
+
+def test_a_bank_statement_is_bounded_as_a_registry_file(tmp_path: Path) -> None:
+    from payouts.gateways.errors import BankFileError
+    from payouts.statement import read_statement
+
+    bomb = _bomb(tmp_path / "statement.xlsx", inflated_mib=64)
+    with pytest.raises(BankFileError) as refused:
+        read_statement(bomb)
+    [problem] = refused.value.problems
+    assert problem.message.startswith("inflates ")
+    assert "QINQING_IMPORT_MAX_XLSX_RATIO" in problem.message
+    wide = tmp_path / "statement.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(100_000)) + "\n")
+    with pytest.raises(BankFileError, match="row 1, the header, is longer"):
+        read_statement(wide)

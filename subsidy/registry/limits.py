@@ -30,7 +30,7 @@ class ImportLimits:
     max_cell_chars: int
     max_xlsx_bytes: int
     max_xlsx_ratio: int
-    max_xlsx_cells: int = 50_000_000
+    max_xlsx_cells: int
 
     @classmethod
     def of(cls, settings: Settings) -> ImportLimits:

@@ -29,7 +29,12 @@ from tests.subsidy.factories import enterprise, firms, write_csv, write_xlsx
 
 ROW_XML = b'<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c></row>'
 LIMITS = ImportLimits(
-    max_rows=1000, max_columns=32, max_cell_chars=100, max_xlsx_bytes=1 << 30, max_xlsx_ratio=200
+    max_rows=1000,
+    max_columns=32,
+    max_cell_chars=100,
+    max_xlsx_bytes=1 << 30,
+    max_xlsx_ratio=200,
+    max_xlsx_cells=1_000_000,
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from matching import preview as previewing
 from matching.explain import explain, registered_firm
@@ -28,6 +28,8 @@ from matching.service import compile_issues
 from policies import drafts
 from policies import service as policy_service
 from policies.endpoints import PREFIX, UnknownVersion, policy_problems
+from subsidy.api.openapi import answers
+from subsidy.api.params import INT4_MAX, PolicyId, RowId, Uscc
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
@@ -52,9 +54,9 @@ def _today() -> dt.date:
     return get_settings().business_date
 
 
-@router.post("/policy-drafts/{draft_id}/preview", response_model=PreviewOut)
+@router.post("/policy-drafts/{draft_id}/preview", response_model=PreviewOut, responses=answers(409))
 def preview_draft(
-    draft_id: int, _: Reader, session: DbSession, as_of: dt.date | None = None
+    draft_id: RowId, _: Reader, session: DbSession, as_of: dt.date | None = None
 ) -> PreviewOut:
     """What the draft's policy would give on the current registry as of `as_of` (default today,
     UTC): reach, total against the budget, by district and industry section, the firms each
@@ -90,12 +92,12 @@ def preview_draft(
 
 @router.get("/policies/{policy_id}/explain/{uscc}", response_model=ExplanationOut)
 def explain_firm(
-    policy_id: str,
-    uscc: str,
+    policy_id: PolicyId,
+    uscc: Uscc,
     _: Reader,
     session: DbSession,
     as_of: dt.date | None = None,
-    version: int | None = None,
+    version: Annotated[int | None, Query(ge=1, le=INT4_MAX)] = None,
 ) -> ExplanationOut:
     """Why firm `uscc` does or does not qualify under the policy's latest version (or `version`)
     on the current registry as of `as_of` (default today, UTC): each clause of the eligibility

@@ -34,6 +34,8 @@ from payouts.schemas import (
     ReverseIn,
     ReviewedRedemptionOut,
 )
+from subsidy.api.openapi import answers
+from subsidy.api.params import After, Before, PolicyIdQuery, RowId, Uscc, UsccQuery
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
@@ -101,7 +103,7 @@ def _by(me: Principal) -> str:
 
 @router.get("/payout-batches", response_model=list[BatchOut])
 def list_batches(
-    _: PayoutReader, session: DbSession, limit: Limit = 50, before: int | None = None
+    _: PayoutReader, session: DbSession, limit: Limit = 50, before: Before = None
 ) -> list[BatchOut]:
     """Newest first, each with its items counted and totalled by state; page back with
     `before` = the last id seen."""
@@ -109,19 +111,19 @@ def list_batches(
 
 
 @router.get("/payout-batches/{batch_id}", response_model=BatchOut)
-def one_batch(batch_id: int, _: PayoutReader, session: DbSession) -> BatchOut:
+def one_batch(batch_id: RowId, _: PayoutReader, session: DbSession) -> BatchOut:
     with payout_problems():
         return BatchOut.of(queries.batch(session, batch_id))
 
 
 @router.get("/payout-batches/{batch_id}/items", response_model=list[ItemOut])
 def batch_items(
-    batch_id: int,
+    batch_id: RowId,
     _: PayoutReader,
     session: DbSession,
     state: ItemState | None = None,
     limit: Limit = 200,
-    after: int | None = None,
+    after: After = None,
 ) -> list[ItemOut]:
     """The batch's items in id order (of one state when given), accounts masked."""
     with payout_problems():
@@ -137,10 +139,10 @@ def list_redemptions(
     _: RedemptionReader,
     session: DbSession,
     status: RedemptionStatus | None = None,
-    policy_id: str | None = None,
-    uscc: str | None = None,
+    policy_id: PolicyIdQuery = None,
+    uscc: UsccQuery = None,
     limit: Limit = 200,
-    after: int | None = None,
+    after: After = None,
 ) -> list[ReviewedRedemptionOut]:
     """Redemptions in id order: `status=held` for those awaiting approval, `status=returned`
     for those finance must correct."""
@@ -150,15 +152,21 @@ def list_redemptions(
     return [ReviewedRedemptionOut.of(r) for r in found]
 
 
-@router.post("/redemptions/{redemption_id}/approve", response_model=ReviewedRedemptionOut)
-def approve(redemption_id: int, me: Officer, session: DbSession) -> ReviewedRedemptionOut:
+@router.post(
+    "/redemptions/{redemption_id}/approve",
+    response_model=ReviewedRedemptionOut,
+    responses=answers(409),
+)
+def approve(redemption_id: RowId, me: Officer, session: DbSession) -> ReviewedRedemptionOut:
     """held -> approved, by an officer other than its maker (403 `maker-checker`)."""
     with payout_problems():
         return ReviewedRedemptionOut.of(approval.approve(session, redemption_id, by=_by(me)))
 
 
-@router.post("/redemptions/{redemption_id}/reverse", response_model=ReversalOut)
-def reverse(redemption_id: int, body: ReverseIn, me: Officer, session: DbSession) -> ReversalOut:
+@router.post(
+    "/redemptions/{redemption_id}/reverse", response_model=ReversalOut, responses=answers(409)
+)
+def reverse(redemption_id: RowId, body: ReverseIn, me: Officer, session: DbSession) -> ReversalOut:
     """Reverse a redemption for a reason: its budget is released; money already paid becomes
     owed by the firm (a clawback). 409 while it is being paid, or when already reversed."""
     with payout_problems():
@@ -166,9 +174,13 @@ def reverse(redemption_id: int, body: ReverseIn, me: Officer, session: DbSession
     return ReversalOut.of(done)
 
 
-@router.put("/redemptions/{redemption_id}/account", response_model=ReviewedRedemptionOut)
+@router.put(
+    "/redemptions/{redemption_id}/account",
+    response_model=ReviewedRedemptionOut,
+    responses=answers(409),
+)
 def correct_account(
-    redemption_id: int, body: AccountIn, me: Finance, session: DbSession
+    redemption_id: RowId, body: AccountIn, me: Finance, session: DbSession
 ) -> ReviewedRedemptionOut:
     """Correct the bank account of a returned redemption; another finance user releases it."""
     with payout_problems():
@@ -176,8 +188,12 @@ def correct_account(
     return ReviewedRedemptionOut.of(done)
 
 
-@router.post("/redemptions/{redemption_id}/release", response_model=ReviewedRedemptionOut)
-def release(redemption_id: int, me: Finance, session: DbSession) -> ReviewedRedemptionOut:
+@router.post(
+    "/redemptions/{redemption_id}/release",
+    response_model=ReviewedRedemptionOut,
+    responses=answers(409),
+)
+def release(redemption_id: RowId, me: Finance, session: DbSession) -> ReviewedRedemptionOut:
     """returned -> approved, to be paid by the next payout run; not by whoever corrected it."""
     with payout_problems():
         return ReviewedRedemptionOut.of(retry.release(session, redemption_id, by=_by(me)))
@@ -192,14 +208,14 @@ def list_flags(_: FlagReader, session: DbSession) -> list[FlagOut]:
 
 
 @router.put("/firm-flags/{uscc}", response_model=FlagOut)
-def flag_firm(uscc: str, body: FlagIn, me: Officer, session: DbSession) -> FlagOut:
+def flag_firm(uscc: Uscc, body: FlagIn, me: Officer, session: DbSession) -> FlagOut:
     """Flag a firm for review (or change the reason): its new redemptions are held."""
     with payout_problems():
         return FlagOut.of(approval.flag(session, uscc, body.reason, by=_by(me)))
 
 
 @router.delete("/firm-flags/{uscc}", status_code=204)
-def unflag_firm(uscc: str, me: Officer, session: DbSession) -> Response:
+def unflag_firm(uscc: Uscc, me: Officer, session: DbSession) -> Response:
     """Lift a firm's flag; redemptions already held stay held until approved."""
     with payout_problems():
         approval.unflag(session, uscc, by=_by(me))
@@ -216,16 +232,20 @@ def list_exceptions(
     resolved: bool | None = None,
     kind: ExceptionKind | None = None,
     limit: Limit = 200,
-    after: int | None = None,
+    after: After = None,
 ) -> list[ExceptionOut]:
     """In id order; `resolved=false` for what is still to do."""
     found = queries.exceptions(session, resolved=resolved, kind=kind, limit=limit, after=after)
     return [ExceptionOut.of(e) for e in found]
 
 
-@router.post("/reconciliation-exceptions/{exception_id}/resolve", response_model=ExceptionOut)
+@router.post(
+    "/reconciliation-exceptions/{exception_id}/resolve",
+    response_model=ExceptionOut,
+    responses=answers(409),
+)
 def resolve_exception(
-    exception_id: int, body: ResolveIn, me: Finance, session: DbSession
+    exception_id: RowId, body: ResolveIn, me: Finance, session: DbSession
 ) -> ExceptionOut:
     with payout_problems():
         return ExceptionOut.of(reconcile.resolve(session, exception_id, body.note, by=_by(me)))

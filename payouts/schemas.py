@@ -11,6 +11,7 @@ from payouts.ledger_check import Imbalance, LedgerReport
 from payouts.models import PayoutItem, ReconciliationException
 from payouts.queries import BatchSummary
 from payouts.reversal import Reversal
+from subsidy.api.params import RequestModel
 from subsidy.masking import mask
 from subsidy.redemption.models import FirmFlag, Redemption
 
@@ -133,7 +134,7 @@ class ReviewedRedemptionOut(BaseModel):
         )
 
 
-class ReverseIn(BaseModel):
+class ReverseIn(RequestModel):
     reason: str = Reason
 
 
@@ -156,11 +157,11 @@ class ReversalOut(BaseModel):
         )
 
 
-class AccountIn(BaseModel):
+class AccountIn(RequestModel):
     account: str = Field(min_length=8, max_length=64, description="Digits; spaces are dropped.")
 
 
-class FlagIn(BaseModel):
+class FlagIn(RequestModel):
     reason: str = Reason
 
 
@@ -201,7 +202,7 @@ class ExceptionOut(BaseModel):
         return cls.model_validate(found, from_attributes=True)
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(RequestModel):
     note: str = Field(min_length=1, max_length=500, description="What was done about it.")
 
 

@@ -40,6 +40,8 @@ from policies.schemas import (
     VersionOut,
 )
 from policies.service import ExtraCheck
+from subsidy.api.openapi import answers
+from subsidy.api.params import PolicyId, PolicyIdQuery, RowId, Version, control_in_text
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
@@ -164,13 +166,19 @@ def _charset(parameters: str) -> str | None:
 
 def _decoded(body: bytes, source: str) -> str:
     try:
-        return body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         line_start = body.rfind(b"\n", 0, exc.start) + 1
         line = body.count(b"\n", 0, exc.start) + 1
         column = len(body[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         issue = Issue(source, "", line, column, f"not UTF-8: byte {body[exc.start]:#04x}")
         raise InvalidPolicy(PolicyDocumentError(source, [issue])) from exc
+    if control_in_text(text):  # NUL cannot be stored; YAML and JSON allow none of them raw
+        at = next(i for i, char in enumerate(text) if control_in_text(char))
+        line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+        message = f"a control character {ord(text[at]):#04x}: remove it"
+        raise InvalidPolicy(PolicyDocumentError(source, [Issue(source, "", line, column, message)]))
+    return text
 
 
 Document = Annotated[SentDocument, Depends(sent_document)]
@@ -204,7 +212,11 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         )
 
     @router.post(
-        "/policy-drafts", response_model=SavedDraftOut, status_code=201, openapi_extra=_RAW_BODY
+        "/policy-drafts",
+        response_model=SavedDraftOut,
+        status_code=201,
+        openapi_extra=_RAW_BODY,
+        responses=answers(415),
     )
     def create_draft(
         me: Officer, document: Document, session: DbSession, response: Response
@@ -218,19 +230,24 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
 
     @router.get("/policy-drafts", response_model=list[DraftSummaryOut])
     def list_drafts(
-        _: DraftReader, session: DbSession, policy_id: str | None = None
+        _: DraftReader, session: DbSession, policy_id: PolicyIdQuery = None
     ) -> list[DraftSummaryOut]:
         """Drafts, newest first (those declaring `policy_id` only, when given)."""
         return [DraftSummaryOut.of(d) for d in drafts.drafts(session, policy_id)]
 
     @router.get("/policy-drafts/{draft_id}", response_model=DraftOut)
-    def one_draft(draft_id: int, _: DraftReader, session: DbSession) -> DraftOut:
+    def one_draft(draft_id: RowId, _: DraftReader, session: DbSession) -> DraftOut:
         with policy_problems():
             return DraftOut.of(drafts.get(session, draft_id))
 
-    @router.put("/policy-drafts/{draft_id}", response_model=SavedDraftOut, openapi_extra=_RAW_BODY)
+    @router.put(
+        "/policy-drafts/{draft_id}",
+        response_model=SavedDraftOut,
+        openapi_extra=_RAW_BODY,
+        responses=answers(409, 415),
+    )
     def replace_draft(
-        draft_id: int, me: Officer, document: Document, session: DbSession
+        draft_id: RowId, me: Officer, document: Document, session: DbSession
     ) -> SavedDraftOut:
         """Replace the draft's text (refused once it is published)."""
         with policy_problems():
@@ -238,14 +255,14 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         return saved(draft)
 
     @router.post("/policy-drafts/{draft_id}/validate", response_model=ValidationOut)
-    def validate_draft(draft_id: int, _: DraftReader, session: DbSession) -> ValidationOut:
+    def validate_draft(draft_id: RowId, _: DraftReader, session: DbSession) -> ValidationOut:
         """Schema, rules against the registry's types, and what publishing also checks (the
         matcher can compile it). Answers every issue; `valid` when there are none."""
         with policy_problems():
             return validation(drafts.get(session, draft_id))
 
     @router.post("/policy-drafts/{draft_id}/test", response_model=TestRunOut)
-    def run_draft_tests(draft_id: int, _: DraftReader, session: DbSession) -> TestRunOut:
+    def run_draft_tests(draft_id: RowId, _: DraftReader, session: DbSession) -> TestRunOut:
         """The draft's embedded tests through the reference evaluator, each passed or failed
         with why. A document whose rules do not check cannot run: 422 with its issues."""
         with policy_problems():
@@ -260,10 +277,13 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         )
 
     @router.post(
-        "/policy-drafts/{draft_id}/publish", response_model=PublicationOut, status_code=201
+        "/policy-drafts/{draft_id}/publish",
+        response_model=PublicationOut,
+        status_code=201,
+        responses=answers(409),
     )
     def publish_draft(
-        draft_id: int, me: Officer, session: DbSession, response: Response
+        draft_id: RowId, me: Officer, session: DbSession, response: Response
     ) -> PublicationOut:
         """Check, test and publish the draft as the policy's next version (201). If the document
         is the latest version already, 200 and nothing new. Not publishable: 422 with every
@@ -288,13 +308,13 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         return [PolicyOut.of(p) for p in service.policies(session)]
 
     @router.get("/policies/{policy_id}", response_model=PolicyOut)
-    def one_policy(policy_id: str, _: PolicyReader, session: DbSession) -> PolicyOut:
+    def one_policy(policy_id: PolicyId, _: PolicyReader, session: DbSession) -> PolicyOut:
         with policy_problems():
             policy, _versions = service.history(session, policy_id)
         return PolicyOut.of(policy)
 
     @router.get("/policies/{policy_id}/versions", response_model=list[VersionOut])
-    def versions(policy_id: str, _: PolicyReader, session: DbSession) -> list[VersionOut]:
+    def versions(policy_id: PolicyId, _: PolicyReader, session: DbSession) -> list[VersionOut]:
         with policy_problems():
             _policy, found = service.history(session, policy_id)
         return [VersionOut.of(v) for v in found]
@@ -304,7 +324,9 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"application/json": {}}, "description": "The document"}},
     )
-    def one_version(policy_id: str, version: int, _: PolicyReader, session: DbSession) -> Response:
+    def one_version(
+        policy_id: PolicyId, version: Version, _: PolicyReader, session: DbSession
+    ) -> Response:
         """The document exactly as published (canonical JSON, numbers exact); its ETag is the
         version's content hash, the SHA-256 of this body."""
         with policy_problems():
@@ -322,11 +344,12 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         @router.post(
             f"/policies/{{policy_id}}/{verb}",
             response_model=PolicyOut,
+            responses=answers(409),
             name=f"{verb}_policy",
             description=f"Make the policy {to}, recorded in the audit trail with the caller as "
             "`by`; 409 when its state does not allow it.",
         )
-        def change(policy_id: str, me: Officer, session: DbSession) -> PolicyOut:
+        def change(policy_id: PolicyId, me: Officer, session: DbSession) -> PolicyOut:
             with policy_problems():
                 policy = service.change_state(session, policy_id, to, by=me.subject)
             return PolicyOut.of(policy)

@@ -23,6 +23,8 @@ from reports.errors import JobFileMissing, JobNotReady, ReportError
 from reports.models import JobState, ReportJob
 from reports.queries import Period
 from reports.schemas import JobOut
+from subsidy.api.openapi import answers
+from subsidy.api.params import RowId
 from subsidy.api.problems import NotFound, ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal
@@ -89,15 +91,17 @@ def disbursements_xlsx(
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def job_state(job_id: int, session: DbSession, me: Reader) -> JobOut:
+def job_state(job_id: RowId, session: DbSession, me: Reader) -> JobOut:
     """A report job: its state, stage and progress; `file` once it is done."""
     return _job_out(_job(session, job_id))
 
 
 @router.get(
-    "/jobs/{job_id}/file", response_class=Response, responses={200: {"content": {XLSX: {}}}}
+    "/jobs/{job_id}/file",
+    response_class=Response,
+    responses={**answers(409), 200: {"content": {XLSX: {}}}},
 )
-def job_file(job_id: int, session: DbSession, me: Reader) -> Response:
+def job_file(job_id: RowId, session: DbSession, me: Reader) -> Response:
     """The finished workbook of a job (409 while it runs or when it failed)."""
     job = _job(session, job_id)
     try:

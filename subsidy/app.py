@@ -11,7 +11,7 @@ line on stderr (exit status 2), also when uvicorn imports it.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp
 
@@ -21,7 +21,7 @@ from matching.officer_endpoints import router as policy_matching
 from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
-from subsidy.api import operations, problems
+from subsidy.api import limits, openapi, operations, params, problems
 from subsidy.api.headers import SecurityHeaders
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
@@ -45,8 +45,11 @@ def create_app() -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
+        dependencies=[Depends(params.plain_request)],  # no control character in any parameter
     )
     problems.install(app)
+    openapi.install(app)  # every error answer documented as problem+json
+    limits.install(app, settings)  # 413 before parsing and authentication
     app.include_router(qualifications)
     # Publishing also needs the matcher's "I can compile it"; `policies` cannot import it.
     app.include_router(policy_router(extra_checks=[matching_service.compile_issues]))

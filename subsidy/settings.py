@@ -84,6 +84,58 @@ class Settings(BaseSettings):
         description="Serve /docs, /redoc and /openapi.json; unset: everywhere but production",
     )
 
+    # --- inputs bounded (issue 13): request bodies and registry imports ---------------------
+    # Far above any honest input, far below what would hurt the process: a JSON request here is
+    # under 1 KiB; a policy document at most 1 MiB (sent as a form it may triple); a province's
+    # registry is ~10 million firms and at most a few tens of millions of employees.
+    max_body_bytes: int = Field(
+        default=64 << 10,
+        gt=0,
+        description="Largest request body of any route but those that take a document; larger "
+        "is 413 before it is parsed or its caller authenticated.",
+    )
+    max_document_body_bytes: int = Field(
+        default=4 << 20,
+        gt=0,
+        description="Largest request body of the routes that take a policy document (the API's "
+        "/api/v1/policy-drafts, the portal's editor under /officer/drafts).",
+    )
+    import_max_rows: int = Field(
+        default=100_000_000,
+        gt=0,
+        description="Rows of one registry file: ten times a province's firms, twice its "
+        "insured employees.",
+    )
+    import_max_columns: int = Field(
+        default=256,
+        gt=0,
+        description="Columns of one registry file (the registry has 14 and 8).",
+    )
+    import_max_cell_chars: int = Field(
+        default=32_767,
+        gt=0,
+        description="Characters in one cell, any column (Excel's own limit); the registry "
+        "schema bounds each text column far tighter.",
+    )
+    import_max_xlsx_bytes: int = Field(
+        default=2 << 30,
+        gt=0,
+        description="Uncompressed size of an XLSX file, all its parts together (a full "
+        "1,048,576-row sheet of the enterprise registry is ~0.85 GiB).",
+    )
+    import_max_xlsx_cells: int = Field(
+        default=50_000_000,
+        gt=0,
+        description="Cells a sheet spans (last row x widest column), which calamine allocates "
+        "whole: a full 1,048,576-row enterprise sheet spans 14.7 million (~0.5 GiB).",
+    )
+    import_max_xlsx_ratio: int = Field(
+        default=200,
+        gt=0,
+        description="Uncompressed size over compressed size of an XLSX file; registry sheets "
+        "compress ~10 to 30 times, zip bombs a thousand times and more.",
+    )
+
     @property
     def business_date(self) -> dt.date:
         """What "today" is for a redemption's validity and a preview's default as-of."""

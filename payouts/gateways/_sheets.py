@@ -21,13 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import polars as pl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
 from payouts.gateways._types import MAX_YUAN
 from payouts.gateways.errors import BankFileError
-from subsidy.registry.errors import Problem
+from subsidy.registry.errors import Problem, RegistryError
+from subsidy.registry.limits import ImportLimits
+from subsidy.registry.reader import formula_message, inspect_xlsx
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 HEADER_ROW = 1
@@ -84,6 +87,7 @@ def read_table(path: Path, required: Sequence[str], source: str | None = None) -
     """The file's records, or BankFileError if it cannot be read or lacks a required column."""
     source = source or path.name
     fmt = format_of(path)
+    _refuse_unbounded(path, fmt, source)
     try:
         rows = _csv_rows(path) if fmt == "csv" else _xlsx_rows(path)
     except (
@@ -120,6 +124,29 @@ def read_table(path: Path, required: Sequence[str], source: str | None = None) -
         cells = dict(zip(header, row, strict=False))
         table.records.append((number, {name: cells.get(name, "") for name in header if name}))
     return table
+
+
+def _refuse_unbounded(path: Path, fmt: str, source: str) -> None:
+    """The registry's import limits, before parsing: a bank file is no larger than a registry;
+    an XLSX formula cell is refused (openpyxl would read its cached value, or nothing)."""
+    try:
+        if fmt == "csv":
+            ImportLimits.configured().check_csv(path)
+            return
+        sheet = inspect_xlsx(path)
+    except RegistryError as exc:
+        detail = str(exc).removeprefix(f"{path.name}: ")
+        raise BankFileError(source, [Problem(source, None, None, None, detail)]) from exc
+    except (OSError, pl.exceptions.PolarsError):
+        return  # not a limit: read_table says why the file cannot be read
+    if sheet.formulas:
+        raise BankFileError(
+            source,
+            [
+                Problem(source, cell.row, None, None, formula_message(sheet.name, cell.ref))
+                for cell in sheet.formulas
+            ],
+        )
 
 
 def _csv_rows(path: Path) -> list[list[str]]:

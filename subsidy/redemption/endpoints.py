@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
+from subsidy.api.openapi import answers
+from subsidy.api.params import RowId
 from subsidy.api.problems import NotFound, ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
@@ -34,7 +36,7 @@ class _Refused(ProblemError):
         super().__init__(str(exc), **extra)
 
 
-@router.post("/redemptions", response_model=RedemptionOut, status_code=201)
+@router.post("/redemptions", response_model=RedemptionOut, status_code=201, responses=answers(409))
 def redeem(
     body: RedeemIn,
     response: Response,
@@ -66,7 +68,7 @@ def my_redemptions(
 
 @router.get("/redemptions/{redemption_id}", response_model=RedemptionOut)
 def one_redemption(
-    redemption_id: int,
+    redemption_id: RowId,
     session: DbSession,
     me: Annotated[Principal, Depends(allow(*Role))],
 ) -> RedemptionOut:

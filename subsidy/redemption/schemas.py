@@ -7,8 +7,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from subsidy.api.params import RequestModel
 
-class RedeemIn(BaseModel):
+
+class RedeemIn(RequestModel):
     policy_id: str = Field(min_length=1, max_length=64)
 
 

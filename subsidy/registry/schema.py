@@ -32,6 +32,8 @@ class Column:
     kind: Kind
     nullable: bool = False
     choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    """Most characters a text cell may have (after trimming); the other kinds bound themselves."""
 
     @property
     def dtype(self) -> pl.DataType:
@@ -70,13 +72,21 @@ SIZES = ("micro", "small", "medium", "large")
 STATUSES = ("active", "suspended", "deregistered")
 TAX_RATINGS = ("A", "B", "M", "C", "D")
 
+# Real-world bounds, with room: the longest registered firm names are ~100 characters; a
+# district is a county-level name; an account number is at most 34 characters (IBAN, ISO
+# 13616), Chinese ones 16 to 21 digits; a person's id is 18 (GB 11643), a passport's fewer.
+NAME_LENGTH = 200
+DISTRICT_LENGTH = 100
+ACCOUNT_LENGTH = 34
+PERSON_ID_LENGTH = 32
+
 ENTERPRISES = Table(
     name="enterprises",
     key="uscc",
     columns=(
         Column("uscc", Kind.USCC),
-        Column("name", Kind.TEXT),
-        Column("district", Kind.TEXT),
+        Column("name", Kind.TEXT, max_length=NAME_LENGTH),
+        Column("district", Kind.TEXT, max_length=DISTRICT_LENGTH),
         Column("industry", Kind.INDUSTRY),
         Column("established", Kind.DATE),
         Column("size", Kind.CHOICE, choices=SIZES),
@@ -87,7 +97,7 @@ ENTERPRISES = Table(
         Column("revenue", Kind.MONEY, nullable=True),
         Column("tax_paid", Kind.MONEY, nullable=True),
         Column("ui_premium", Kind.MONEY, nullable=True),
-        Column("bank_account", Kind.TEXT, nullable=True),
+        Column("bank_account", Kind.TEXT, nullable=True, max_length=ACCOUNT_LENGTH),
     ),
 )
 
@@ -95,7 +105,7 @@ EMPLOYEES = Table(
     name="employees",
     key="person_id",
     columns=(
-        Column("person_id", Kind.TEXT),
+        Column("person_id", Kind.TEXT, max_length=PERSON_ID_LENGTH),
         Column("uscc", Kind.USCC),
         Column("hire_date", Kind.DATE),
         Column("leave_date", Kind.DATE, nullable=True),

@@ -22,6 +22,7 @@ _BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no"
 _MONEY_TEXT = r"^-?[0-9]{1,14}(\.[0-9]{1,2})?$"
 _INDUSTRY = r"^[A-T]([0-9]{2}([0-9]{1,2})?)?$"
 _MIDNIGHT = r"[ T]00:00(:00(\.0+)?)?$"
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # C0 but tab and line breaks
 _NO_PROBLEM = pl.lit(None, dtype=pl.String)
 
 
@@ -87,7 +88,7 @@ def _parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
         case Kind.USCC:
             return text, text.map_batches(uscc.problems, return_dtype=pl.String)
         case Kind.TEXT:
-            return text, _NO_PROBLEM
+            return _free_text(text, column.max_length)
         case Kind.CHOICE:
             allowed = ", ".join(column.choices)
             return _where_ok(text, text, text.is_in(column.choices), f"must be one of {allowed}")
@@ -110,6 +111,22 @@ def _parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
             well_formed = text.str.contains(_MONEY_TEXT)
             value = pl.when(well_formed).then(text.cast(MONEY_DTYPE, strict=False))
             return _money(value, malformed=well_formed.not_())
+
+
+def _free_text(text: pl.Expr, max_length: int | None) -> tuple[pl.Expr, pl.Expr]:
+    """Text within its column's length, without control characters but tabs and line breaks
+    (a NUL cannot be stored in PostgreSQL; the others mean nothing in a name)."""
+    chars = text.str.len_chars()
+    long = (chars > (max_length or 0)).fill_null(False) if max_length else pl.lit(False)
+    control = text.str.contains(_CONTROL).fill_null(False)
+    problem = (
+        pl.when(long)
+        .then(pl.format(f"has {{}} characters; at most {max_length} are allowed", chars))
+        .when(control)
+        .then(pl.lit("holds a control character (such as NUL): remove it"))
+        .otherwise(_NO_PROBLEM)
+    )
+    return pl.when(long | control).then(None).otherwise(text), problem
 
 
 def _is_exact_money(dtype: pl.DataType) -> bool:

@@ -29,6 +29,7 @@ from policies.models import DraftFormat, PolicyState
 from reports import service as report_service
 from reports.errors import JobFileMissing, JobNotReady, ReportError
 from reports.models import ReportJob
+from subsidy.api.params import PolicyId, RowId
 from subsidy.api.security import DbSession
 from subsidy.auth import AuthenticationError, Principal, Role
 from subsidy.db import utcnow
@@ -191,7 +192,9 @@ def firm_subsidies(request: Request, me: Firm, session: DbSession) -> HTMLRespon
 
 
 @router.get("/firm/subsidies/{policy_id}/redeem", response_class=HTMLResponse)
-def confirm_redeem(request: Request, policy_id: str, me: Firm, session: DbSession) -> HTMLResponse:
+def confirm_redeem(
+    request: Request, policy_id: PolicyId, me: Firm, session: DbSession
+) -> HTMLResponse:
     """The confirmation: what and how much, and a fresh idempotency key for this one click."""
     view = views.firm_view(session, _uscc(me), get_settings().business_date)
     subsidy = next((s for s in view.qualified if s.policy_id == policy_id), None)
@@ -204,7 +207,7 @@ def confirm_redeem(request: Request, policy_id: str, me: Firm, session: DbSessio
 @router.post("/firm/subsidies/{policy_id}/redeem", dependencies=[Csrf])
 def redeem(
     request: Request,
-    policy_id: str,
+    policy_id: PolicyId,
     me: Firm,
     session: DbSession,
     key: Annotated[str, Form(min_length=8, max_length=128)],
@@ -232,7 +235,7 @@ def my_redemptions(request: Request, me: Firm, session: DbSession) -> HTMLRespon
 
 @router.get("/firm/redemptions/{redemption_id}", response_class=HTMLResponse)
 def my_redemption(
-    request: Request, redemption_id: int, me: Firm, session: DbSession
+    request: Request, redemption_id: RowId, me: Firm, session: DbSession
 ) -> HTMLResponse:
     """One redemption on its way to "paid"; another firm's is not found, as in the API."""
     found = session.get(Redemption, redemption_id)
@@ -259,7 +262,7 @@ def policies(
 
 @router.post("/officer/policies/{policy_id}/{verb}", dependencies=[Csrf])
 def change_policy(
-    request: Request, policy_id: str, verb: str, me: Officer, session: DbSession
+    request: Request, policy_id: PolicyId, verb: str, me: Officer, session: DbSession
 ) -> Response:
     """Suspend or close a policy (`verb`), audited with the officer as `by`."""
     to = {"suspend": PolicyState.SUSPENDED, "close": PolicyState.CLOSED}.get(verb)
@@ -293,7 +296,7 @@ def new_draft(
 
 
 @router.get("/officer/drafts/{draft_id}", response_class=HTMLResponse)
-def editor(request: Request, draft_id: int, me: DraftReader, session: DbSession) -> HTMLResponse:
+def editor(request: Request, draft_id: RowId, me: DraftReader, session: DbSession) -> HTMLResponse:
     try:
         draft = drafts.get(session, draft_id)
     except PolicyError:
@@ -305,7 +308,7 @@ def editor(request: Request, draft_id: int, me: DraftReader, session: DbSession)
 
 @router.post("/officer/drafts/{draft_id}/check", dependencies=[Csrf])
 def check_draft(
-    request: Request, draft_id: int, me: Officer, session: DbSession, text: Text
+    request: Request, draft_id: RowId, me: Officer, session: DbSession, text: Text
 ) -> Response:
     """Live validation as the officer types: the issues of the unsaved text, each at its line."""
     try:
@@ -320,7 +323,7 @@ def check_draft(
 @router.post("/officer/drafts/{draft_id}/{action}", dependencies=[Csrf])
 def draft_action(
     request: Request,
-    draft_id: int,
+    draft_id: RowId,
     action: str,
     me: Officer,
     session: DbSession,
@@ -378,7 +381,7 @@ def review(
 
 
 @router.post("/review/{redemption_id}/approve", dependencies=[Csrf])
-def approve(request: Request, redemption_id: int, me: Officer, session: DbSession) -> Response:
+def approve(request: Request, redemption_id: RowId, me: Officer, session: DbSession) -> Response:
     """held -> approved, by an officer other than its maker."""
     return _payout_action(
         request,
@@ -392,7 +395,7 @@ def approve(request: Request, redemption_id: int, me: Officer, session: DbSessio
 @router.post("/review/{redemption_id}/account", dependencies=[Csrf])
 def correct_account(
     request: Request,
-    redemption_id: int,
+    redemption_id: RowId,
     me: Finance,
     session: DbSession,
     account: Annotated[str, Form(min_length=8, max_length=64)],
@@ -408,7 +411,7 @@ def correct_account(
 
 
 @router.post("/review/{redemption_id}/release", dependencies=[Csrf])
-def release(request: Request, redemption_id: int, me: Finance, session: DbSession) -> Response:
+def release(request: Request, redemption_id: RowId, me: Finance, session: DbSession) -> Response:
     """returned -> approved, by a finance user other than whoever corrected the account."""
     by = actor(me.role, me.subject)
     return _payout_action(
@@ -450,7 +453,7 @@ def batches_table(request: Request, me: PayoutReader, session: DbSession) -> HTM
 
 
 @router.get("/finance/batches/{batch_id}", response_class=HTMLResponse)
-def batch(request: Request, batch_id: int, me: PayoutReader, session: DbSession) -> HTMLResponse:
+def batch(request: Request, batch_id: RowId, me: PayoutReader, session: DbSession) -> HTMLResponse:
     try:
         summary = queries.batch(session, batch_id)
         items = queries.items(session, batch_id, limit=queries.MAX_PAGE)
@@ -474,7 +477,7 @@ def exceptions(
 @router.post("/finance/exceptions/{exception_id}/resolve", dependencies=[Csrf])
 def resolve(
     request: Request,
-    exception_id: int,
+    exception_id: RowId,
     me: Finance,
     session: DbSession,
     note: Annotated[str, Form(min_length=1, max_length=500)],
@@ -560,13 +563,13 @@ def _reports_page(
 
 
 @router.get("/finance/reports/jobs/{job_id}", response_class=HTMLResponse)
-def report_job(request: Request, job_id: int, me: ReportReader, session: DbSession) -> Response:
+def report_job(request: Request, job_id: RowId, me: ReportReader, session: DbSession) -> Response:
     return _report_job_page(request, me, session.get(ReportJob, job_id))
 
 
 @router.get("/finance/reports/jobs/{job_id}/progress", response_class=HTMLResponse)
 def report_job_progress(
-    request: Request, job_id: int, me: ReportReader, session: DbSession
+    request: Request, job_id: RowId, me: ReportReader, session: DbSession
 ) -> Response:
     """The job's state alone: its page polls it while the job is queued or running."""
     job = session.get(ReportJob, job_id)
@@ -577,7 +580,7 @@ def report_job_progress(
 
 @router.get("/finance/reports/jobs/{job_id}/file")
 def report_job_file(
-    request: Request, job_id: int, me: ReportReader, session: DbSession
+    request: Request, job_id: RowId, me: ReportReader, session: DbSession
 ) -> Response:
     """The finished workbook; before it is ready (or when it failed, or its file has gone) the
     job's page says why, with the API's status (409, or 404)."""

@@ -1,4 +1,4 @@
-"""Security fixtures: the app on TestClient over a migrated test database."""
+"""Fixtures of the security tests: the app on the test database, tokens of every role."""
 
 from __future__ import annotations
 
@@ -9,9 +9,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from subsidy.app import create_app
+from subsidy.auth import Role, mint
+from subsidy.settings import get_settings
+from tests.subsidy.factories import make_uscc
 
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url="http://testserver") as test_client:
+    app = create_app()
+    with TestClient(
+        app, base_url="http://testserver", raise_server_exceptions=False
+    ) as test_client:
         yield test_client
+
+
+def bearer(role: Role, uscc: str | None = None) -> dict[str, str]:
+    if role is Role.ENTERPRISE and uscc is None:
+        uscc = make_uscc(1)
+    minted = mint(get_settings(), role, subject=f"{role}-tester", uscc=uscc)
+    return {"Authorization": f"Bearer {minted}"}

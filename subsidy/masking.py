@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-PERSONAL_FIELDS = frozenset({"bank_account", "person_id", "phone"})
+from subsidy.registry.schema import TABLES
+
+PERSONAL_FIELDS = frozenset(
+    {"phone"} | {c.name for table in TABLES.values() for c in table.columns if c.personal}
+)
+"""The registry's personal columns (`Column.personal`) and the other personal fields shown."""
 
 
 def mask(value: str | None, keep: int = 4) -> str | None:

@@ -32,6 +32,9 @@ class Column:
     kind: Kind
     nullable: bool = False
     choices: tuple[str, ...] = ()
+    personal: bool = False
+    """Personal or secret data (a bank account, a person's id number): masked wherever it is
+    shown, and a rule may only test whether it is present (policies/guards.py)."""
 
     @property
     def dtype(self) -> pl.DataType:
@@ -87,7 +90,7 @@ ENTERPRISES = Table(
         Column("revenue", Kind.MONEY, nullable=True),
         Column("tax_paid", Kind.MONEY, nullable=True),
         Column("ui_premium", Kind.MONEY, nullable=True),
-        Column("bank_account", Kind.TEXT, nullable=True),
+        Column("bank_account", Kind.TEXT, nullable=True, personal=True),
     ),
 )
 
@@ -95,7 +98,7 @@ EMPLOYEES = Table(
     name="employees",
     key="person_id",
     columns=(
-        Column("person_id", Kind.TEXT),
+        Column("person_id", Kind.TEXT, personal=True),
         Column("uscc", Kind.USCC),
         Column("hire_date", Kind.DATE),
         Column("leave_date", Kind.DATE, nullable=True),

@@ -46,6 +46,21 @@ class Settings(BaseSettings):
         "The demo's policies are from 2020, so `qinqing demo` serves with 2020-06-30.",
     )
 
+    # --- rules cannot stop the service (issue 13): per-firm evaluations are time-boxed
+    rule_deadline_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long one policy's evaluation for one firm (a page, a redemption's "
+        "re-check, an explanation, a policy's tests) may run before its evaluator process is "
+        "killed and the firm gets an error for that policy.",
+    )
+    rule_evaluators: int = Field(
+        default=2,
+        ge=1,
+        description="Evaluator processes per server process (subsidy/deadline.py); a call waits "
+        "for a free one within its deadline.",
+    )
+
     @property
     def business_date(self) -> dt.date:
         """What "today" is for a redemption's validity and a preview's default as-of."""

@@ -90,8 +90,7 @@ def test_an_uncompilable_regex_fails_its_policy_alone(published: Engine) -> None
     after = _qualified(published)
     assert after == before  # the others are stored anew; the failed one keeps its last
     runs = _last_runs(published)
-    assert runs[BAD].failure is not None
-    assert "compiles too large" in runs[BAD].failure
+    assert "compiles too large" in (runs[BAD].failure or "")
     assert runs[BAD].policy_version == 2
     assert all(runs[p].failure is None for p in GOOD)
 
@@ -100,7 +99,7 @@ def test_any_exception_compiling_or_evaluating_one_policy_is_that_policys_failur
     published: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     compile_document = matching_service.compile_document
-    evaluate = matching_service.evaluate
+    evaluate = matching_service.evaluate  # type: ignore[attr-defined]
 
     def compiling(document: Any, as_of: Any) -> Any:
         if document.id == GOOD[0]:

@@ -10,6 +10,7 @@ requests time out here instead of freezing the test run."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from subsidy import deadline
 from subsidy.auth import Role, mint
 from subsidy.settings import Settings
 from tests.portal.world import AS_OF, World, make_world
@@ -130,3 +132,22 @@ def test_a_runaway_rule_costs_a_request_the_deadline_and_the_next_is_served(
         assert answer.status_code == 200
         assert answer.json()["error"] is None
         assert took < MARGIN
+
+
+def backtrack(text: str) -> bool:
+    """Holds the GIL for hours: no thread or signal in its process could stop it."""
+    return re.match(r"(.*.*.*)*Q", text) is not None
+
+
+def test_the_pool_kills_a_call_past_its_deadline_and_serves_the_next() -> None:
+    pool = deadline.Pool(1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(deadline.DeadlineExceeded):
+            pool.run(backtrack, ("a" * 40,), 0.5)
+        assert time.monotonic() - started < 0.5 + MARGIN
+        assert pool.run(backtrack, ("aQ",), 30) is True  # a fresh evaluator answers
+        assert pool.run(os.getpid, (), 30) == pool.run(os.getpid, (), 30)  # and is reused
+        assert pool.run(os.getpid, (), 30) != os.getpid()
+    finally:
+        pool.close()

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from subsidy.registry.schema import TABLES
-
-PERSONAL_FIELDS = frozenset(
-    {"phone"} | {c.name for table in TABLES.values() for c in table.columns if c.personal}
-)
-"""The registry's personal columns (`Column.personal`) and the other personal fields shown."""
+PERSONAL_FIELDS = frozenset({"bank_account", "person_id", "phone"})
 
 
 def mask(value: str | None, keep: int = 4) -> str | None:

@@ -12,6 +12,7 @@ from matching.explain import explain
 from policies.checking import load_and_check
 from policies.errors import PolicyDocumentError
 from policies.language import firm_record
+from subsidy.masking import PERSONAL_FIELDS
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES
 from tests.security._policies import (
     ELIGIBILITY_COLUMN,
@@ -24,10 +25,12 @@ from tests.security._policies import (
 ACCOUNT = "6222020000000001234"
 
 
-def test_the_schema_marks_the_personal_columns() -> None:
+def test_the_schema_marks_the_personal_columns_and_masking_knows_them() -> None:
     assert ENTERPRISES.column("bank_account").personal
     assert EMPLOYEES.column("person_id").personal
     assert not ENTERPRISES.column("name").personal
+    personal = {c.name for t in (ENTERPRISES, EMPLOYEES) for c in t.columns if c.personal}
+    assert personal <= PERSONAL_FIELDS
 
 
 @pytest.mark.parametrize(

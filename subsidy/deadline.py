@@ -16,6 +16,7 @@ picklable. The deadline and the number of processes are settings
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 import traceback
@@ -205,15 +206,17 @@ class Pool:
 
 
 _pool: Pool | None = None
+_pool_pid = 0
 _pool_lock = threading.Lock()
 
 
 def pool() -> Pool:
-    """The process's pool, sized by the settings when first used."""
-    global _pool
+    """The process's pool, sized by the settings when first used. A process forked from one
+    that had a pool (a prefork worker) starts its own: the pipes it inherited are its parent's."""
+    global _pool, _pool_pid
     with _pool_lock:
-        if _pool is None:
-            _pool = Pool(get_settings().rule_evaluators)
+        if _pool is None or _pool_pid != os.getpid():
+            _pool, _pool_pid = Pool(get_settings().rule_evaluators), os.getpid()
         return _pool
 
 

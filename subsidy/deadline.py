@@ -9,8 +9,12 @@ killed and replaced when a call outlives its deadline. The caller then gets `Dea
 and answers normally for everything else; the request's own thread only waited on a pipe.
 
 `run(function, *args)` needs `function` importable by name and its arguments and result
-picklable. The deadline and the number of processes are settings
-(`QINQING_RULE_DEADLINE_SECONDS`, `QINQING_RULE_EVALUATORS`).
+picklable. Measured on the 2-core development machine with a loaded CPU (load 5-14): one
+policy's outcome for one firm costs 0.26-1.5 ms this way against 0.09-0.29 ms in-process, an
+explanation 1.5-4 ms against 0.3-0.75 ms; a firm's page of thirteen policies pays 20-50 ms more.
+That is small enough that every rule goes through an evaluator: none is trusted in-process. An
+evaluator holds about 87 MB (polars and rule-engine imported). The deadline and the number of
+processes are settings (`QINQING_RULE_DEADLINE_SECONDS`, `QINQING_RULE_EVALUATORS`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from subsidy import deadline
 from subsidy.auth import Role, mint
@@ -45,18 +45,25 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.fixture(params=["default", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Engine:
+    """The suite's database, and PostgreSQL, where a frozen request left a session idle in
+    transaction."""
+    return request.getfixturevalue("pg_engine" if request.param == "postgres" else "engine")  # type: ignore[no-any-return]
+
+
 @pytest.fixture
-def world(engine: Engine, data_dir: Path, tmp_path: Path) -> World:
-    made = make_world(engine, data_dir, tmp_path / "registry")
-    published_unchecked(engine, unchecked(TECH_ID, SLOW))
+def world(database: Engine, data_dir: Path, tmp_path: Path) -> World:
+    made = make_world(database, data_dir, tmp_path / "registry")
+    published_unchecked(database, unchecked(TECH_ID, SLOW))
     return made
 
 
 @pytest.fixture
-def server(engine: Engine, data_dir: Path, world: World) -> Iterator[str]:
+def server(database: Engine, data_dir: Path, world: World) -> Iterator[str]:
     port = _free_port()
     env = os.environ | {
-        "QINQING_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "QINQING_DATABASE_URL": database.url.render_as_string(hide_password=False),
         "QINQING_DATA_DIR": str(data_dir),
         "QINQING_SECRET_KEY": SECRET,
         "QINQING_TODAY": AS_OF.isoformat(),
@@ -90,8 +97,21 @@ def _timed(request: httpx.Request, client: httpx.Client) -> tuple[httpx.Response
     return answer, time.monotonic() - started
 
 
+def _idle_in_transaction(database: Engine) -> int:
+    if database.dialect.name != "postgresql":
+        return 0
+    with database.connect() as connection:
+        found = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+            )
+        )
+        return int(found.scalar_one())
+
+
 def test_a_runaway_rule_costs_a_request_the_deadline_and_the_next_is_served(
-    server: str, world: World
+    server: str, world: World, database: Engine
 ) -> None:
     settings = Settings(secret_key=SECRET)
     firm = mint(settings, Role.ENTERPRISE, subject="timebox", uscc=world.firm)
@@ -129,6 +149,7 @@ def test_a_runaway_rule_costs_a_request_the_deadline_and_the_next_is_served(
             "GET", f"/api/v1/policies/{world.policy_id}/explain/{world.firm}", headers=officer
         )
         answer, took = _timed(healthy, client)
+        assert _idle_in_transaction(database) == 0
         assert answer.status_code == 200
         assert answer.json()["error"] is None
         assert took < MARGIN

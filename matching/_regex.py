@@ -4,9 +4,9 @@ The dialects agree on a plain subset: literal characters, `.`, classes `[...]` o
 ranges, groups `( )`, alternation `|`, the quantifiers `* + ? {m} {m,n}` (and their lazy forms),
 `^` at the start and the escapes `\\` + punctuation. Anything else (`\\d`, `\\w`, `\\s`, `\\b`,
 whose Unicode tables differ between Python's and Rust's versions; look-arounds, flags,
-back-references, `$`, which Python also matches before a final newline) is not translated, and
-neither is a pattern that Rust's regex cannot compile (its size limit): the compiler then leaves
-the match to Python's `re`, once per distinct text.
+back-references, `$`, which Python also matches before a final newline) is not translated: the
+compiler then leaves the match to Python's `re`, once per distinct text. A pattern too large for
+Rust's regex is an `InvalidRule` (validation refuses it first, see policies/regexes.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 
 import polars as pl
 
-from matching.errors import UnsupportedRule
+from matching.errors import InvalidRule, UnsupportedRule
 
 _QUANTIFIER = re.compile(r"\{\d+(,\d*)?\}")
 _PUNCTUATION = set(r".^$*+?()[]{}|\-")
@@ -91,6 +91,11 @@ def translate(pattern: str, anchored: bool) -> str:
     rust = f"^(?:{pattern})" if anchored else pattern
     try:
         pl.select(pl.lit("").str.contains(rust))
-    except pl.exceptions.PolarsError as exc:  # e.g. "Compiled regex exceeds size limit"
+    except pl.exceptions.PolarsError as exc:
+        if "size limit" in str(exc):  # never left to a run: validation refuses it first
+            raise InvalidRule(
+                f"the regular expression {pattern!r} compiles too large for the matcher "
+                "(over the 10 MB Rust's regex allows); use fewer repetitions"
+            ) from None
         raise _refuse(pattern, f"Rust's regex cannot compile it ({exc})") from None
     return rust

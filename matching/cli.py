@@ -43,7 +43,10 @@ def match_command(after: Sequence[service.AfterMatch] = ()) -> Callable[..., Non
     grants, notifications): a match and its consequences are stored together or not at all."""
 
     def match(as_of: AsOf = None) -> None:
-        """Run every published policy over the current registry and store the qualifications."""
+        """Run every published policy over the current registry and store the qualifications.
+
+        A policy that fails is named with its reason and the command exits with 1; the other
+        policies' qualifications are stored all the same."""
         day = _day(as_of)
         with refusals(), progress_bars() as progress:
             require_current_schema()
@@ -51,10 +54,19 @@ def match_command(after: Sequence[service.AfterMatch] = ()) -> Callable[..., Non
                 runs = service.run_match(
                     session, get_settings().data_dir, as_of=day, progress=progress
                 )
-                said = [line for step in after for line in step(session, runs, day)]
-        _print_runs(runs)
+                matched = [run for run in runs if run.failure is None]
+                said = [line for step in after for line in step(session, matched, day)]
+        _print_runs(matched)
         for line in said:
             console.print(line)
+        failed = [run for run in runs if run.failure is not None]
+        for run in failed:
+            err_console.print(
+                f"[red]policy {escape(run.policy_id)} v{run.policy_version} failed[/red] "
+                f"(its previous qualifications stand): {escape(run.failure or '')}"
+            )
+        if failed:
+            raise typer.Exit(1)
 
     return match
 

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -17,8 +18,10 @@ import rule_engine
 from sqlmodel import Session
 
 from policies.checking import parameters_of
-from policies.clauses import split_clauses
+from policies.clauses import Clause, split_clauses
 from policies.document import PolicyDocument
+from policies.evaluation import deadline_error
+from policies.guards import PERSONAL_SYMBOLS
 from policies.language import (
     RULE_ERRORS,
     ParameterValue,
@@ -28,6 +31,7 @@ from policies.language import (
     round_amount,
     rule_error,
 )
+from subsidy import deadline
 from subsidy.registry import repository as registry_repository
 from subsidy.registry.errors import RegistryError
 
@@ -71,21 +75,51 @@ def registered_firm(session: Session, uscc: str) -> dict[str, Any] | None:
     return firm_record(enterprise.model_dump(), [e.model_dump() for e in staff])
 
 
+def warm_up() -> None:
+    """Build what the first explanation would (the clause lexer, rule-engine's parser) in a new
+    evaluator before its first call: it takes a second, which a deadline must not pay."""
+    _rules("true", "1", (), dt.date(2020, 1, 1))
+
+
+deadline.prepare_with(warm_up)
+
+
 def explain(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date) -> Explanation:
-    parameters = parameters_of(document)
-    ctx = context(parameters, as_of)
-    clauses = [
-        _clause(c.text, ctx, record, parameters, c.symbols)
-        for c in split_clauses(document.eligibility)
-    ]
-    eligibility = rule_engine.Rule(document.eligibility, context=ctx)
-    amount_rule = rule_engine.Rule(document.amount, context=ctx)
-    outcome = evaluate_firm(eligibility, amount_rule, document.cap, record)
+    """Why the firm does or does not qualify, evaluated within the deadline (`subsidy.deadline`):
+    past it, the outcome and the eligibility as one clause carry the error naming the policy and
+    the limit."""
+    try:
+        return deadline.run(_explain_here, document, dict(record), as_of)
+    except deadline.DeadlineExceeded as exc:
+        message = deadline_error(document.id, exc)
+    clauses = [ClauseResult(document.eligibility, None, message, {})]
     return Explanation(
         uscc=str(record["uscc"]),
         policy_id=document.id,
         as_of=as_of,
         clauses=clauses,
+        amount_before_cap=None,
+        cap=document.cap,
+        qualifies=False,
+        amount=None,
+        error=message,
+    )
+
+
+def _explain_here(
+    document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date
+) -> Explanation:
+    """In the evaluator process (which keeps the parsed rules)."""
+    parameters = parameters_of(document)
+    clauses, eligibility, amount_rule = _rules(
+        document.eligibility, document.amount, tuple(sorted(parameters.items())), as_of
+    )
+    outcome = evaluate_firm(eligibility, amount_rule, document.cap, record)
+    return Explanation(
+        uscc=str(record["uscc"]),
+        policy_id=document.id,
+        as_of=as_of,
+        clauses=[_clause(clause, rule, record, parameters) for clause, rule in clauses],
         amount_before_cap=_raw_amount(amount_rule, record),
         cap=document.cap,
         qualifies=outcome.qualifies,
@@ -94,22 +128,50 @@ def explain(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date)
     )
 
 
+@lru_cache(maxsize=256)
+def _rules(
+    eligibility: str,
+    amount: str,
+    parameters: tuple[tuple[str, ParameterValue], ...],
+    as_of: dt.date,
+) -> tuple[list[tuple[Clause, rule_engine.Rule]], rule_engine.Rule, rule_engine.Rule]:
+    """Each clause with its rule, then the eligibility and the amount, parsed once."""
+    ctx = context(dict(parameters), as_of)
+    clauses = [(c, rule_engine.Rule(c.text, context=ctx)) for c in split_clauses(eligibility)]
+    return (
+        clauses,
+        rule_engine.Rule(eligibility, context=ctx),
+        rule_engine.Rule(amount, context=ctx),
+    )
+
+
 def _clause(
-    text: str,
-    ctx: rule_engine.Context,
+    clause: Clause,
+    rule: rule_engine.Rule,
     record: Mapping[str, Any],
     parameters: Mapping[str, ParameterValue],
-    symbols: tuple[str, ...],
 ) -> ClauseResult:
-    reads = {name: _shown(name, record, parameters) for name in symbols}
+    reads = _reads(clause.symbols, record, parameters)
     try:
-        value = rule_engine.Rule(text, context=ctx).evaluate(record)
+        value = rule.evaluate(record)
     except RULE_ERRORS as exc:
-        return ClauseResult(text, None, rule_error(None, exc), reads)
-    return ClauseResult(text, value, None, reads)
+        return ClauseResult(clause.text, None, rule_error(None, exc), reads)
+    return ClauseResult(clause.text, value, None, reads)
+
+
+def _reads(
+    symbols: tuple[str, ...], record: Mapping[str, Any], parameters: Mapping[str, ParameterValue]
+) -> dict[str, Any]:
+    """What the clause read, by name; of a personal column only whether it is present."""
+    return {
+        f"{name} != null" if name in PERSONAL_SYMBOLS else name: _shown(name, record, parameters)
+        for name in symbols
+    }
 
 
 def _shown(name: str, record: Mapping[str, Any], parameters: Mapping[str, ParameterValue]) -> Any:
+    if name in PERSONAL_SYMBOLS:  # never its characters (a rule may only test its presence)
+        return record.get(name) is not None
     if name in parameters:
         return parameters[name]
     value = record.get(name)

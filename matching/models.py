@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy import Column, ForeignKey, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from subsidy.db import Money, UTCDateTime, identifier, utcnow
@@ -31,6 +31,9 @@ class MatchRun(SQLModel, table=True):
     qualified: int
     total_amount: Decimal = Field(sa_column=Column(Money(), nullable=False))
     evaluation_errors: int
+    failure: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """Why the policy could not be matched (it compiled or evaluated with an error); its
+    previous qualifications then stand, and the other policies of the match are stored."""
     started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     finished_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
 

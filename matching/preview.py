@@ -13,16 +13,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-import rule_engine
 from sqlmodel import Session
 
 from matching.compiler import CompiledPolicy, compile_policy, evaluate, prepare
 from matching.explain import firm_of
 from matching.service import compile_document, published_policies
+from policies import evaluation
 from policies.checking import parameters_of
 from policies.clauses import split_clauses
 from policies.document import PolicyDocument
-from policies.language import context, evaluate_firm
 from subsidy.registry.service import RegistryFrames, current_frames
 
 
@@ -97,13 +96,10 @@ def _error_examples(
     """The message of each of the first few erring firms, from the reference evaluator (the
     compiled matcher says where a rule raises; rule-engine says what it raises)."""
     failing = outcome.filter(pl.col("error")).sort("uscc").head(ERROR_EXAMPLES)["uscc"]
-    ctx = context(parameters_of(document), as_of)
-    eligibility = rule_engine.Rule(document.eligibility, context=ctx)
-    amount = rule_engine.Rule(document.amount, context=ctx)
     examples = []
     for uscc in failing:
         record = firm_of(frames.enterprises, frames.employees, uscc)
-        error = evaluate_firm(eligibility, amount, document.cap, record).error
+        error = evaluation.evaluate(document, record, as_of).error
         examples.append((uscc, error or "error"))
     return examples
 

@@ -27,6 +27,7 @@ from policies.errors import Issue
 from policies.models import PolicyState
 from subsidy import bulk
 from subsidy.db import utcnow
+from subsidy.errors import QinqingError
 from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.registry.schema import MONEY_DTYPE
 from subsidy.registry.service import RegistryFrames, current_frames
@@ -81,27 +82,99 @@ def published_policies(session: Session) -> list[Published]:
 def run_match(
     session: Session, data_dir: Path, *, as_of: dt.date, progress: Progress = NO_PROGRESS
 ) -> list[MatchRun]:
-    """Match every published policy; returns one run per policy."""
+    """Match every published policy; returns one run per policy.
+
+    A policy that fails (any exception while compiling or evaluating it) gets a run that says
+    why (`MatchRun.failure`) and keeps its previous qualifications; the others are stored."""
     progress.stage("reading the registry snapshot")
     frames = current_frames(session, data_dir)
     policies = published_policies(session)
     progress.stage(f"compiling {len(policies)} policies")
-    compiled = [compile_document(p.document, as_of) for p in policies]
+    compiled: dict[int, CompiledPolicy] = {}
+    failures: dict[int, str] = {}
+    for index, published in enumerate(policies):
+        try:
+            compiled[index] = compile_document(published.document, as_of)
+        except Exception as exc:  # one policy's problem is that policy's failure
+            failures[index] = failure_reason(exc)
     progress.stage("aggregating employees")
-    firms = prepare(frames.enterprises, frames.employees, compiled)
+    firms = _prepared(frames, compiled, failures)
     progress.stage("matching", total=len(policies))
-    runs, found = [], []
-    for published, policy in zip(policies, compiled, strict=True):
-        run, rows = _run(session, frames, published, evaluate(firms, policy), as_of)
-        runs.append(run)
-        found.append(rows)
+    runs, found, matched = [], [], []
+    for index, published in enumerate(policies):
+        run: MatchRun | None = None
+        if index not in failures:
+            try:
+                run, rows = _run(
+                    session, frames, published, evaluate(firms, compiled[index]), as_of
+                )
+            except Exception as exc:
+                failures[index] = failure_reason(exc)
+            else:
+                found.append(rows)
+                matched.append(published.policy_id)
+        runs.append(run or _failed(session, frames, published, as_of, failures[index]))
         progress.advance(1)
-    _replace_qualifications(session, [p.policy_id for p in policies], found, progress)
+    _replace_qualifications(session, matched, found, progress)
     finished = utcnow()
     for run in runs:
         run.finished_at = finished
     session.flush()
     return runs
+
+
+def failure_reason(exc: Exception) -> str:
+    """An exception as a failed run records it: a deliberate refusal's own message, otherwise
+    its type too (a polars error, a bug)."""
+    reason = str(exc) if isinstance(exc, QinqingError) else f"{type(exc).__name__}: {exc}"
+    return reason[:_REASON_CHARS]
+
+
+_REASON_CHARS = 2_000
+
+
+def _prepared(
+    frames: RegistryFrames, compiled: dict[int, CompiledPolicy], failures: dict[int, str]
+) -> pl.DataFrame:
+    """The firm frame for every compiled policy, their aggregates and regions shared; when that
+    fails, each policy is prepared alone to find which fail, and those are left out."""
+    enterprises, employees = frames.enterprises, frames.employees
+    try:
+        return prepare(enterprises, employees, list(compiled.values()))
+    except Exception:
+        for index, policy in list(compiled.items()):
+            try:
+                prepare(enterprises, employees, [policy])
+            except Exception as exc:
+                failures[index] = failure_reason(exc)
+                del compiled[index]
+    try:
+        return prepare(enterprises, employees, list(compiled.values()))
+    except Exception as exc:  # they fail only together: none of them is matched
+        for index in list(compiled):
+            failures[index] = failure_reason(exc)
+        compiled.clear()
+        return prepare(enterprises, employees, [])
+
+
+def _failed(
+    session: Session, frames: RegistryFrames, published: Published, as_of: dt.date, reason: str
+) -> MatchRun:
+    run = MatchRun(
+        policy_id=published.policy_id,
+        policy_version=published.version,
+        enterprise_snapshot_id=_id(frames.enterprise_snapshot.id),
+        employee_snapshot_id=_id(frames.employee_snapshot.id),
+        as_of=as_of,
+        firms=frames.enterprises.height,
+        qualified=0,
+        total_amount=Decimal("0.00"),
+        evaluation_errors=0,
+        failure=reason,
+    )
+    session.add(run)
+    session.flush()
+    return run
 
 
 def _run(
@@ -115,6 +188,7 @@ def _run(
     qualified = outcome.filter(pl.col("qualifies"))
     _refuse_unstorable(published, qualified)
     total = qualified["amount"].sum()
+    errors = int(outcome["error"].sum())
     run = MatchRun(
         policy_id=published.policy_id,
         policy_version=published.version,
@@ -124,17 +198,17 @@ def _run(
         firms=outcome.height,
         qualified=qualified.height,
         total_amount=Decimal(total) if total is not None else Decimal("0.00"),
-        evaluation_errors=int(outcome["error"].sum()),
+        evaluation_errors=errors,
     )
-    session.add(run)
-    session.flush()
     rows = qualified.select(
         pl.lit(published.policy_id).alias("policy_id"),
         "uscc",
-        pl.lit(run.id).alias("run_id"),
+        pl.lit(0).alias("run_id"),
         pl.col("amount").cast(MONEY_DTYPE),
     )
-    return run, rows
+    session.add(run)
+    session.flush()
+    return run, rows.with_columns(pl.lit(run.id).alias("run_id"))
 
 
 def _refuse_unstorable(published: Published, qualified: pl.DataFrame) -> None:

@@ -28,6 +28,7 @@ from rule_engine.errors import (
     SymbolResolutionError,
 )
 
+from policies import guards, limits
 from policies.document import (
     EMPLOYEE_COLUMNS,
     PolicyDocument,
@@ -74,11 +75,21 @@ def check(
     issues: list[Issue] = []
     for clause in CLAUSES:
         text = getattr(document, clause)
+        tokens = guards.tokens(text)
+        bounds = guards.before_parsing(text, tokens)
+        if bounds:  # refused before the parser spends time and memory on it
+            issues.extend(_placed(where, clause, text, f.offset, f.message) for f in bounds)
+            continue
         try:
             rules[clause] = rule_engine.Rule(text, context=ctx)
         except rule_engine.EngineError as exc:
             issues.append(_issue(exc, clause, text, parameters, where))
             continue
+        except RecursionError:  # rule-engine's parser recurses once per level of nesting
+            issues.append(_placed(where, clause, text, None, limits.TOO_DEEP_TO_PARSE))
+            continue
+        found = guards.after_parsing(rules[clause], tokens, parameters)
+        issues.extend(_placed(where, clause, text, f.offset, f.message) for f in found)
         issues.extend(_result_type_issues(rules[clause], clause, where))
     if issues:
         raise PolicyDocumentError(where.source, issues)

@@ -37,6 +37,7 @@ from rule_engine.parser import Parser
 
 from policies.errors import Issue, PolicyDocumentError
 from policies.language import FIRM_TYPES, ParameterValue
+from policies.limits import MAX_DOCUMENT_NESTING, document_problem
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Kind, Table
 
 FieldPath = tuple[str | int, ...]
@@ -256,7 +257,7 @@ class SourceMap:
     def of(cls, text: str, source: str) -> SourceMap:
         try:
             root = yaml.compose(text, Loader=DecimalLoader)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             root = None
         return cls(source, text, root)
 
@@ -341,10 +342,20 @@ def source_map(document: PolicyDocument) -> SourceMap | None:
 
 
 def parse_text(text: str, source: str) -> Any:
-    """The raw document with Decimal numbers, or PolicyDocumentError placed at the syntax error."""
-    if source.lower().endswith(".json"):
-        return _parse_json(text, source)
-    return _parse_yaml(text, source)
+    """The raw document with Decimal numbers, or PolicyDocumentError placed at the syntax error.
+
+    A text beyond `limits` is refused before parsing: the parsers' time, memory and recursion
+    grow with it."""
+    too_big = document_problem(text)
+    if too_big is not None:
+        raise PolicyDocumentError(source, [Issue(source, "", None, None, too_big)])
+    try:
+        if source.lower().endswith(".json"):
+            return _parse_json(text, source)
+        return _parse_yaml(text, source)
+    except RecursionError:  # `- - - - ...` nests without brackets
+        message = f"the document nests too deep (more than {MAX_DOCUMENT_NESTING} levels)"
+        raise PolicyDocumentError(source, [Issue(source, "", None, None, message)]) from None
 
 
 def _parse_json(text: str, source: str) -> Any:

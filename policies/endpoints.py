@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from policies import drafts, service
+from policies import drafts, limits, service
 from policies.errors import (
     DraftNotFoundError,
     DraftPublishedError,
@@ -59,8 +59,9 @@ MEDIA_TYPES = {
     "text/yaml": DraftFormat.YAML,
     "application/json": DraftFormat.JSON,
 }
-MAX_DOCUMENT_BYTES = 1 << 20
-"""A policy document is a few kilobytes; a megabyte is far more than any needs."""
+MAX_DOCUMENT_BYTES = limits.MAX_DOCUMENT_BYTES
+"""A policy document is a few kilobytes; the body is refused (413) once it reads past the bound
+(`policies.limits`, which the parser also keeps)."""
 
 
 # --- problems --------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class SentDocument:
 
 
 async def sent_document(request: Request) -> SentDocument:
-    """The request body as a policy text: YAML or JSON by Content-Type, UTF-8, at most 1 MiB."""
+    """The request body as a policy text: YAML or JSON by Content-Type, UTF-8, at most 256 KiB."""
     media, _, parameters = (request.headers.get("content-type") or "").partition(";")
     fmt = MEDIA_TYPES.get(media.strip().lower())
     if fmt is None:
@@ -152,7 +153,10 @@ async def sent_document(request: Request) -> SentDocument:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_DOCUMENT_BYTES:
-            raise DocumentTooLarge(f"a policy document may have at most {MAX_DOCUMENT_BYTES} bytes")
+            raise DocumentTooLarge(
+                f"a policy document may have at most {MAX_DOCUMENT_BYTES:,} bytes; write long "
+                "lists of codes as prefixes (industry.starts_with('C')) or split the policy"
+            )
     return SentDocument(_decoded(bytes(body), drafts.source_name(None, fmt)), fmt)
 
 

@@ -143,6 +143,8 @@ class Outcome:
     qualifies: bool
     amount: Decimal | None = None
     error: str | None = None
+    timed_out: bool = False
+    """The rules outlived the deadline (policies/evaluation.py); `error` says so."""
 
 
 def round_amount(value: Decimal, cap: Decimal | None) -> Decimal:

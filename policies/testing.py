@@ -15,8 +15,10 @@ from typing import Any
 import rule_engine
 
 from policies.checking import CheckedPolicy, rules_for
-from policies.document import Expectation, PolicyTest
+from policies.document import Expectation, PolicyDocument, PolicyTest
+from policies.evaluation import deadline_error
 from policies.language import Outcome, evaluate_firm, firm_record
+from subsidy import deadline
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,21 @@ class TestResult:
 
 
 def run_tests(checked: CheckedPolicy) -> list[TestResult]:
-    """Every test case of the document, in order, with `$today` = the case's as_of or valid_from."""
+    """Every test case of the document, in order, with `$today` = the case's as_of or valid_from.
+
+    The cases run in an evaluator process within the deadline (`subsidy.deadline`): a rule that
+    runs too long fails every case with that reason instead of holding the caller."""
     document = checked.document
-    rules: dict[dt.date, tuple[rule_engine.Rule, rule_engine.Rule]] = {
-        document.valid_from: (checked.eligibility, checked.amount)
-    }
+    try:
+        return deadline.run(_run_cases, document)
+    except deadline.DeadlineExceeded as exc:
+        got = Outcome(False, error=deadline_error(document.id, exc))
+        return [_result(case, got) for case in document.tests]
+
+
+def _run_cases(document: PolicyDocument) -> list[TestResult]:
+    """In the evaluator process."""
+    rules: dict[dt.date, tuple[rule_engine.Rule, rule_engine.Rule]] = {}
     results = []
     for case in document.tests:
         as_of = case.as_of or document.valid_from

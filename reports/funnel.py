@@ -206,7 +206,7 @@ def _errors(session: Session, policy_id: str, data_dir: Path) -> Errors:
     run = (
         session.execute(
             select(MatchRun)
-            .where(col(MatchRun.policy_id) == policy_id)
+            .where(col(MatchRun.policy_id) == policy_id, col(MatchRun.failure).is_(None))
             .order_by(col(MatchRun.id).desc())
         )
         .scalars()

@@ -86,7 +86,7 @@ class Settings(BaseSettings):
 
     # --- inputs bounded (issue 13): request bodies and registry imports ---------------------
     # Far above any honest input, far below what would hurt the process: a JSON request here is
-    # under 1 KiB; a policy document at most 1 MiB (sent as a form it may triple); a province's
+    # under 1 KiB; a policy document at most 256 KiB (sent as a form it may triple); a province's
     # registry is ~10 million firms and at most a few tens of millions of employees.
     max_body_bytes: int = Field(
         default=64 << 10,
@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         "is 413 before it is parsed or its caller authenticated.",
     )
     max_document_body_bytes: int = Field(
-        default=4 << 20,
+        default=1 << 20,
         gt=0,
         description="Largest request body of the routes that take a policy document (the API's "
         "/api/v1/policy-drafts, the portal's editor under /officer/drafts).",
@@ -134,6 +134,21 @@ class Settings(BaseSettings):
         gt=0,
         description="Uncompressed size over compressed size of an XLSX file; registry sheets "
         "compress ~10 to 30 times, zip bombs a thousand times and more.",
+    )
+
+    # --- rules cannot stop the service (issue 13): per-firm evaluations are time-boxed
+    rule_deadline_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long one policy's evaluation for one firm (a page, a redemption's "
+        "re-check, an explanation, a policy's tests) may run before its evaluator process is "
+        "killed and the firm gets an error for that policy.",
+    )
+    rule_evaluators: int = Field(
+        default=2,
+        ge=1,
+        description="Evaluator processes per server process (subsidy/deadline.py); a call waits "
+        "for a free one within its deadline.",
     )
 
     @property

@@ -15,15 +15,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rule_engine import Rule
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from matching.explain import explain, registered_firm
+from policies import evaluation
 from policies import repository as policy_repository
-from policies.checking import rules_for
 from policies.document import PolicyDocument
-from policies.language import evaluate_firm
 from policies.models import PolicyState
 from policies.service import published_document
 from subsidy.audit import service as audit
@@ -164,8 +162,6 @@ def _exhausted(redemption: Redemption) -> BudgetExhausted:
 class _Published:
     version: int
     document: PolicyDocument
-    eligibility: Rule
-    amount: Rule
 
 
 _published_cache: dict[tuple[str, int, dt.date], _Published] = {}
@@ -175,7 +171,8 @@ def _redeemable(session: Session, policy_id: str, today: dt.date) -> _Published:
     """The policy's current version, if it can be redeemed today.
 
     The policy row is read every time (a suspension takes effect at once); a published version
-    never changes, so its parsed document and rules are kept per version and day."""
+    never changes, so its parsed document is kept per version and day (its rules are kept by
+    the evaluator processes)."""
     policy = policy_repository.get(session, policy_id)
     if policy is None or policy.latest_version == 0:
         raise UnknownPolicy(f"no published policy {policy_id!r}")
@@ -186,8 +183,7 @@ def _redeemable(session: Session, policy_id: str, today: dt.date) -> _Published:
     if published is None:
         stored = policy_repository.version(session, policy_id, policy.latest_version)
         assert stored is not None, "a policy's latest version is stored"
-        document = published_document(stored)
-        published = _Published(stored.version, document, *rules_for(document, today))
+        published = _Published(stored.version, published_document(stored))
         if len(_published_cache) > 1024:  # days and versions go by; never grow without bound
             _published_cache.clear()
         _published_cache[key] = published
@@ -205,7 +201,9 @@ def _amount_for(session: Session, uscc: str, published: _Published, today: dt.da
     if record is None:
         raise NotEligible(f"{uscc} is not in the current enterprise registry")
     document = published.document
-    outcome = evaluate_firm(published.eligibility, published.amount, document.cap, record)
+    outcome = evaluation.evaluate(document, record, today)
+    if outcome.timed_out:
+        raise NotEligible(f"{uscc} cannot be checked for {document.id} today: {outcome.error}")
     if not outcome.qualifies or outcome.amount is None:
         why = explain(document, record, today)
         clauses = [{"text": c.text, "value": c.value, "error": c.error} for c in why.clauses]

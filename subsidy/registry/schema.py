@@ -34,6 +34,9 @@ class Column:
     choices: tuple[str, ...] = ()
     max_length: int | None = None
     """Most characters a text cell may have (after trimming); the other kinds bound themselves."""
+    personal: bool = False
+    """Personal or secret data (a bank account, a person's id number): masked wherever it is
+    shown, and a rule may only test whether it is present (policies/guards.py)."""
 
     @property
     def dtype(self) -> pl.DataType:
@@ -97,7 +100,7 @@ ENTERPRISES = Table(
         Column("revenue", Kind.MONEY, nullable=True),
         Column("tax_paid", Kind.MONEY, nullable=True),
         Column("ui_premium", Kind.MONEY, nullable=True),
-        Column("bank_account", Kind.TEXT, nullable=True, max_length=ACCOUNT_LENGTH),
+        Column("bank_account", Kind.TEXT, nullable=True, max_length=ACCOUNT_LENGTH, personal=True),
     ),
 )
 
@@ -105,7 +108,7 @@ EMPLOYEES = Table(
     name="employees",
     key="person_id",
     columns=(
-        Column("person_id", Kind.TEXT, max_length=PERSON_ID_LENGTH),
+        Column("person_id", Kind.TEXT, max_length=PERSON_ID_LENGTH, personal=True),
         Column("uscc", Kind.USCC),
         Column("hire_date", Kind.DATE),
         Column("leave_date", Kind.DATE, nullable=True),

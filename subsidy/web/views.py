@@ -123,9 +123,10 @@ def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
 
 
 def _last_runs(session: Session) -> dict[str, dt.date]:
-    """Each policy's latest match run's as-of date."""
+    """Each policy's latest successful match run's as-of date."""
     latest = (
         select(col(MatchRun.policy_id), func.max(col(MatchRun.id)).label("id"))
+        .where(col(MatchRun.failure).is_(None))
         .group_by(col(MatchRun.policy_id))
         .subquery()
     )

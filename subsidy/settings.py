@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from subsidy.errors import ConfigurationError
 
 DEVELOPMENT_SECRET = "qinqing-development-secret-do-not-use-in-production"  # noqa: S105
+DEVELOPMENT_AUDIT_KEY = "qinqing-development-audit-key-do-not-use-in-production"
+MIN_AUDIT_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -46,6 +48,19 @@ class Settings(BaseSettings):
         "The demo's policies are from 2020, so `qinqing demo` serves with 2020-06-30.",
     )
 
+    # The audit trail's key and checkpoints (subsidy/audit): both held outside the database.
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="The HMAC key of the audit chain and its checkpoints, at least "
+        f"{MIN_AUDIT_KEY_BYTES} bytes; required in production. Empty (development, test): a "
+        "fixed development key, which `qinqing audit verify` names.",
+    )
+    audit_checkpoint_dir: Path | None = Field(
+        default=None,
+        description="Where signed checkpoints of the audit chain's head are appended; default "
+        "DATA_DIR/audit-checkpoints. Keep it off the database's host and backups.",
+    )
+
     @property
     def business_date(self) -> dt.date:
         """What "today" is for a redemption's validity and a preview's default as-of."""
@@ -58,6 +73,38 @@ class Settings(BaseSettings):
     @property
     def notifications_path(self) -> Path:
         return self.notify_file or self.data_dir / "notifications.jsonl"
+
+    @property
+    def audit_key_bytes(self) -> bytes:
+        """The audit chain's HMAC key (the development key unless QINQING_AUDIT_KEY is set)."""
+        key = self.audit_key.get_secret_value() if self.audit_key else DEVELOPMENT_AUDIT_KEY
+        return key.encode()
+
+    @property
+    def audit_key_is_development(self) -> bool:
+        return self.audit_key is None
+
+    @property
+    def audit_checkpoints(self) -> Path:
+        return self.audit_checkpoint_dir or self.data_dir / "audit-checkpoints"
+
+    @model_validator(mode="after")
+    def _refuse_weak_audit_key(self) -> Settings:
+        """Whoever can forge the chain's MACs can rewrite the audit trail: production needs a
+        key of its own, long enough not to be guessed."""
+        key = self.audit_key.get_secret_value().encode() if self.audit_key else b""
+        if self.audit_key is not None and len(key) < MIN_AUDIT_KEY_BYTES:
+            raise ConfigurationError(
+                f"QINQING_AUDIT_KEY has {len(key)} bytes; give it at least "
+                f"{MIN_AUDIT_KEY_BYTES} (e.g. the output of `openssl rand -hex 32`)"
+            )
+        if self.environment == "production" and self.audit_key is None:
+            raise ConfigurationError(
+                "QINQING_AUDIT_KEY is not set; production needs an audit key of at least "
+                f"{MIN_AUDIT_KEY_BYTES} bytes, kept outside the database "
+                "(e.g. the output of `openssl rand -hex 32`)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:

@@ -192,14 +192,15 @@ def verify(session: Session, folder: Path | None = None, key: AuditKey | None = 
     """The keyed chain recomputed entry by entry, and held against every checkpoint in `folder`
     (default the setting's): the first entry or checkpoint that does not hold is named."""
     key = key or current_key()
-    marks: dict[int, checkpoints.Mark] = {}
+    marks: dict[int, list[checkpoints.Mark]] = {}
     forged: checkpoints.Forged | None = None
+    counted = 0
     for found in checkpoints.read(key, folder):
         if isinstance(found, checkpoints.Forged):
             forged = forged or found
-        elif found.checkpoint.entry not in marks:
-            marks[found.checkpoint.entry] = found
-    counted = len(marks)
+        else:
+            marks.setdefault(found.checkpoint.entry, []).append(found)
+            counted += 1
     seal = session.execute(
         select(func.min(AuditEntry.id)).where(col(AuditEntry.action) == SEAL)
     ).scalar()
@@ -210,13 +211,13 @@ def verify(session: Session, folder: Path | None = None, key: AuditKey | None = 
         broken = _broken(entry, previous, key, keyed=seal is None or entry.id >= seal)
         if broken is not None:
             return Verdict(count, entry.id, broken, checkpoints=counted)
-        mark = marks.pop(entry.id, None)
-        if mark is not None and mark.checkpoint.mac != entry.hash:
-            reason = "its MAC differs from the checkpoint's: the chain was rewritten after it"
-            return Verdict(count, entry.id, reason, mark.place, counted)
+        for mark in marks.pop(entry.id, []):
+            if mark.checkpoint.mac != entry.hash:
+                reason = "its MAC differs from the checkpoint's: the chain was rewritten after it"
+                return Verdict(count, entry.id, reason, mark.place, counted)
         previous = entry.hash
     if marks:
-        lost = marks[min(marks)]
+        lost = marks[min(marks)][0]
         reason = (
             f"entry {lost.checkpoint.entry} is gone: the chain was cut short or rolled back "
             "past this checkpoint"

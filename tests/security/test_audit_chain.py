@@ -146,7 +146,7 @@ def test_a_chain_rolled_back_and_rewritten_differs_from_its_checkpoint(
         session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(hash=head.hash))
     if engine.dialect.name == "postgresql":  # reuse the id, as a restored sequence would
         with engine.begin() as connection:
-            connection.execute(text(f"SELECT setval('audit_entry_id_seq', {lost.id - 1})"))
+            connection.execute(text(f"SELECT setval('audit_entry_id_seq', {(lost.id or 0) - 1})"))
     with db.session_scope(engine) as session:
         audit.record(session, actor="system:x", action="policy.publish", subject="policy:other")
     again = chain(engine)[-1]

@@ -2,8 +2,8 @@
 
 The embedded default needs nothing: a SQLite file and a data directory in the working directory,
 and no broker (tasks run in-process). Production sets `QINQING_ENVIRONMENT=production`, a database
-URL, a broker URL and a secret key; any environment but development refuses to start with the
-development secret.
+URL, a broker URL, a secret key and an audit key (`QINQING_AUDIT_KEY`, at least 32 bytes); any
+environment but development refuses to start with the development secret.
 """
 
 from __future__ import annotations
@@ -89,24 +89,6 @@ class Settings(BaseSettings):
         return self.audit_checkpoint_dir or self.data_dir / "audit-checkpoints"
 
     @model_validator(mode="after")
-    def _refuse_weak_audit_key(self) -> Settings:
-        """Whoever can forge the chain's MACs can rewrite the audit trail: production needs a
-        key of its own, long enough not to be guessed."""
-        key = self.audit_key.get_secret_value().encode() if self.audit_key else b""
-        if self.audit_key is not None and len(key) < MIN_AUDIT_KEY_BYTES:
-            raise ConfigurationError(
-                f"QINQING_AUDIT_KEY has {len(key)} bytes; give it at least "
-                f"{MIN_AUDIT_KEY_BYTES} (e.g. the output of `openssl rand -hex 32`)"
-            )
-        if self.environment == "production" and self.audit_key is None:
-            raise ConfigurationError(
-                "QINQING_AUDIT_KEY is not set; production needs an audit key of at least "
-                f"{MIN_AUDIT_KEY_BYTES} bytes, kept outside the database "
-                "(e.g. the output of `openssl rand -hex 32`)"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:
         if self.environment != "development" and (
             self.secret_key.get_secret_value() == DEVELOPMENT_SECRET
@@ -129,6 +111,24 @@ class Settings(BaseSettings):
         if not self.bank_url or self.bank_url.startswith("simulated:"):
             raise ConfigurationError(
                 "QINQING_BANK_URL must name a real bank gateway (files:...) in production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_weak_audit_key(self) -> Settings:
+        """Whoever can forge the chain's MACs can rewrite the audit trail: production needs a
+        key of its own, long enough not to be guessed."""
+        key = self.audit_key.get_secret_value().encode() if self.audit_key else b""
+        if self.audit_key is not None and len(key) < MIN_AUDIT_KEY_BYTES:
+            raise ConfigurationError(
+                f"QINQING_AUDIT_KEY has {len(key)} bytes; give it at least "
+                f"{MIN_AUDIT_KEY_BYTES} (e.g. the output of `openssl rand -hex 32`)"
+            )
+        if self.environment == "production" and self.audit_key is None:
+            raise ConfigurationError(
+                "QINQING_AUDIT_KEY is not set; production needs an audit key of at least "
+                f"{MIN_AUDIT_KEY_BYTES} bytes, kept outside the database "
+                "(e.g. the output of `openssl rand -hex 32`)"
             )
         return self
 

@@ -23,11 +23,17 @@ def test_defaults_need_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_outside_development_the_development_secret_is_refused(environment: str) -> None:
     with pytest.raises(ConfigurationError, match="QINQING_SECRET_KEY"):
         Settings(environment=environment, secret_key=SecretStr(DEVELOPMENT_SECRET))
-    Settings(environment=environment, secret_key=SecretStr("a real secret"), bank_url=REAL_BANK)
+    Settings(
+        environment=environment,
+        secret_key=SecretStr("a real secret"),
+        bank_url=REAL_BANK,
+        audit_key=AUDIT_KEY,
+    )
     Settings(environment="development", secret_key=SecretStr(DEVELOPMENT_SECRET))
 
 
 REAL_BANK = "files:///srv/bank-exchange"
+AUDIT_KEY = SecretStr("an audit key of thirty-two bytes")
 
 
 @pytest.mark.parametrize(
@@ -41,7 +47,12 @@ REAL_BANK = "files:///srv/bank-exchange"
 def test_production_refuses_a_fixed_date_and_a_simulated_bank(
     changes: dict[str, object], named: str
 ) -> None:
-    real = {"environment": "production", "secret_key": SecretStr("s3cret"), "bank_url": REAL_BANK}
+    real = {
+        "environment": "production",
+        "secret_key": SecretStr("s3cret"),
+        "bank_url": REAL_BANK,
+        "audit_key": AUDIT_KEY,
+    }
     Settings(**real)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=named):
         Settings(**(real | changes))  # type: ignore[arg-type]

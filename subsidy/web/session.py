@@ -132,4 +132,7 @@ def sign_in_links(base_url: str, firm: str | None) -> dict[str, str]:
         uscc = firm if role is Role.ENTERPRISE else None
         token = mint(settings, role, subject=f"demo-{role}", uscc=uscc)
         links[str(role)] = f"{base_url}/sign-in?token={token}"
+    # A second officer: suspending or closing a policy is confirmed by another person.
+    second = mint(settings, Role.OFFICER, subject="demo-officer-2")
+    links[f"{Role.OFFICER} (a second one)"] = f"{base_url}/sign-in?token={second}"
     return links

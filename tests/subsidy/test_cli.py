@@ -150,9 +150,11 @@ def test_demo_runs_end_to_end(app_env: Engine, tmp_path: Path) -> None:
     assert "西湖区" in output
     assert len(firms_table(app_env)) == 300
     assert re.search(r"[1-9]\d* one-click redemptions by the first \d+ firms", output), output
-    for role in ("enterprise", "officer", "finance", "auditor"):
+    for role in ("enterprise", "officer", "officer (a second one)", "finance", "auditor"):
         assert f"sign in as {role}: http://127.0.0.1:8000/sign-in?token=" in output
     assert "QINQING_TODAY=2020-06-30 qinqing serve" in output
+    code, output = qinqing("audit", "verify")  # every entry the demo wrote, keyed, checkpointed
+    assert code == 0, output
 
 
 def test_same_seed_same_files(tmp_path: Path) -> None:

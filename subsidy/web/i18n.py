@@ -106,6 +106,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "policies.funnel": ("政策漏斗", "Policy funnel"),
     "policies.actions": ("操作", "Actions"),
     "policies.edit": ("编辑", "Edit"),
+    "policies.request": ("暂停或关闭…", "Suspend or close…"),
     "policies.request_suspend": ("申请暂停", "Request suspension"),
     "policies.request_close": ("申请关闭", "Request closing"),
     "policies.reason": ("理由", "Reason"),

@@ -54,7 +54,8 @@ def trail(engine: Engine) -> list[tuple[str, str]]:
     with Session(engine) as session:
         query = select(AuditEntry).where(col(AuditEntry.subject) == f"policy:{POLICY}")
         return [
-            (e.action, e.actor) for e in session.execute(query.order_by(col(AuditEntry.id))).scalars()
+            (e.action, e.actor)
+            for e in session.execute(query.order_by(col(AuditEntry.id))).scalars()
         ]
 
 

@@ -101,12 +101,20 @@ def audit_verify() -> None:
         db.require_current_schema()
         with db.session_scope() as session:
             verdict = audit.verify(session)
+    folder = get_settings().audit_checkpoints
     if verdict.reason is None:
         console.print(
             f"audit chain intact: {verdict.entries:,} entries, {verdict.checkpoints:,} "
-            f"checkpoints in {get_settings().audit_checkpoints} ({_audit_key()})",
+            f"checkpoints in {folder} ({_audit_key()})",
             markup=False,
         )
+        if verdict.entries and not verdict.checkpoints:
+            make_console(stderr=True).print(
+                f"no checkpoint in {folder}: a chain cut short would look intact; is "
+                "QINQING_AUDIT_CHECKPOINT_DIR the directory the service writes?",
+                style="yellow",
+                markup=False,
+            )
         return
     if verdict.first_broken:
         where = f"entry {verdict.first_broken}"

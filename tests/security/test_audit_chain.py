@@ -307,3 +307,14 @@ def test_the_one_statement_redemption_is_keyed_like_python(
         )
     rehash_from(pg_engine, first_redemption.id or 0)
     assert verdict(pg_engine).first_broken == first_redemption.id
+
+
+def test_verify_warns_when_it_finds_no_checkpoint(
+    app_env: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    history(app_env, transactions=1)
+    monkeypatch.setenv("QINQING_AUDIT_CHECKPOINT_DIR", str(tmp_path / "elsewhere"))
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 0
+    assert "no checkpoint in" in result.output

@@ -164,6 +164,8 @@ def serve(
 
     with refusals():
         db.require_current_schema()
+    if audit.current_key().development:
+        console.print(f"audit entries are keyed with the development key ({_audit_key()})")
     uvicorn.run("subsidy.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 

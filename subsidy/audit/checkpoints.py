@@ -15,6 +15,7 @@ mind.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -130,7 +131,7 @@ def _checked(place: str, text: str, key: AuditKey) -> Mark | Forged:
             f"it is signed under key {found.key}, not the configured QINQING_AUDIT_KEY "
             f"({key.id}); verify with the key the chain was written under",
         )
-    if key.sign(found.statement) != found.signature:
+    if not hmac.compare_digest(key.sign(found.statement), found.signature):
         return Forged(place, "its signature does not match the audit key: it was forged")
     return Mark(place, found)
 

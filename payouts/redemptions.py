@@ -1,10 +1,9 @@
 """What every officer or finance action on one redemption shares: who acts, the row locked for
 the change, its payout items, maker-checker, and what the audit trail keeps of it.
 
-Actors are written `<role>:<subject>` (`officer:li.wei`, `finance:wang.fang`), like the makers
-other code records (`enterprise:<uscc>`, `system:automatic-grant`). Maker-checker compares the
-person, the part after the role: one subject holding two roles is still one person, so whoever
-made a change never checks it under another hat.
+Actors are written `<role>:<subject>` (`subsidy.actors`, shared with the policies' maker-checker):
+maker-checker compares the person, the part after the role, so whoever made a change never
+checks it under another hat.
 """
 
 from __future__ import annotations
@@ -16,19 +15,10 @@ from sqlmodel import Session, col
 
 from payouts.errors import MakerChecker, PayoutNotFound
 from payouts.models import UNSETTLED, ItemState, PayoutItem
+from subsidy.actors import actor as actor  # re-exported: the payout modules import it here
+from subsidy.actors import person as person
 from subsidy.masking import mask
 from subsidy.redemption.models import Redemption
-
-
-def actor(role: str, subject: str) -> str:
-    """How an officer or finance user is named in `changed_by` and in the audit trail."""
-    return f"{role}:{subject}"
-
-
-def person(actor_name: str) -> str:
-    """The person behind an actor: `officer:li.wei` and `finance:li.wei` are both `li.wei`."""
-    role, colon, subject = actor_name.partition(":")
-    return subject if colon else role
 
 
 def check_not_maker(redemption: Redemption, checker: str, action: str) -> None:

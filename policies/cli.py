@@ -1,4 +1,5 @@
-"""`qinqing policy ...`: validate, test, publish, list, show, suspend, close.
+"""`qinqing policy ...`: validate, test, publish, list, show; suspend and close by two officers
+(request-suspend / request-close, then another officer's confirm; requests, withdraw).
 
 The assembly (`subsidy/cli.py`) builds this app with the checks other domains add before a
 publication (the matcher's "can I compile it"), so this domain imports none of them.
@@ -17,19 +18,26 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from policies import service
+from policies import lifecycle, service
 from policies.checking import check
 from policies.document import load_path
 from policies.errors import PolicyDocumentError
-from policies.models import PolicyState
+from policies.models import PolicyAction, PolicyActionRequest, RequestStatus
 from policies.service import ExtraCheck
 from policies.testing import run_tests
+from subsidy.actors import actor
+from subsidy.auth import Role
 from subsidy.console import make_console, refusals
 from subsidy.db import require_current_schema, session_scope
 
 FileArgument = Annotated[
     Path, typer.Argument(help="Policy document, YAML or JSON.", dir_okay=False)
 ]
+Officer = Annotated[
+    str, typer.Option("--by", help="The officer who acts (recorded as officer:NAME).")
+]
+_YOU = getpass.getuser()
+RequestId = Annotated[int, typer.Argument(metavar="REQUEST", help="The request's id.")]
 
 
 console = make_console()
@@ -129,20 +137,86 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
             )
         console.print_json(json.dumps(json.loads(chosen.document), ensure_ascii=False))
 
-    def _state_command(to: PolicyState, verb: str) -> None:
-        @app.command(verb)
-        def change(
+    def _request_command(action: PolicyAction) -> None:
+        @app.command(f"request-{action}")
+        def make_request(
             policy_id: Annotated[str, typer.Argument(metavar="ID")],
-            by: Annotated[str, typer.Option(help="Who decides (recorded).")] = getpass.getuser(),
+            reason: Annotated[str, typer.Option(help="Why (the confirming officer reads it).")],
+            by: Officer = _YOU,
         ) -> None:
             with refusals():
                 require_current_schema()
                 with session_scope() as session:
-                    policy = service.change_state(session, policy_id, to, by=by)
-            console.print(f"{policy.id} is now {policy.state}")
+                    found = lifecycle.request(
+                        session, policy_id, action, reason=reason, by=_officer(by)
+                    )
+            console.print(
+                f"request {found.id}: {action} {found.policy_id}, pending until another "
+                f"officer runs `qinqing policy confirm {found.id}`"
+            )
 
-        change.__doc__ = f"Make policy ID {to}."
+        make_request.__doc__ = (
+            f"Ask for policy ID to be {action.to}; another officer confirms it (maker-checker)."
+        )
 
-    _state_command(PolicyState.SUSPENDED, "suspend")
-    _state_command(PolicyState.CLOSED, "close")
+    _request_command(PolicyAction.SUSPEND)
+    _request_command(PolicyAction.CLOSE)
+
+    @app.command("requests")
+    def list_requests(
+        every: Annotated[bool, typer.Option("--all", help="Decided ones too.")] = False,
+    ) -> None:
+        """Requests to suspend or close policies (pending ones unless --all)."""
+        with refusals():
+            require_current_schema()
+            with session_scope() as session:
+                found = lifecycle.requests(session, None if every else RequestStatus.PENDING)
+        table = Table(
+            "request",
+            "policy",
+            "action",
+            "status",
+            "requested by",
+            "reason",
+            "decided by",
+            box=box.SIMPLE_HEAD,
+        )
+        for r in found:
+            table.add_row(
+                str(r.id),
+                r.policy_id,
+                r.action,
+                r.status,
+                escape(r.requested_by),
+                escape(r.reason),
+                escape(r.decided_by or ""),
+            )
+        console.print(table)
+
+    @app.command("confirm")
+    def confirm(request_id: RequestId, by: Officer = _YOU) -> None:
+        """Make the change REQUEST asks for, as an officer other than its requester."""
+        with refusals():
+            require_current_schema()
+            with session_scope() as session:
+                found, policy = lifecycle.confirm(session, request_id, by=_officer(by))
+        console.print(f"{policy.id} is now {policy.state} ({_decided(found)})")
+
+    @app.command("withdraw")
+    def withdraw(request_id: RequestId, by: Officer = _YOU) -> None:
+        """Take back your own pending REQUEST."""
+        with refusals():
+            require_current_schema()
+            with session_scope() as session:
+                found = lifecycle.withdraw(session, request_id, by=_officer(by))
+        console.print(f"request {found.id} withdrawn; {found.policy_id} is unchanged")
+
     return app
+
+
+def _officer(name: str) -> str:
+    return actor(Role.OFFICER, name)
+
+
+def _decided(found: PolicyActionRequest) -> str:
+    return f"requested by {found.requested_by}, confirmed by {found.decided_by}"

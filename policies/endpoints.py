@@ -6,7 +6,10 @@ sent. Like the CLI, the router is built by the assembly with the checks other do
 a publication (the matcher's "I can compile it"), so this domain imports none of them; the routes
 that need the matcher (preview, explain) live in `matching.officer_endpoints`.
 
-Writes are the officer's; officers and auditors read drafts; finance reads policies too.
+Writes are the officer's; officers and auditors read drafts and action requests; finance reads
+policies too. Suspending or closing is a request one officer makes
+(`POST /policies/{id}/suspend-requests`, `.../close-requests`) and another confirms
+(`POST /policy-action-requests/{id}/confirm`); its requester may withdraw it.
 """
 
 from __future__ import annotations
@@ -18,16 +21,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from policies import drafts, limits, service
+from policies import drafts, lifecycle, limits, service
 from policies.errors import (
     DraftNotFoundError,
     DraftPublishedError,
     Issue,
+    NotRequesterError,
     PolicyDocumentError,
     PolicyError,
+    ReasonError,
+    RequestDecidedError,
+    RequestNotFoundError,
+    RequestPendingError,
+    SameOfficerError,
 )
-from policies.models import DraftFormat, PolicyDraft, PolicyState
+from policies.models import DraftFormat, PolicyAction, PolicyDraft, RequestStatus
 from policies.schemas import (
+    ActionRequestIn,
+    ActionRequestOut,
+    ConfirmedOut,
     DraftOut,
     DraftSummaryOut,
     IssueOut,
@@ -40,6 +52,7 @@ from policies.schemas import (
     VersionOut,
 )
 from policies.service import ExtraCheck
+from subsidy.actors import actor
 from subsidy.api.openapi import answers
 from subsidy.api.params import PolicyId, PolicyIdQuery, RowId, Version, control_in_text
 from subsidy.api.problems import ProblemError
@@ -100,6 +113,30 @@ class PolicyStateConflict(ProblemError):
     status, slug, title = 409, "policy-state", "The policy's lifecycle does not allow this"
 
 
+class UnknownActionRequest(ProblemError):
+    status, slug, title = 404, "unknown-policy-action-request", "No such policy action request"
+
+
+class InvalidReason(ProblemError):
+    status, slug, title = 422, "invalid-reason", "The request needs a reason"
+
+
+class RequestPending(ProblemError):
+    status, slug, title = 409, "request-pending", "The policy has a pending request already"
+
+
+class RequestDecided(ProblemError):
+    status, slug, title = 409, "request-decided", "The request was confirmed or withdrawn"
+
+
+class SameOfficer(ProblemError):
+    status, slug, title = 403, "maker-checker", "Whoever made the change cannot check it"
+
+
+class NotRequester(ProblemError):
+    status, slug, title = 403, "not-requester", "Only the requester can withdraw a request"
+
+
 class UnsupportedMediaType(ProblemError):
     status, slug, title = 415, "unsupported-media-type", "Send the document as YAML or JSON"
 
@@ -113,6 +150,12 @@ _PROBLEMS: dict[type[PolicyError], type[ProblemError]] = {
     service.PolicyStateError: PolicyStateConflict,
     DraftNotFoundError: UnknownDraft,
     DraftPublishedError: DraftPublished,
+    RequestNotFoundError: UnknownActionRequest,
+    ReasonError: InvalidReason,
+    RequestPendingError: RequestPending,
+    RequestDecidedError: RequestDecided,
+    SameOfficerError: SameOfficer,
+    NotRequesterError: NotRequester,
 }
 
 
@@ -344,20 +387,73 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
             headers={"ETag": f'"{chosen.content_hash}"'},
         )
 
-    def lifecycle(to: PolicyState, verb: str) -> None:
+    def request_route(action: PolicyAction) -> None:
         @router.post(
-            f"/policies/{{policy_id}}/{verb}",
-            response_model=PolicyOut,
-            responses=answers(409),
-            name=f"{verb}_policy",
-            description=f"Make the policy {to}, recorded in the audit trail with the caller as "
-            "`by`; 409 when its state does not allow it.",
+            f"/policies/{{policy_id}}/{action}-requests",
+            response_model=ActionRequestOut,
+            status_code=201,
+            responses=answers(403, 409),
+            name=f"request_{action}",
+            description=f"Ask another officer to {action} the policy, with a reason; nothing "
+            "changes until one confirms (`/policy-action-requests/{id}/confirm`). 409 when the "
+            "policy's state does not allow it or it has a pending request.",
         )
-        def change(policy_id: PolicyId, me: Officer, session: DbSession) -> PolicyOut:
+        def make_request(
+            policy_id: PolicyId,
+            body: ActionRequestIn,
+            me: Officer,
+            session: DbSession,
+            response: Response,
+        ) -> ActionRequestOut:
             with policy_problems():
-                policy = service.change_state(session, policy_id, to, by=me.subject)
-            return PolicyOut.of(policy)
+                found = lifecycle.request(
+                    session, policy_id, action, reason=body.reason, by=_actor(me)
+                )
+            response.headers["Location"] = f"{PREFIX}/policy-action-requests/{found.id}"
+            return ActionRequestOut.of(found)
 
-    lifecycle(PolicyState.SUSPENDED, "suspend")
-    lifecycle(PolicyState.CLOSED, "close")
+    request_route(PolicyAction.SUSPEND)
+    request_route(PolicyAction.CLOSE)
+
+    @router.get("/policy-action-requests", response_model=list[ActionRequestOut])
+    def action_requests(
+        _: DraftReader, session: DbSession, status: RequestStatus | None = RequestStatus.PENDING
+    ) -> list[ActionRequestOut]:
+        """Requests to suspend or close, newest first: the pending ones unless `status` says
+        otherwise."""
+        return [ActionRequestOut.of(r) for r in lifecycle.requests(session, status)]
+
+    @router.get("/policy-action-requests/{request_id}", response_model=ActionRequestOut)
+    def one_action_request(
+        request_id: RowId, _: DraftReader, session: DbSession
+    ) -> ActionRequestOut:
+        with policy_problems():
+            return ActionRequestOut.of(lifecycle.get(session, request_id))
+
+    @router.post(
+        "/policy-action-requests/{request_id}/confirm",
+        response_model=ConfirmedOut,
+        responses=answers(403, 409),
+    )
+    def confirm(request_id: RowId, me: Officer, session: DbSession) -> ConfirmedOut:
+        """Make the requested change, as an officer other than the requester (403
+        maker-checker otherwise, whatever the role the same person holds)."""
+        with policy_problems():
+            found, policy = lifecycle.confirm(session, request_id, by=_actor(me))
+        return ConfirmedOut(request=ActionRequestOut.of(found), policy=PolicyOut.of(policy))
+
+    @router.post(
+        "/policy-action-requests/{request_id}/withdraw",
+        response_model=ActionRequestOut,
+        responses=answers(403, 409),
+    )
+    def withdraw(request_id: RowId, me: Officer, session: DbSession) -> ActionRequestOut:
+        """The requester takes the request back; the policy stays as it is."""
+        with policy_problems():
+            return ActionRequestOut.of(lifecycle.withdraw(session, request_id, by=_actor(me)))
+
     return router
+
+
+def _actor(me: Principal) -> str:
+    return actor(me.role, me.subject)

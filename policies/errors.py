@@ -5,7 +5,14 @@
         ├── PolicyDocumentError     a policy document is malformed or its rules do not check;
         │                           `.issues` lists every problem with file, line, column, field
         ├── DraftNotFoundError      no stored draft with that id
-        └── DraftPublishedError     the draft was published; its text no longer changes
+        ├── DraftPublishedError     the draft was published; its text no longer changes
+        └── ActionRequestError      a request to suspend or close a policy cannot go on
+            ├── RequestNotFoundError    no such request
+            ├── ReasonError             the reason is empty or too long
+            ├── RequestPendingError     the policy has a pending request already
+            ├── RequestDecidedError     the request was confirmed or withdrawn already
+            ├── SameOfficerError        its requester cannot confirm it (maker-checker)
+            └── NotRequesterError       only its requester can withdraw it
 
 (`service.PolicyNotFoundError` and `service.PolicyStateError` are policy errors too.)
 
@@ -62,3 +69,31 @@ class DraftNotFoundError(PolicyError):
 
 class DraftPublishedError(PolicyError):
     """The draft became a published version; what was published stays as it was."""
+
+
+class ActionRequestError(PolicyError):
+    """Base of the refusals of suspend and close requests (`policies.lifecycle`)."""
+
+
+class RequestNotFoundError(ActionRequestError):
+    """No policy action request with that id."""
+
+
+class ReasonError(ActionRequestError):
+    """A request needs a reason the second officer can judge (and the audit trail keeps)."""
+
+
+class RequestPendingError(ActionRequestError):
+    """A policy has one pending request at a time: confirm or withdraw it first."""
+
+
+class RequestDecidedError(ActionRequestError):
+    """The request is confirmed or withdrawn; nothing more can happen to it."""
+
+
+class SameOfficerError(ActionRequestError):
+    """The officer who requested a change cannot confirm it, under any role."""
+
+
+class NotRequesterError(ActionRequestError):
+    """Only the officer who made a request can withdraw it."""

@@ -1,11 +1,17 @@
-"""Queries for stored policies, versions and drafts."""
+"""Queries for stored policies, versions, drafts and action requests."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from policies.models import Policy, PolicyDraft, PolicyVersion
+from policies.models import (
+    Policy,
+    PolicyActionRequest,
+    PolicyDraft,
+    PolicyVersion,
+    RequestStatus,
+)
 
 
 def get(session: Session, policy_id: str, *, for_update: bool = False) -> Policy | None:
@@ -50,3 +56,31 @@ def drafts(session: Session, policy_id: str | None = None) -> list[PolicyDraft]:
     if policy_id is not None:
         query = query.where(col(PolicyDraft.policy_id) == policy_id)
     return list(session.execute(query).scalars())
+
+
+def action_request(
+    session: Session, request_id: int, *, for_update: bool = False
+) -> PolicyActionRequest | None:
+    """A request; `for_update` reads it afresh and locks it while it is decided."""
+    query = select(PolicyActionRequest).where(col(PolicyActionRequest.id) == request_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.execute(query).scalars().first()
+
+
+def pending_request(session: Session, policy_id: str) -> PolicyActionRequest | None:
+    query = select(PolicyActionRequest).where(
+        col(PolicyActionRequest.policy_id) == policy_id,
+        col(PolicyActionRequest.status) == RequestStatus.PENDING,
+    )
+    return session.execute(query).scalars().first()
+
+
+def action_requests(
+    session: Session, status: RequestStatus | None, limit: int = 500
+) -> list[PolicyActionRequest]:
+    """Newest first, at most `limit` (pending ones are a handful: one per policy at most)."""
+    query = select(PolicyActionRequest).order_by(col(PolicyActionRequest.id).desc())
+    if status is not None:
+        query = query.where(col(PolicyActionRequest.status) == status)
+    return list(session.execute(query.limit(limit)).scalars())

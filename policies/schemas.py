@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from policies.errors import Issue
-from policies.models import Policy, PolicyDraft, PolicyVersion
+from policies.lifecycle import MAX_REASON
+from policies.models import Policy, PolicyActionRequest, PolicyDraft, PolicyVersion
 from policies.testing import TestResult
+from subsidy.api.params import RequestModel
 
 
 class IssueOut(BaseModel):
@@ -132,3 +135,34 @@ class PublicationOut(BaseModel):
     """False when the document was the latest version already: nothing new was stored."""
     policy: PolicyOut
     version: VersionOut
+
+
+class ActionRequestIn(RequestModel):
+    """Why the policy should be suspended or closed: the officer who confirms judges by it."""
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REASON)
+    ]
+
+
+class ActionRequestOut(BaseModel):
+    id: int
+    policy_id: str
+    action: str
+    """`suspend` or `close`."""
+    reason: str
+    status: str
+    """`pending`, `confirmed` or `withdrawn`."""
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, found: PolicyActionRequest) -> ActionRequestOut:
+        return cls.model_validate(found, from_attributes=True)
+
+
+class ConfirmedOut(BaseModel):
+    request: ActionRequestOut
+    policy: PolicyOut

@@ -2,7 +2,9 @@
 
 Publishing is all-or-nothing: `approve` checks the document completely (schema, rules, what the
 caller adds such as the matcher's ability to compile it, and every embedded test) and only an
-`Approved` document can be published. The service flushes; the caller's session commits.
+`Approved` document can be published. Suspending and closing take two officers
+(`policies.lifecycle`); `check_change` is the lifecycle they follow. The service flushes; the
+caller's session commits.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def publish(session: Session, approved: Approved, *, by: str) -> Publication:
         and policy.state == PolicyState.PUBLISHED
     ):
         return Publication(policy, latest, created=False)
-    before = _state(policy)
+    before = audited_state(policy)
     now = utcnow()
     if policy is None:
         policy = Policy(id=document.id, title=document.title, state=PolicyState.DRAFT)
@@ -117,32 +119,18 @@ def publish(session: Session, approved: Approved, *, by: str) -> Publication:
         action="policy.publish",
         subject=f"policy:{document.id}",
         before=before,
-        after=_state(policy) | {"content_hash": digest},
+        after=audited_state(policy) | {"content_hash": digest},
     )
     return Publication(policy, version, created=True)
 
 
-def change_state(session: Session, policy_id: str, to: PolicyState, *, by: str) -> Policy:
-    """Suspend or close a policy; anything the lifecycle does not allow is refused."""
-    policy = _existing(session, policy_id, for_update=True)
+def check_change(policy: Policy, to: PolicyState) -> None:
+    """Refuse a change the lifecycle does not allow from the policy's current state."""
     if policy.state not in _NEXT_STATES.get(to, set()):
-        raise PolicyStateError(f"policy {policy_id} is {policy.state}; it cannot become {to}")
-    before = _state(policy)
-    policy.state = to
-    policy.updated_at = utcnow()
-    session.flush()
-    audit.record(
-        session,
-        actor=by,
-        action=f"policy.{to}",
-        subject=f"policy:{policy_id}",
-        before=before,
-        after=_state(policy),
-    )
-    return policy
+        raise PolicyStateError(f"policy {policy.id} is {policy.state}; it cannot become {to}")
 
 
-def _state(policy: Policy | None) -> dict[str, object]:
+def audited_state(policy: Policy | None) -> dict[str, object]:
     if policy is None:
         return {}
     return {"state": str(policy.state), "version": policy.latest_version}
@@ -153,7 +141,7 @@ def policies(session: Session) -> list[Policy]:
 
 
 def history(session: Session, policy_id: str) -> tuple[Policy, list[PolicyVersion]]:
-    policy = _existing(session, policy_id)
+    policy = existing(session, policy_id)
     return policy, repository.versions(session, policy_id)
 
 
@@ -162,7 +150,7 @@ def published_document(version: PolicyVersion) -> PolicyDocument:
     return load_document(version.document, f"{version.policy_id}-v{version.version}.json")
 
 
-def _existing(session: Session, policy_id: str, *, for_update: bool = False) -> Policy:
+def existing(session: Session, policy_id: str, *, for_update: bool = False) -> Policy:
     policy = repository.get(session, policy_id, for_update=for_update)
     if policy is None:
         raise PolicyNotFoundError(f"no policy {policy_id!r}")

@@ -86,25 +86,68 @@ def _startup() -> None:
     settings_or_exit()
 
 
-audit_app = typer.Typer(help="The hash-chained audit trail.")
+audit_app = typer.Typer(help="The keyed (HMAC) audit chain and its signed checkpoints.")
 app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit chain; name the first entry that breaks it (exit status 1)."""
+    """Recompute the keyed chain and hold it against every checkpoint; name the first entry or
+    checkpoint that does not hold (exit status 1)."""
     with refusals():
         db.require_current_schema()
         with db.session_scope() as session:
             verdict = audit.verify(session)
+    folder = get_settings().audit_checkpoints
     if verdict.reason is None:
-        console.print(f"audit chain intact: {verdict.entries:,} entries")
+        console.print(
+            f"audit chain intact: {verdict.entries:,} entries, {verdict.checkpoints:,} "
+            f"checkpoints in {folder} ({_audit_key()})",
+            markup=False,
+        )
+        if verdict.entries and not verdict.checkpoints:
+            make_console(stderr=True).print(
+                f"no checkpoint in {folder}: a chain cut short would look intact; is "
+                "QINQING_AUDIT_CHECKPOINT_DIR the directory the service writes?",
+                style="yellow",
+                markup=False,
+            )
         return
-    where = f"entry {verdict.first_broken}" if verdict.first_broken else "the chain's end"
+    if verdict.first_broken:
+        where = f"entry {verdict.first_broken}"
+        if verdict.checkpoint:
+            where += f" (checkpoint {verdict.checkpoint})"
+    else:
+        where = f"checkpoint {verdict.checkpoint}" if verdict.checkpoint else "the chain's end"
     make_console(stderr=True).print(
         f"audit chain broken at {where}: {verdict.reason}", style="red", markup=False
     )
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's newest entry into the checkpoint directory now (e.g. from cron, or
+    before a backup is taken)."""
+    with refusals():
+        db.require_current_schema()
+        with db.session_scope() as session:
+            mark = audit.checkpoint(session)
+    if mark is None:
+        console.print("the audit chain is empty: nothing to checkpoint")
+        return
+    console.print(
+        f"checkpoint of entry {mark.entry} written to {get_settings().audit_checkpoints} "
+        f"({_audit_key()})",
+        markup=False,
+    )
+
+
+def _audit_key() -> str:
+    key = audit.current_key()
+    if key.development:
+        return f"key {key.id}: the development key; set QINQING_AUDIT_KEY outside development"
+    return f"key {key.id}"
 
 
 @app.command("serve")
@@ -119,6 +162,8 @@ def serve(
 
     with refusals():
         db.require_current_schema()
+    if audit.current_key().development:
+        console.print(f"audit entries are keyed with the development key ({_audit_key()})")
     uvicorn.run("subsidy.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 

@@ -2,10 +2,11 @@
 
 The embedded default needs nothing: a SQLite file and a data directory in the working directory,
 and no broker (tasks run in-process). Production sets `QINQING_ENVIRONMENT=production`, a database
-URL, a broker URL and a secret key; any environment but development refuses to start with the
-development secret or one shorter than 32 bytes. A setting that cannot be used is one
-`ConfigurationError` naming the variable (`get_settings`), which the command line and the app
-factory print as one line (`settings_or_exit`).
+URL, a broker URL, a secret key and an audit key (`QINQING_AUDIT_KEY`, at least 32 bytes); any
+environment but development refuses to start with the development secret or one shorter than 32
+bytes. A setting that cannot be used is one `ConfigurationError` naming the variable
+(`get_settings`), which the command line and the app factory print as one line
+(`settings_or_exit`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ DEVELOPMENT_SECRET = "qinqing-development-secret-do-not-use-in-production"  # no
 MIN_SECRET_BYTES = 32
 """HS256 keys shorter than the hash (32 bytes) can be searched offline from one token."""
 KEY_RECIPE = """python -c "import secrets; print(secrets.token_urlsafe(32))\""""
+DEVELOPMENT_AUDIT_KEY = "qinqing-development-audit-key-do-not-use-in-production"
+MIN_AUDIT_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -151,6 +154,19 @@ class Settings(BaseSettings):
         "for a free one within its deadline.",
     )
 
+    # The audit trail's key and checkpoints (subsidy/audit): both held outside the database.
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="The HMAC key of the audit chain and its checkpoints, at least "
+        f"{MIN_AUDIT_KEY_BYTES} bytes; required in production. Empty (development, test): a "
+        "fixed development key, which `qinqing audit verify` names.",
+    )
+    audit_checkpoint_dir: Path | None = Field(
+        default=None,
+        description="Where signed checkpoints of the audit chain's head are appended; default "
+        "DATA_DIR/audit-checkpoints. Keep it off the database's host and backups.",
+    )
+
     @property
     def business_date(self) -> dt.date:
         """What "today" is for a redemption's validity and a preview's default as-of."""
@@ -175,6 +191,20 @@ class Settings(BaseSettings):
             for part in self.metrics_clients.split(",")
             if part.strip()
         )
+
+    @property
+    def audit_key_bytes(self) -> bytes:
+        """The audit chain's HMAC key (the development key unless QINQING_AUDIT_KEY is set)."""
+        key = self.audit_key.get_secret_value() if self.audit_key else DEVELOPMENT_AUDIT_KEY
+        return key.encode()
+
+    @property
+    def audit_key_is_development(self) -> bool:
+        return self.audit_key is None
+
+    @property
+    def audit_checkpoints(self) -> Path:
+        return self.audit_checkpoint_dir or self.data_dir / "audit-checkpoints"
 
     @model_validator(mode="after")
     def _refuse_development_secret(self) -> Settings:
@@ -215,6 +245,24 @@ class Settings(BaseSettings):
         if not self.bank_url or self.bank_url.startswith("simulated:"):
             raise ConfigurationError(
                 "QINQING_BANK_URL must name a real bank gateway (files:...) in production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_weak_audit_key(self) -> Settings:
+        """Whoever can forge the chain's MACs can rewrite the audit trail: production needs a
+        key of its own, long enough not to be guessed."""
+        key = self.audit_key.get_secret_value().encode() if self.audit_key else b""
+        if self.audit_key is not None and len(key) < MIN_AUDIT_KEY_BYTES:
+            raise ConfigurationError(
+                f"QINQING_AUDIT_KEY has {len(key)} bytes; give it at least "
+                f"{MIN_AUDIT_KEY_BYTES} (e.g. the output of `openssl rand -hex 32`)"
+            )
+        if self.environment == "production" and self.audit_key is None:
+            raise ConfigurationError(
+                "QINQING_AUDIT_KEY is not set; production needs an audit key of at least "
+                f"{MIN_AUDIT_KEY_BYTES} bytes, kept outside the database "
+                "(e.g. the output of `openssl rand -hex 32`)"
             )
         return self
 

@@ -121,6 +121,17 @@ def redis_url() -> str:
 
 
 @pytest.fixture(autouse=True)
+def audit_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test's audit checkpoints in its own directory (also for the servers and workers it
+    starts), never in the working directory where another test's would be read."""
+    folder = tmp_path / "audit-checkpoints"
+    monkeypatch.setenv("QINQING_AUDIT_CHECKPOINT_DIR", str(folder))
+    get_settings.cache_clear()
+    yield folder
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def tasks_in_process() -> Iterator[None]:
     """Tasks run in-process in the test process, whatever broker the environment names; tests
     that need a real broker start `qinqing worker` processes with the `redis_url` fixture."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, exists, or_, select, text, update
+from sqlalchemy import LargeBinary, bindparam, exists, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -119,6 +120,8 @@ def _ensure_budget(session: Session, policy_id: str, budget: Decimal) -> None:
 # statement, the request's last before it commits. The budget row and the audit chain's head
 # are each locked from here to the commit; in one round trip that is a fraction of a
 # millisecond, where separate statements would each wait for the worker's GIL on the way back.
+# The entry's MAC is HMAC-SHA256 spelled out with sha256 (RFC 2104) over the key's two pads,
+# exactly what `subsidy.audit` computes in Python.
 _RESERVE_INSERT_AND_RECORD = text(
     """
 WITH budget AS (
@@ -134,8 +137,8 @@ WITH budget AS (
 ), head AS (
     UPDATE audit_head
     SET previous = audit_head.hash,
-        hash = encode(sha256(convert_to(
-            audit_head.hash || :body_head || redemption.id::text || :body_tail, 'UTF8')), 'hex')
+        hash = encode(sha256(:outer_pad || sha256(:inner_pad || convert_to(
+            audit_head.hash || :body_head || redemption.id::text || :body_tail, 'UTF8'))), 'hex')
     FROM redemption
     WHERE audit_head.id = 1
     RETURNING audit_head.previous AS previous_hash, audit_head.hash AS hash, redemption.id AS id
@@ -144,6 +147,7 @@ WITH budget AS (
     SELECT :at, :actor, :action, :subject_prefix || head.id::text, :before, :after,
            head.previous_hash, head.hash
     FROM head
+    RETURNING id, hash
 ), moves AS (
     INSERT INTO ledger_entry (at, policy_id, uscc, redemption_id, source, target, amount, memo)
     SELECT :at, :policy_id, :uscc, redemption.id, m.source, m.target, :amount, m.memo
@@ -151,20 +155,29 @@ WITH budget AS (
                              (2, 'reserved', 'payable', 'approve')) AS m(n, source, target, memo)
     WHERE m.n <= :moves
 )
-SELECT id FROM head
+SELECT head.id, entry.id AS entry_id, entry.hash FROM head, entry
 """
 ).bindparams(
     bindparam("amount", type_=Money()),
     bindparam("budget", type_=Money()),
     bindparam("at", type_=UTCDateTime()),
+    bindparam("inner_pad", type_=LargeBinary()),
+    bindparam("outer_pad", type_=LargeBinary()),
 )
+
+
+class Stored(NamedTuple):
+    redemption_id: int
+    entry_id: int
+    mac: str
 
 
 def reserve_insert_and_record(
     session: Session, redemption: Redemption, budget: Decimal, entry: SqlEntry
-) -> int | None:
+) -> Stored | None:
     """Reserve, store `redemption`, post its ledger moves and append `entry` about it, all or
-    nothing; its id, or None when the budget cannot cover it (nothing written)."""
+    nothing; the redemption's id with the entry's id and MAC, or None when the budget cannot
+    cover it (nothing written)."""
     values = {
         "amount": redemption.amount,
         "budget": budget,
@@ -184,12 +197,14 @@ def reserve_insert_and_record(
         "after": entry.after,
         "body_head": entry.body_head,
         "body_tail": entry.body_tail,
+        "inner_pad": entry.inner_pad,
+        "outer_pad": entry.outer_pad,
     }
-    found = session.execute(_RESERVE_INSERT_AND_RECORD, values).scalar_one_or_none()
+    found = session.execute(_RESERVE_INSERT_AND_RECORD, values).one_or_none()
     if found is None:
         # Refused, or the policy's budget row did not exist yet (the first redemption of a
         # policy creates it); a look-up now could see a row created after the statement's
         # snapshot and misjudge which, so create it if need be and try once more.
         _ensure_budget(session, redemption.policy_id, budget)
-        found = session.execute(_RESERVE_INSERT_AND_RECORD, values).scalar_one_or_none()
-    return None if found is None else int(found)
+        found = session.execute(_RESERVE_INSERT_AND_RECORD, values).one_or_none()
+    return None if found is None else Stored(int(found[0]), int(found[1]), str(found[2]))

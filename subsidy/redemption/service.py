@@ -135,7 +135,8 @@ def _store_in_one_statement(session: Session, redemption: Redemption, budget: De
         raise _refusal(exc, redemption) from exc
     if stored is None:
         raise _exhausted(redemption)
-    redemption.id, redemption.created_at = stored, entry.at
+    redemption.id, redemption.created_at = stored.redemption_id, entry.at
+    audit.appended(session, stored.entry_id, stored.mac)
 
 
 def _actor(redemption: Redemption) -> str:

@@ -36,6 +36,10 @@ def sign_in_links(
         who = Principal(subject=f"demo-{role}", role=role, uscc=uscc)
         issued = service.issue_code(session, get_settings(), who, issued_by=issued_by)
         links[str(role)] = link(base_url, issued.code)
+    # A second officer: suspending or closing a policy is confirmed by another person.
+    second = Principal(subject="demo-officer-2", role=Role.OFFICER)
+    issued = service.issue_code(session, get_settings(), second, issued_by=issued_by)
+    links[f"{Role.OFFICER} (a second one)"] = link(base_url, issued.code)
     return links
 
 

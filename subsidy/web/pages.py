@@ -22,13 +22,14 @@ from matching.service import compile_issues
 from payouts import approval, queries, reconcile, retry
 from payouts import errors as payout_errors
 from payouts.redemptions import actor
-from policies import drafts
+from policies import drafts, lifecycle
 from policies import service as policy_service
-from policies.errors import PolicyDocumentError, PolicyError
-from policies.models import DraftFormat, PolicyState
+from policies.errors import NotRequesterError, PolicyDocumentError, PolicyError, SameOfficerError
+from policies.models import DraftFormat, PolicyAction
 from reports import service as report_service
 from reports.errors import JobFileMissing, JobNotReady, ReportError
 from reports.models import ReportJob
+from subsidy.actors import person
 from subsidy.api.params import PolicyId, RowId
 from subsidy.api.security import DbSession
 from subsidy.auth import AuthenticationError, Principal, Role
@@ -255,25 +256,81 @@ def policies(
     context = {
         "policies": policy_service.policies(session),
         "funnels": views.funnels(session),
+        # Pending suspend and close requests: what the API shows officers and auditors.
+        "requests": lifecycle.requests(session) if me.role != Role.FINANCE else [],
+        "person": person,
         "done": done,
     }
     return render(request, "officer_policies.html", context, me=me)
 
 
 @router.post("/officer/policies/{policy_id}/{verb}", dependencies=[Csrf])
-def change_policy(
-    request: Request, policy_id: PolicyId, verb: str, me: Officer, session: DbSession
+def request_policy_change(
+    request: Request,
+    policy_id: PolicyId,
+    verb: str,
+    me: Officer,
+    session: DbSession,
+    reason: Annotated[str, Form(max_length=lifecycle.MAX_REASON)] = "",
 ) -> Response:
-    """Suspend or close a policy (`verb`), audited with the officer as `by`."""
-    to = {"suspend": PolicyState.SUSPENDED, "close": PolicyState.CLOSED}.get(verb)
-    if to is None:
+    """Ask another officer to suspend or close a policy (`verb`), with a reason."""
+    action = next((a for a in PolicyAction if a == verb), None)
+    if action is None:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    by = actor(me.role, me.subject)
+    return _policy_step(
+        request,
+        me,
+        session,
+        lambda: lifecycle.request(session, policy_id, action, reason=reason, by=by).id,
+        "requested",
+    )
+
+
+@router.post("/officer/policy-requests/{request_id}/confirm", dependencies=[Csrf])
+def confirm_policy_change(
+    request: Request, request_id: RowId, me: Officer, session: DbSession
+) -> Response:
+    """Make the requested change, as an officer other than the one who asked."""
+    by = actor(me.role, me.subject)
+    return _policy_step(
+        request,
+        me,
+        session,
+        lambda: lifecycle.confirm(session, request_id, by=by)[0].id,
+        "confirmed",
+    )
+
+
+@router.post("/officer/policy-requests/{request_id}/withdraw", dependencies=[Csrf])
+def withdraw_policy_change(
+    request: Request, request_id: RowId, me: Officer, session: DbSession
+) -> Response:
+    by = actor(me.role, me.subject)
+    return _policy_step(
+        request,
+        me,
+        session,
+        lambda: lifecycle.withdraw(session, request_id, by=by).id,
+        "withdrawn",
+    )
+
+
+def _policy_step(
+    request: Request,
+    me: Principal,
+    session: DbSession,
+    step: Callable[[], int | None],
+    done: str,
+) -> Response:
     try:
-        policy_service.change_state(session, policy_id, to, by=me.subject)
+        request_id = step()
     except PolicyError as exc:
         session.rollback()
-        return render(request, "error.html", {"refusal": str(exc)}, status=409, me=me)
-    return _back(f"/officer/policies?done={policy_id}")
+        maker_checker = isinstance(exc, SameOfficerError | NotRequesterError)
+        context = {"refusal": str(exc), "two_officers": maker_checker, "back": "/officer/policies"}
+        return render(request, "error.html", context, status=409, me=me)
+    return _back(f"/officer/policies?done={done}:{request_id}")
 
 
 # --- the officer: drafts and the editor ------------------------------------------------------

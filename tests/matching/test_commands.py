@@ -60,7 +60,7 @@ def test_a_typo_is_refused_with_line_column_and_suggestion(app_env: Engine, tmp_
     assert "hz-2020-ui-refund" not in qinqing("policy", "list")[1]  # nothing was stored
 
 
-def test_publish_list_show_suspend_close(app_env: Engine) -> None:
+def test_publish_list_show_and_two_officers_suspend_and_close(app_env: Engine) -> None:
     code, output = qinqing("policy", "publish", UI_REFUND, "--by", "officer-7")
     assert (code, "published hz-2020-ui-refund version 1" in output) == (0, True)
     assert "already holds this document" in qinqing("policy", "publish", UI_REFUND)[1]
@@ -69,9 +69,14 @@ def test_publish_list_show_suspend_close(app_env: Engine) -> None:
     assert code == 0
     assert "by officer-7" in output
     assert '"refund_rate"' in output
-    assert "is now suspended" in qinqing("policy", "suspend", "hz-2020-ui-refund")[1]
-    assert "is now closed" in qinqing("policy", "close", "hz-2020-ui-refund")[1]
-    code, output = qinqing("policy", "suspend", "hz-2020-ui-refund")
+    ui = "hz-2020-ui-refund"
+    asked = qinqing("policy", "request-suspend", ui, "--reason", "audit", "--by", "li")[1]
+    assert "request 1: suspend hz-2020-ui-refund, pending" in asked
+    assert "is now suspended" in qinqing("policy", "confirm", "1", "--by", "wang")[1]
+    qinqing("policy", "request-close", ui, "--reason", "ended", "--by", "wang")
+    assert "officer:wang" in qinqing("policy", "requests")[1]
+    assert "is now closed" in qinqing("policy", "confirm", "2", "--by", "li")[1]
+    code, output = qinqing("policy", "request-suspend", ui, "--reason", "again", "--by", "li")
     assert code == 1
     assert "cannot become suspended" in output
     code, output = qinqing("policy", "show", "no-such-policy")

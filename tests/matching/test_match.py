@@ -21,6 +21,7 @@ from subsidy import db
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
 from tests.matching._reference import reference as reference_rows
+from tests.policies.two_officers import change_state
 
 EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
 AS_OF = dt.date(2020, 6, 30)
@@ -107,9 +108,7 @@ def test_suspended_policies_are_not_matched(
 ) -> None:
     publish(engine, document("hz-2020-ui-refund"))
     with db.session_scope(engine) as session:
-        policy_service.change_state(
-            session, "hz-2020-ui-refund", PolicyState.SUSPENDED, by="officer"
-        )
+        change_state(session, "hz-2020-ui-refund", PolicyState.SUSPENDED)
         assert service.run_match(session, data_dir, as_of=AS_OF) == []
 
 

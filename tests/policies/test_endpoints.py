@@ -391,38 +391,67 @@ def test_versions_and_each_document_as_published(client: TestClient) -> None:
 # --- lifecycle ---------------------------------------------------------------------------------
 
 
+def officer_named(subject: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint(get_settings(), Role.OFFICER, subject=subject)}"}
+
+
+def request_change(
+    client: TestClient, verb: str, by: dict[str, str], policy_id: str = UI_ID
+) -> Any:
+    return client.post(
+        f"/api/v1/policies/{policy_id}/{verb}-requests", json={"reason": "why"}, headers=by
+    )
+
+
+def confirmed(client: TestClient, request_id: int, by: dict[str, str]) -> Any:
+    return client.post(f"/api/v1/policy-action-requests/{request_id}/confirm", headers=by)
+
+
 def test_suspend_and_close_follow_the_lifecycle_and_are_audited(
     client: TestClient, app_env: Engine
 ) -> None:
     publish(client, save(client, UI)["id"])
-    li = {"Authorization": f"Bearer {mint(get_settings(), Role.OFFICER, subject='li.wei')}"}
-    suspended = client.post(f"/api/v1/policies/{UI_ID}/suspend", headers=li)
+    li, wang = officer_named("li.wei"), officer_named("wang.fang")
+    asked = request_change(client, "suspend", li)
+    assert asked.status_code == 201, asked.text
+    assert asked.headers["Location"] == f"/api/v1/policy-action-requests/{asked.json()['id']}"
+    suspended = confirmed(client, asked.json()["id"], wang)
     assert suspended.status_code == 200, suspended.text
-    assert suspended.json()["state"] == "suspended"
-    again = assert_problem(
-        client.post(f"/api/v1/policies/{UI_ID}/suspend", headers=officer()), 409, "policy-state"
-    )
+    assert suspended.json()["policy"]["state"] == "suspended"
+    assert suspended.json()["request"]["status"] == "confirmed"
+    again = assert_problem(request_change(client, "suspend", li), 409, "policy-state")
     assert "suspended; it cannot become suspended" in again["detail"]
-    closed = client.post(f"/api/v1/policies/{UI_ID}/close", headers=officer())
-    assert closed.json()["state"] == "closed"
-    assert_problem(
-        client.post(f"/api/v1/policies/{UI_ID}/close", headers=officer()), 409, "policy-state"
-    )
+    closing = request_change(client, "close", wang).json()["id"]
+    assert confirmed(client, closing, li).json()["policy"]["state"] == "closed"
+    assert_problem(request_change(client, "close", li), 409, "policy-state")
     # A closed policy is not published again, from any draft; nothing is stored.
     revived = save(client, UI.replace("title: Unemployment", "title: Revived unemployment"))
     assert_problem(publish(client, revived["id"]), 409, "policy-state")
     assert count(app_env, PolicyVersion) == 1
-    assert_problem(
-        client.post("/api/v1/policies/nope/close", headers=officer()), 404, "unknown-policy"
-    )
+    assert_problem(request_change(client, "close", li, "nope"), 404, "unknown-policy")
 
     changes = ("policy.suspended", "policy.closed")
     trail = [entry for entry in audit_trail(app_env) if entry[0] in changes]
     assert trail == [
-        ("policy.suspended", "li.wei", f"policy:{UI_ID}"),
-        ("policy.closed", "officer-tester", f"policy:{UI_ID}"),
+        ("policy.suspended", "officer:wang.fang", f"policy:{UI_ID}"),
+        ("policy.closed", "officer:li.wei", f"policy:{UI_ID}"),
     ]
     assert client.get(f"/api/v1/policies/{UI_ID}", headers=officer()).json()["state"] == "closed"
+
+
+def test_a_request_needs_a_reason_and_one_pending_at_a_time(client: TestClient) -> None:
+    publish(client, save(client, UI)["id"])
+    url = f"/api/v1/policies/{UI_ID}/close-requests"
+    for body in ({}, {"reason": "   "}, {"reason": "x", "extra": 1}):
+        assert client.post(url, json=body, headers=officer()).status_code == 422
+    first = request_change(client, "close", officer()).json()
+    waiting = assert_problem(request_change(client, "suspend", officer()), 409, "request-pending")
+    assert f"pending request {first['id']}" in waiting["detail"]
+    listed = client.get("/api/v1/policy-action-requests", headers=bearer(Role.AUDITOR)).json()
+    assert [(r["id"], r["status"], r["reason"]) for r in listed] == [
+        (first["id"], "pending", "why")
+    ]
+    assert first["requested_by"] == "officer:officer-tester"
 
 
 def test_a_suspended_policy_resumes_when_its_draft_is_published_again(
@@ -430,7 +459,8 @@ def test_a_suspended_policy_resumes_when_its_draft_is_published_again(
 ) -> None:
     draft = save(client, UI)
     publish(client, draft["id"])
-    client.post(f"/api/v1/policies/{UI_ID}/suspend", headers=officer())
+    asked = request_change(client, "suspend", officer()).json()["id"]
+    confirmed(client, asked, officer_named("another"))
     resumed = publish(client, draft["id"])
     assert resumed.status_code == 201
     assert (resumed.json()["policy"]["state"], resumed.json()["version"]["version"]) == (
@@ -453,8 +483,10 @@ def test_an_auditor_reads_everything_and_changes_nothing(
         ("POST", "/api/v1/policy-drafts", UI),
         ("PUT", f"/api/v1/policy-drafts/{other_id}", UI),
         ("POST", f"/api/v1/policy-drafts/{other_id}/publish", None),
-        ("POST", f"/api/v1/policies/{UI_ID}/suspend", None),
-        ("POST", f"/api/v1/policies/{UI_ID}/close", None),
+        ("POST", f"/api/v1/policies/{UI_ID}/suspend-requests", '{"reason": "r"}'),
+        ("POST", f"/api/v1/policies/{UI_ID}/close-requests", '{"reason": "r"}'),
+        ("POST", "/api/v1/policy-action-requests/1/confirm", None),
+        ("POST", "/api/v1/policy-action-requests/1/withdraw", None),
     ]
     for method, url, body in writes:
         for role in (Role.AUDITOR, Role.FINANCE, Role.ENTERPRISE):

@@ -13,6 +13,7 @@ from policies.document import PolicyDocument, load_path
 from policies.errors import Issue, PolicyDocumentError
 from policies.models import PolicyState, PolicyVersion
 from subsidy import db
+from tests.policies.two_officers import change_state
 
 EXAMPLE = Path(__file__).parents[2] / "policies" / "examples" / "hz-2020-ui-refund.yaml"
 
@@ -80,22 +81,19 @@ def test_state_changes_follow_the_lifecycle(
     *before, last = path
     with db.session_scope(engine) as session:
         for state in before:
-            service.change_state(session, "hz-2020-ui-refund", state, by="officer-2")
+            change_state(session, "hz-2020-ui-refund", state)
     if allowed:
         with db.session_scope(engine) as session:
-            assert (
-                service.change_state(session, "hz-2020-ui-refund", last, by="officer-2").state
-                == last
-            )
+            assert change_state(session, "hz-2020-ui-refund", last).state == last
     else:
         with pytest.raises(service.PolicyStateError), db.session_scope(engine) as session:
-            service.change_state(session, "hz-2020-ui-refund", last, by="officer-2")
+            change_state(session, "hz-2020-ui-refund", last)
 
 
 def test_a_closed_policy_cannot_be_published_again(engine: Engine) -> None:
     publish(engine, example())
     with db.session_scope(engine) as session:
-        service.change_state(session, "hz-2020-ui-refund", PolicyState.CLOSED, by="officer-2")
+        change_state(session, "hz-2020-ui-refund", PolicyState.CLOSED)
     with pytest.raises(service.PolicyStateError, match="closed"):
         publish(engine, example(title="revived"))
     assert versions(engine) == 1
@@ -104,7 +102,7 @@ def test_a_closed_policy_cannot_be_published_again(engine: Engine) -> None:
 def test_a_suspended_policy_resumes_by_publishing_a_new_version(engine: Engine) -> None:
     publish(engine, example())
     with db.session_scope(engine) as session:
-        service.change_state(session, "hz-2020-ui-refund", PolicyState.SUSPENDED, by="officer-2")
+        change_state(session, "hz-2020-ui-refund", PolicyState.SUSPENDED)
     resumed = publish(engine, example())
     assert resumed.created
     assert resumed.policy.state == PolicyState.PUBLISHED

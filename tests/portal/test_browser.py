@@ -213,3 +213,35 @@ def _raise_budget(text: str) -> str:
     changed, count = re.subn(r"(?m)^budget: (\d+)$", larger, text)
     assert count == 1, text
     return changed
+
+
+def test_closing_a_policy_takes_two_officers(
+    page: Page, server: str, world: World, portal_env: Engine, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    row = page.locator(f"#policy-{world.policy_id}")
+    sign_in(page, server, token_for(Role.OFFICER, subject="alice"))
+    page.goto(f"{server}/officer/policies")
+    row.locator("summary", has_text="暂停或关闭").click()
+    row.locator("input[name=reason]").fill("预算已用完，政策到期")
+    row.locator("button", has_text="申请关闭").click()
+    expect(page.locator(".notice")).to_contain_text("等待另一名专员复核")
+    pending = page.locator("#requests tbody tr").first
+    expect(pending).to_contain_text("预算已用完，政策到期")
+    expect(pending).to_contain_text("您的申请，须由其他专员确认")
+    expect(row.locator(".state")).to_have_text("已发布")
+    page.goto(f"{server}/officer/policies?lang=en")  # the page as the lead looked at it
+    page.screenshot(path=str(tmp_path / "pending-close.png"), full_page=True)
+
+    page.click('form[action="/sign-out"] button')
+    sign_in(page, server, token_for(Role.OFFICER, subject="bob"))
+    page.goto(f"{server}/officer/policies")
+    pending.locator("button", has_text="复核确认").click()
+    expect(page.locator(".notice")).to_contain_text("已确认并执行")
+    expect(row.locator(".state")).to_have_text("已关闭")
+    with Session(portal_env) as session:
+        closed = session.get(Policy, world.policy_id)
+        assert closed is not None
+        assert closed.state == "closed"

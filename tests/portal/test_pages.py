@@ -27,6 +27,7 @@ from tests.subsidy.test_api import demo_uscc
 PATH_VALUES = {
     "policy_id": "hz-2020-ui-refund",
     "verb": "suspend",
+    "request_id": "1",
     "action": "save",
     "draft_id": "1",
     "redemption_id": "1",
@@ -197,9 +198,9 @@ def test_posts_need_the_session_csrf_token_and_no_foreign_origin(
         "/sign-in", data={"token": token_for(Role.OFFICER)}, headers={"Origin": "https://x.example"}
     )
     assert signin_elsewhere.status_code == 403
-    done = client.post(path, data={"csrf": csrf}, follow_redirects=False)
+    done = client.post(path, data={"csrf": csrf, "reason": "核查"}, follow_redirects=False)
     assert done.status_code == 303
-    assert "已暂停" in client.get(done.headers["location"]).text
+    assert "已提交申请 #1，等待另一名专员复核。" in client.get(done.headers["location"]).text
 
 
 def test_every_message_has_both_languages() -> None:

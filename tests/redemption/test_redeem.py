@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from policies import service as policy_service
 from policies.models import PolicyState
 from subsidy import db
 from subsidy.app import create_app
@@ -23,6 +22,7 @@ from subsidy.auth import Role, mint
 from subsidy.redemption import errors
 from subsidy.registry import demo
 from subsidy.settings import get_settings
+from tests.policies.two_officers import change_state
 from tests.redemption.helpers import (
     TODAY,
     flat,
@@ -80,7 +80,7 @@ def test_refusals_name_their_reason_and_reserve_nothing(
     with pytest.raises(errors.UnknownPolicy):
         redeem(engine, active[0], "no-such-policy", "k-unknown-0")
     with db.session_scope(engine) as session:
-        policy_service.change_state(session, "group-b", PolicyState.SUSPENDED, by="officer")
+        change_state(session, "group-b", PolicyState.SUSPENDED)
     with pytest.raises(errors.NotRedeemable, match="suspended"):
         redeem(engine, active[1], "group-b", "k-suspended")
     assert reserved(engine, "group-b") == Decimal("0.00")

@@ -1,4 +1,5 @@
-"""The audit chain: state changes append hash-chained entries; any tampering is named."""
+"""The audit chain: state changes append MAC-chained entries; any tampering is named (the forgeries
+of someone without the audit key: tests/security/test_audit_chain.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from subsidy import db
 from subsidy.audit import service as audit
 from subsidy.audit.models import AuditEntry
 from subsidy.cli import app
+from tests.policies.two_officers import change_state
 
 EXAMPLE = Path(__file__).parents[2] / "policies" / "examples" / "hz-2020-ui-refund.yaml"
 
@@ -24,9 +26,21 @@ def changes(engine: Engine) -> None:
     with db.session_scope(engine) as session:
         policy_service.publish(session, approved, by="officer-1")
     with db.session_scope(engine) as session:
-        policy_service.change_state(session, "hz-2020-ui-refund", PolicyState.SUSPENDED, by="o2")
+        change_state(
+            session,
+            "hz-2020-ui-refund",
+            PolicyState.SUSPENDED,
+            maker="officer:o1",
+            checker="officer:o2",
+        )
     with db.session_scope(engine) as session:
-        policy_service.change_state(session, "hz-2020-ui-refund", PolicyState.CLOSED, by="o3")
+        change_state(
+            session,
+            "hz-2020-ui-refund",
+            PolicyState.CLOSED,
+            maker="officer:o1",
+            checker="officer:o3",
+        )
 
 
 def entries(engine: Engine) -> list[AuditEntry]:
@@ -34,9 +48,10 @@ def entries(engine: Engine) -> list[AuditEntry]:
         return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id))))
 
 
-def verdict(engine: Engine) -> audit.Verdict:
+def verdict(engine: Engine, *, checkpoints: bool = True) -> audit.Verdict:
+    """The chain's verdict, against the test's checkpoints or none (an empty folder)."""
     with Session(engine) as session:
-        return audit.verify(session)
+        return audit.verify(session, None if checkpoints else Path("/nonexistent"))
 
 
 def test_state_changes_are_chained_with_who_and_what(engine: Engine) -> None:
@@ -44,13 +59,17 @@ def test_state_changes_are_chained_with_who_and_what(engine: Engine) -> None:
     chain = entries(engine)
     assert [(e.action, e.actor) for e in chain] == [
         ("policy.publish", "officer-1"),
-        ("policy.suspended", "o2"),
-        ("policy.closed", "o3"),
+        ("policy.suspend-requested", "officer:o1"),
+        ("policy.suspended", "officer:o2"),
+        ("policy.close-requested", "officer:o1"),
+        ("policy.closed", "officer:o3"),
     ]
     assert chain[0].previous_hash == audit.GENESIS
     assert [e.previous_hash for e in chain[1:]] == [e.hash for e in chain[:-1]]
-    assert '"state": "suspended"' in chain[1].after
-    assert verdict(engine) == audit.Verdict(3, None, None)
+    assert '"state": "suspended"' in chain[2].after
+    assert '"requested_by": "officer:o1"' in chain[2].after
+    # Three transactions appended entries: three checkpoints.
+    assert verdict(engine) == audit.Verdict(5, None, None, None, checkpoints=3)
 
 
 def test_an_edited_entry_is_named(engine: Engine) -> None:
@@ -60,12 +79,14 @@ def test_an_edited_entry_is_named(engine: Engine) -> None:
         session.execute(
             update(AuditEntry).where(col(AuditEntry.id) == second.id).values(actor="nobody")
         )
-    assert verdict(engine) == audit.Verdict(2, second.id, "its content does not match its hash")
+    found = verdict(engine)
+    assert (found.entries, found.first_broken) == (2, second.id)
+    assert str(found.reason).startswith("its content does not match")
 
 
 def test_a_removed_entry_is_named(engine: Engine) -> None:
     changes(engine)
-    _, second, third = entries(engine)
+    _, second, third, *_ = entries(engine)
     with db.session_scope(engine) as session:
         session.execute(delete(AuditEntry).where(col(AuditEntry.id) == second.id))
     found = verdict(engine)
@@ -80,14 +101,15 @@ def test_a_truncated_chain_is_noticed(engine: Engine) -> None:
     last = entries(engine)[-1]
     with db.session_scope(engine) as session:
         session.execute(delete(AuditEntry).where(col(AuditEntry.id) == last.id))
-    assert verdict(engine).reason == "entries after the last one were removed"
+    assert verdict(engine, checkpoints=False).reason == "entries after the last one were removed"
 
 
 def test_the_verify_command(app_env: Engine) -> None:
     runner = CliRunner()
     changes(app_env)
     result = runner.invoke(app, ["audit", "verify"])
-    assert (result.exit_code, "audit chain intact: 3 entries" in result.output) == (0, True)
+    assert result.exit_code == 0, result.output
+    assert "audit chain intact: 5 entries, 3 checkpoints" in result.output
     with db.session_scope(app_env) as session:
         session.execute(update(AuditEntry).values(subject="policy:other"))
     result = runner.invoke(app, ["audit", "verify"])

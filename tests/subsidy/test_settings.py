@@ -24,11 +24,12 @@ def test_outside_development_the_development_secret_is_refused(environment: str)
     with pytest.raises(ConfigurationError, match="QINQING_SECRET_KEY"):
         Settings(environment=environment, secret_key=SecretStr(DEVELOPMENT_SECRET))
     real = SecretStr("a real secret of at least 32 bytes")
-    Settings(environment=environment, secret_key=real, bank_url=REAL_BANK)
+    Settings(environment=environment, secret_key=real, bank_url=REAL_BANK, audit_key=AUDIT_KEY)
     Settings(environment="development", secret_key=SecretStr(DEVELOPMENT_SECRET))
 
 
 REAL_BANK = "files:///srv/bank-exchange"
+AUDIT_KEY = SecretStr("an audit key of thirty-two bytes")
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,12 @@ def test_production_refuses_a_fixed_date_and_a_simulated_bank(
     changes: dict[str, object], named: str
 ) -> None:
     secret = SecretStr("s3cret-of-at-least-thirty-two-bytes")
-    real = {"environment": "production", "secret_key": secret, "bank_url": REAL_BANK}
+    real = {
+        "environment": "production",
+        "secret_key": secret,
+        "bank_url": REAL_BANK,
+        "audit_key": AUDIT_KEY,
+    }
     Settings(**real)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=named):
         Settings(**(real | changes))  # type: ignore[arg-type]

@@ -7,6 +7,10 @@ web portal (`subsidy.web`).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -17,16 +21,34 @@ from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
 from subsidy.api import problems
+from subsidy.api.admission import Admission
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
+from subsidy.settings import get_settings
 from subsidy.web import install as install_portal
 
 
+@asynccontextmanager
+async def _threads_for_admitted(_: FastAPI) -> AsyncIterator[None]:
+    # The pool sync endpoints and dependencies run in (anyio's, 40 threads by default), sized
+    # with the connections from QINQING_MAX_IN_FLIGHT (see subsidy.api.admission).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
+    yield
+
+
 def create_app() -> FastAPI:
+    settings = get_settings()
     app = FastAPI(
         title="Qinqing",
         summary="Policy subsidies from published rules to the firm's bank account.",
         version="0.1.0",
+        lifespan=_threads_for_admitted,
+    )
+    app.add_middleware(
+        Admission,
+        limit=settings.max_in_flight,
+        wait=settings.admission_wait_seconds,
+        retry_after=settings.overload_retry_after_seconds,
     )
     problems.install(app)
     app.include_router(qualifications)

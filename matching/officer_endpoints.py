@@ -29,6 +29,7 @@ from policies import drafts
 from policies import service as policy_service
 from policies.endpoints import PREFIX, UnknownVersion, policy_problems
 from subsidy.api.problems import ProblemError
+from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.masking import mask_personal
@@ -52,7 +53,11 @@ def _today() -> dt.date:
     return get_settings().business_date
 
 
-@router.post("/policy-drafts/{draft_id}/preview", response_model=PreviewOut)
+@router.post(
+    "/policy-drafts/{draft_id}/preview",
+    response_model=PreviewOut,
+    dependencies=[Depends(rate_limited("preview"))],
+)
 def preview_draft(
     draft_id: int, _: Reader, session: DbSession, as_of: dt.date | None = None
 ) -> PreviewOut:

@@ -24,6 +24,7 @@ from reports.models import JobState, ReportJob
 from reports.queries import Period
 from reports.schemas import JobOut
 from subsidy.api.problems import NotFound, ProblemError
+from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal
 from subsidy.settings import get_settings
@@ -54,6 +55,7 @@ def _by(me: Principal) -> str:
 @router.get(
     "/disbursements.xlsx",
     response_class=Response,
+    dependencies=[Depends(rate_limited("report"))],
     responses={
         200: {"content": {XLSX: {}}, "description": "The workbook."},
         202: {"model": JobOut, "description": "Large: a job writes it; poll its Location."},

@@ -22,6 +22,7 @@ from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
 from subsidy.api import problems
 from subsidy.api.admission import Admission
+from subsidy.api.ratelimit import RateLimits
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
 from subsidy.settings import get_settings
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
         wait=settings.admission_wait_seconds,
         retry_after=settings.overload_retry_after_seconds,
     )
+    app.state.rate_limits = RateLimits.configured(settings)
     problems.install(app)
     app.include_router(qualifications)
     # Publishing also needs the matcher's "I can compile it"; `policies` cannot import it.

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 
 from subsidy.api.problems import NotFound, ProblemError
+from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.redemption import errors, repository, service
@@ -34,7 +35,12 @@ class _Refused(ProblemError):
         super().__init__(str(exc), **extra)
 
 
-@router.post("/redemptions", response_model=RedemptionOut, status_code=201)
+@router.post(
+    "/redemptions",
+    response_model=RedemptionOut,
+    status_code=201,
+    dependencies=[Depends(rate_limited("redeem"))],
+)
 def redeem(
     body: RedeemIn,
     response: Response,

@@ -43,6 +43,7 @@ from subsidy.web.session import (
     allow_page,
     cookie_lifetime,
     csrf_checked,
+    page_rate_limited,
     same_origin,
     signed_in,
 )
@@ -61,6 +62,9 @@ RedemptionReader = Annotated[
     Principal, Depends(allow_page(Role.OFFICER, Role.FINANCE, Role.AUDITOR))
 ]
 Csrf = Depends(csrf_checked)
+RedeemLimit = Depends(page_rate_limited("redeem"))
+PreviewLimit = Depends(page_rate_limited("preview"))
+ReportLimit = Depends(page_rate_limited("report"))
 Text = Annotated[str, Form(max_length=1 << 20)]
 
 PUBLIC = frozenset({"/", "/sign-in", "/sign-out", "/lang/{code}"})
@@ -163,7 +167,7 @@ def confirm_redeem(request: Request, policy_id: str, me: Firm, session: DbSessio
     return render(request, "firm_confirm.html", context, me=me)
 
 
-@router.post("/firm/subsidies/{policy_id}/redeem", dependencies=[Csrf])
+@router.post("/firm/subsidies/{policy_id}/redeem", dependencies=[RedeemLimit, Csrf])
 def redeem(
     request: Request,
     policy_id: str,
@@ -279,6 +283,19 @@ def check_draft(
     return render(request, "_issues.html", {"issues": issues, "lines": lines, "oob": True}, me=me)
 
 
+@router.post("/officer/drafts/{draft_id}/preview", dependencies=[PreviewLimit, Csrf])
+def draft_preview(
+    request: Request,
+    draft_id: int,
+    me: Officer,
+    session: DbSession,
+    text: Text,
+    as_of: Annotated[dt.date | None, Form()] = None,
+) -> Response:
+    """Save the editor's text, then preview it: a run over the whole registry, rate limited."""
+    return draft_action(request, draft_id, "preview", me, session, text, as_of)
+
+
 @router.post("/officer/drafts/{draft_id}/{action}", dependencies=[Csrf])
 def draft_action(
     request: Request,
@@ -289,7 +306,8 @@ def draft_action(
     text: Text,
     as_of: Annotated[dt.date | None, Form()] = None,
 ) -> Response:
-    """Save the editor's text, then test, preview or publish it (`action`)."""
+    """Save the editor's text, then test, preview or publish it (`action`; a preview comes
+    through `draft_preview`, declared first, which is rate limited)."""
     if action not in ("save", "test", "preview", "publish"):
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
     try:
@@ -467,7 +485,7 @@ def report_jobs_table(request: Request, me: ReportReader, session: DbSession) ->
     return render(request, "_report_jobs.html", context, me=me)
 
 
-@router.get("/finance/reports/disbursements.xlsx")
+@router.get("/finance/reports/disbursements.xlsx", dependencies=[ReportLimit])
 def disbursements_report(
     request: Request,
     me: ReportReader,

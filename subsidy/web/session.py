@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
 
+from subsidy.api import ratelimit
+from subsidy.api.problems import RateLimited
 from subsidy.auth import AuthenticationError, Principal, Role, mint, verify
 from subsidy.settings import get_settings
 
@@ -44,6 +46,14 @@ class PageForbidden(Exception):
 
 class CsrfRefused(Exception):
     """A POST without the session's CSRF token, or from another origin: answered 403."""
+
+
+class PageRateLimited(Exception):
+    """The signed-in user (else the address) used up a rate limit: a page saying when to retry."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 def session_token(request: Request) -> str | None:
@@ -81,6 +91,18 @@ def allow_page(*roles: Role) -> Callable[[Principal], Principal]:
 
     admitted.roles = roles  # type: ignore[attr-defined]  # read by the page role test
     return admitted
+
+
+def page_rate_limited(limit: ratelimit.Limit) -> Callable[[Request], Awaitable[None]]:
+    """The pages' `rate_limited`: the same buckets as the API, keyed by the session's user."""
+
+    async def limited(request: Request) -> None:
+        try:
+            await ratelimit.check(request, limit, signed_in(request))
+        except RateLimited as exc:
+            raise PageRateLimited(exc.retry_after) from exc
+
+    return limited
 
 
 def csrf_token(token: str) -> str:

@@ -70,7 +70,11 @@ def main() -> None:
             report(burst(attempts, args.wait), args.postgres)
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a deadlocked worker does not stop on SIGTERM
+                server.kill()
+                server.wait(timeout=30)
 
 
 def burst(attempts: list[tuple[str, str]], wait: float) -> list[tuple[float, str]]:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal, Protocol
 
+import redis.asyncio as redis
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -92,30 +93,44 @@ return tostring(wait)
 
 
 class RedisBuckets:
-    """The buckets of every worker, in Redis; the worker's own if Redis cannot be reached."""
+    """The buckets of every worker, in Redis; the worker's own while Redis cannot be reached."""
+
+    RETRY_REDIS_AFTER = 30.0  # seconds on the worker's buckets after Redis failed
 
     def __init__(self, rate: Rate, url: str, limit: Limit) -> None:
         self.rate = rate
         self.url = url
         self.prefix = f"qinqing:rate:{limit}:"
         self.fallback = LocalBuckets(rate)
-        self._client: object | None = None
+        self._client: redis.Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._down_until = 0.0
 
     async def take(self, client: str) -> float:
-        import redis.asyncio as redis
-
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:  # a client belongs to its loop
-            self._client, self._loop = redis.Redis.from_url(self.url, socket_timeout=1), loop
-        connection: redis.Redis = self._client  # type: ignore[assignment]
+        if time.monotonic() < self._down_until:
+            return await self.fallback.take(client)
         args = [self.rate.requests, self.rate.seconds / self.rate.requests]
         try:
-            wait = await connection.eval(_TAKE, 1, self.prefix + client, *args)
+            wait = await self._redis().eval(_TAKE, 1, self.prefix + client, *args)
         except (redis.RedisError, OSError) as exc:
-            log.warning("rate limit in this worker only: Redis at %s failed: %s", self.url, exc)
+            log.warning(
+                "rate limits per worker for %.0f s: Redis at %s failed: %s",
+                self.RETRY_REDIS_AFTER,
+                self.url,
+                exc,
+            )
+            self._down_until = time.monotonic() + self.RETRY_REDIS_AFTER
             return await self.fallback.take(client)
         return float(wait)
+
+    def _redis(self) -> redis.Redis:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:  # a client belongs to its loop
+            self._client = redis.Redis.from_url(
+                self.url, socket_timeout=1, socket_connect_timeout=1
+            )
+            self._loop = loop
+        return self._client
 
 
 class RateLimits:

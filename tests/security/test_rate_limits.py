@@ -148,3 +148,11 @@ async def test_with_a_redis_broker_the_workers_share_one_bucket(redis_url: str) 
     ]
     assert waits[:3] == [0.0, 0.0, 0.0]
     assert waits[3] == pytest.approx(20.0, abs=1)
+
+
+@pytest.mark.anyio
+async def test_without_redis_the_limit_holds_in_the_worker_and_nobody_is_refused_for_it() -> None:
+    unreachable = RedisBuckets(Rate(2, 60.0), "redis://127.0.0.1:1/0", "redeem")
+    waits = [await unreachable.take("enterprise:x") for _ in range(3)]
+    assert waits[:2] == [0.0, 0.0]
+    assert waits[2] == pytest.approx(30.0, abs=1)

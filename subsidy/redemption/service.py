@@ -74,14 +74,21 @@ def redeem(
         idempotency_key=idempotency_key,
         changed_by=f"enterprise:{uscc}",
     )
+    if session.connection().dialect.name != "postgresql":
+        # No savepoint here: pysqlite's SAVEPOINT, opened before its own BEGIN, commits the
+        # whole transaction when released. So on SQLite (one writer at a time, the embedded
+        # default) a replay racing its first request can still be refused 409; the service
+        # under load is PostgreSQL.
+        try:
+            _store(session, redemption, document.budget)
+        except IntegrityError as exc:
+            raise _refusal(exc, redemption) from exc
+        return Redeemed(redemption, created=True)
     try:
         # A savepoint: when a concurrent request wins a unique constraint, what it stored can
         # still be read in this transaction.
         with session.begin_nested():
-            if session.connection().dialect.name == "postgresql":
-                _store_in_one_statement(session, redemption, document.budget)
-            else:
-                _store(session, redemption, document.budget)
+            _store_in_one_statement(session, redemption, document.budget)
     except IntegrityError as exc:
         # The same key sent twice at once: both missed the replay look-up above, the first
         # stored it; the second is its replay, not a conflict.

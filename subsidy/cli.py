@@ -110,6 +110,9 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -121,7 +124,16 @@ def serve(
 
     with refusals():
         db.require_current_schema()
-    uvicorn.run("subsidy.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # uvicorn kills a worker that has not answered its supervisor's ping within the timeout (5 s
+    # by default): a worker still importing on a loaded host, or busy under a burst, is not hung.
+    uvicorn.run(
+        "subsidy.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
 
 
 @app.command("token")

@@ -31,8 +31,8 @@ from subsidy.web import install as install_portal
 
 @asynccontextmanager
 async def _threads_for_admitted(_: FastAPI) -> AsyncIterator[None]:
-    # The pool sync endpoints and dependencies run in (anyio's, 40 threads by default), sized
-    # with the connections from QINQING_MAX_IN_FLIGHT (see subsidy.api.admission).
+    # anyio's thread pool (40 by default), where sync endpoints and dependencies run: sized
+    # like the connection pool from QINQING_MAX_IN_FLIGHT (see subsidy.api.admission).
     anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
     yield
 

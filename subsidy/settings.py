@@ -36,7 +36,7 @@ _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 
 
 def parse_rate(text: str) -> Rate | None:
-    """ "20/minute" -> Rate(20, 60.0); "off" -> None."""
+    """A rate limit as the settings spell it: 20/minute is Rate(20, 60.0), off is None."""
     if text.strip().lower() == "off":
         return None
     count, _, period = text.strip().partition("/")

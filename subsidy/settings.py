@@ -32,6 +32,9 @@ class Rate:
     seconds: float
 
 
+RateLimitName = Literal["redeem", "preview", "report"]
+"""The limits a setting QINQING_RATE_LIMIT_<NAME> sets (`subsidy.api.ratelimit`)."""
+
 _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 
 
@@ -114,7 +117,7 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"{name}: {exc}") from None
         return value
 
-    def rate(self, limit: Literal["redeem", "preview", "report"]) -> Rate | None:
+    def rate(self, limit: RateLimitName) -> Rate | None:
         """A rate limit by name; None when it is off."""
         return parse_rate(getattr(self, f"rate_limit_{limit}"))
 

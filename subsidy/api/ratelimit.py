@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Protocol, get_args
 
 import redis.asyncio as redis
 from fastapi import Depends, Request
@@ -28,10 +28,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from subsidy.api.problems import RateLimited
 from subsidy.auth import AuthenticationError, Principal, Role, verify
-from subsidy.settings import Rate, Settings, get_settings
+from subsidy.settings import Rate, RateLimitName, Settings, get_settings
 
-Limit = Literal["redeem", "preview", "report"]
-LIMITS: tuple[Limit, ...] = ("redeem", "preview", "report")
+Limit = RateLimitName
+LIMITS: tuple[Limit, ...] = get_args(RateLimitName)
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,9 @@ QINQING = str(Path(sys.executable).parent / "qinqing")
 POLICY = "bench-flat-1000"
 
 
-def setup(postgres: str, firms: int, data_dir: Path) -> list[str]:
+def setup(postgres: str, firms: int, data_dir: Path, covers: int | None = None) -> list[str]:
+    """A fresh schema, the registry, the policy (its budget covers `covers` firms, default all);
+    the active firms."""
     engine = fresh_engine("postgres", postgres, data_dir)
     enterprises, employees = registry_files(firms)
     example = resources.files("policies") / "examples" / "hz-2020-ui-refund.yaml"
@@ -59,7 +61,7 @@ def setup(postgres: str, firms: int, data_dir: Path) -> list[str]:
             "amount": "1000",
             "mode": "one-click",
             "cap": None,
-            "budget": Decimal(firms * 1000),
+            "budget": Decimal((firms if covers is None else covers) * 1000),
             "valid_to": dt.date(2099, 12, 31),
             "tests": tests,
         }

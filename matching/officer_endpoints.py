@@ -31,6 +31,7 @@ from policies.endpoints import PREFIX, UnknownVersion, policy_problems
 from subsidy.api.openapi import answers
 from subsidy.api.params import INT4_MAX, PolicyId, RowId, Uscc
 from subsidy.api.problems import ProblemError
+from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.masking import mask_personal
@@ -54,7 +55,12 @@ def _today() -> dt.date:
     return get_settings().business_date
 
 
-@router.post("/policy-drafts/{draft_id}/preview", response_model=PreviewOut, responses=answers(409))
+@router.post(
+    "/policy-drafts/{draft_id}/preview",
+    response_model=PreviewOut,
+    responses=answers(409, 429),
+    dependencies=[Depends(rate_limited("preview"))],
+)
 def preview_draft(
     draft_id: RowId, _: Reader, session: DbSession, as_of: dt.date | None = None
 ) -> PreviewOut:

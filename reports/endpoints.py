@@ -26,6 +26,7 @@ from reports.schemas import JobOut
 from subsidy.api.openapi import answers
 from subsidy.api.params import RowId
 from subsidy.api.problems import NotFound, ProblemError
+from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal
 from subsidy.settings import get_settings
@@ -56,7 +57,9 @@ def _by(me: Principal) -> str:
 @router.get(
     "/disbursements.xlsx",
     response_class=Response,
+    dependencies=[Depends(rate_limited("report"))],
     responses={
+        **answers(429),
         200: {"content": {XLSX: {}}, "description": "The workbook."},
         202: {"model": JobOut, "description": "Large: a job writes it; poll its Location."},
     },

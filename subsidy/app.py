@@ -11,6 +11,10 @@ line on stderr (exit status 2), also when uvicorn imports it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp
@@ -22,11 +26,21 @@ from payouts.endpoints import router as payouts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
 from subsidy.api import limits, openapi, operations, params, problems
+from subsidy.api.admission import Admission
 from subsidy.api.headers import SecurityHeaders
+from subsidy.api.ratelimit import RateLimits
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
-from subsidy.settings import settings_or_exit
+from subsidy.settings import get_settings, settings_or_exit
 from subsidy.web import install as install_portal
+
+
+@asynccontextmanager
+async def _threads_for_admitted(_: FastAPI) -> AsyncIterator[None]:
+    # anyio's thread pool (40 by default), where sync endpoints and dependencies run: sized
+    # like the connection pool from QINQING_MAX_IN_FLIGHT (see subsidy.api.admission).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
+    yield
 
 
 class Qinqing(FastAPI):
@@ -45,8 +59,16 @@ def create_app() -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
+        lifespan=_threads_for_admitted,
         dependencies=[Depends(params.plain_request)],  # no control character in any parameter
     )
+    app.add_middleware(
+        Admission,
+        limit=settings.max_in_flight,
+        wait=settings.admission_wait_seconds,
+        retry_after=settings.overload_retry_after_seconds,
+    )
+    app.state.rate_limits = RateLimits.configured(settings)
     problems.install(app)
     openapi.install(app)  # every error answer documented as problem+json
     limits.install(app, settings)  # 413 before parsing and authentication

@@ -150,6 +150,9 @@ def _audit_key() -> str:
     return f"key {key.id}"
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -164,7 +167,16 @@ def serve(
         db.require_current_schema()
     if audit.current_key().development:
         console.print(f"audit entries are keyed with the development key ({_audit_key()})")
-    uvicorn.run("subsidy.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # uvicorn kills a worker that has not answered its supervisor's ping within the timeout (5 s
+    # by default): a worker still importing on a loaded host, or busy under a burst, is not hung.
+    uvicorn.run(
+        "subsidy.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+    )
 
 
 @app.command("token")

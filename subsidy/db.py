@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    make_url,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session
@@ -100,11 +101,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    engine = create_engine(url, pool_pre_ping=True)
+def make_engine(url: str, *, connections: int | None = None, wait: float | None = None) -> Engine:
+    """An engine on `url`; `connections` bounds its pool (else SQLAlchemy's 5 + 10 overflow) and
+    `wait` how long a checkout waits for one (else 30 s) before `sqlalchemy.exc.TimeoutError`."""
+    pool: dict[str, Any] = {}
+    if connections is not None and not _in_memory(url):
+        # All opened on demand: the pool keeps what it opened, up to `connections`.
+        pool = {"pool_size": connections, "max_overflow": 0}
+    if wait is not None and not _in_memory(url):
+        pool["pool_timeout"] = wait
+    engine = create_engine(url, pool_pre_ping=True, **pool)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _in_memory(url: str) -> bool:
+    """An in-memory SQLite database lives in one connection: its pool takes no size."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -120,7 +135,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(get_settings().sqlalchemy_url)
+    settings = get_settings()
+    return make_engine(
+        settings.sqlalchemy_url,
+        connections=settings.connections,
+        wait=settings.pool_timeout_seconds,
+    )
 
 
 @contextmanager

@@ -14,11 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from subsidy.errors import ConfigurationError
@@ -29,6 +37,35 @@ MIN_SECRET_BYTES = 32
 KEY_RECIPE = """python -c "import secrets; print(secrets.token_urlsafe(32))\""""
 DEVELOPMENT_AUDIT_KEY = "qinqing-development-audit-key-do-not-use-in-production"
 MIN_AUDIT_KEY_BYTES = 32
+
+SPARE_THREADS = 8
+"""Threads beyond `max_in_flight`, for the routes admission never queues."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `requests` in any `seconds`, in bursts of up to `requests`."""
+
+    requests: int
+    seconds: float
+
+
+RateLimitName = Literal["redeem", "preview", "report"]
+"""The limits a setting QINQING_RATE_LIMIT_<NAME> sets (`subsidy.api.ratelimit`)."""
+
+_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+
+
+def parse_rate(text: str) -> Rate | None:
+    """A rate limit as the settings spell it: 20/minute is Rate(20, 60.0), off is None."""
+    if text.strip().lower() == "off":
+        return None
+    count, _, period = text.strip().partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or period.strip() not in _PERIODS:
+        raise ValueError(
+            f"a rate limit reads N/second, N/minute or N/hour (N >= 1), or off; not {text!r}"
+        )
+    return Rate(int(count), _PERIODS[period.strip()])
 
 
 class Settings(BaseSettings):
@@ -166,6 +203,64 @@ class Settings(BaseSettings):
         description="Where signed checkpoints of the audit chain's head are appended; default "
         "DATA_DIR/audit-checkpoints. Keep it off the database's host and backups.",
     )
+
+    # --- Service under load (issue 13): admission, threads and connections, rate limits ---
+    # A worker process admits `max_in_flight` requests at a time; the others wait in the event
+    # loop (no thread, no connection) for at most `admission_wait_seconds`, then get 503 with
+    # Retry-After. The thread pool and the connection pool are both sized from `max_in_flight`
+    # (see `threads` and `connections`), so an admitted request never waits for a thread or a
+    # connection that another admitted request holds while it waits for it in turn.
+    max_in_flight: int = Field(
+        default=20,
+        ge=1,
+        description="Requests a worker process serves at once (PostgreSQL needs workers x "
+        "(this + 8) connections besides the other processes')",
+    )
+    admission_wait_seconds: float = Field(
+        default=10.0, gt=0, description="How long a request may wait for admission before 503"
+    )
+    pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a request may wait for a database connection"
+    )
+    overload_retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After of a 503 (overloaded) or a pool timeout"
+    )
+    rate_limit_redeem: str = Field(
+        default="20/minute",
+        description="Redemption POSTs per client (API and portal): N/second|minute|hour, or off",
+    )
+    rate_limit_preview: str = Field(
+        default="6/minute", description="Draft previews per officer (API and portal)"
+    )
+    rate_limit_report: str = Field(
+        default="6/minute", description="Report exports per reader (API and portal)"
+    )
+
+    @field_validator("rate_limit_redeem", "rate_limit_preview", "rate_limit_report")
+    @classmethod
+    def _rate_reads(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parse_rate(value)
+        except ValueError as exc:
+            name = f"QINQING_{(info.field_name or '').upper()}"
+            raise ConfigurationError(f"{name}: {exc}") from None
+        return value
+
+    def rate(self, limit: RateLimitName) -> Rate | None:
+        """A rate limit by name; None when it is off."""
+        return parse_rate(getattr(self, f"rate_limit_{limit}"))
+
+    @property
+    def threads(self) -> int:
+        """The worker's thread pool: the admitted requests, and spare threads for what is never
+        queued (/healthz, /metrics, static files)."""
+        return self.max_in_flight + SPARE_THREADS
+
+    @property
+    def connections(self) -> int:
+        """The most connections a worker's pool opens: one per thread, so a thread never waits
+        for a connection."""
+        return self.threads
 
     @property
     def business_date(self) -> dt.date:

@@ -138,3 +138,23 @@ def tasks_in_process() -> Iterator[None]:
     jobs.configure(broker_url="")
     yield
     jobs.configure(broker_url="")
+
+
+@pytest.fixture(autouse=True)
+def full_rate_limits() -> None:
+    """Each test starts with full rate-limit buckets. In-process buckets go with their app; with
+    a Redis broker (the second CI run) they live in Redis and would outlast a test."""
+    url = os.environ.get("QINQING_BROKER_URL", "")
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        stale = list(client.scan_iter(match="qinqing:rate:*", count=1000))
+        if stale:
+            client.delete(*stale)
+    except redis.RedisError:
+        pass  # no Redis: the limits fall back to each app's own buckets
+    finally:
+        client.close()

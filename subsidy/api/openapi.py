@@ -8,7 +8,10 @@ place, every operation gets the problems it can answer, each with the `Problem` 
     404        it has a path parameter (an id that names nothing)
     413        it takes a body (the body limit, `subsidy.api.limits`)
     422        it has parameters or a body
-    default    any other problem (a 409 the route does not declare, an overload)
+    503        it is admitted (every route but those `subsidy.api.admission` never queues)
+    default    any other problem (a 409 the route does not declare)
+
+A route with a per-client limit (`rate_limited`) declares its 429 in `responses=`.
 
 A route declares the other statuses it answers (409, 202, ...) in its own `responses=`; those
 without content are given the Problem schema here.
@@ -21,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from subsidy.api.admission import queued
 from subsidy.api.problems import MEDIA_TYPE, TYPE_PREFIX
 
 PROBLEM = "#/components/schemas/Problem"
@@ -129,6 +133,8 @@ def _document_problems(path: str, operation: dict[str, Any]) -> None:
         statuses.append(413)
     if operation.get("parameters") or "requestBody" in operation:
         statuses.append(422)
+    if queued(path):
+        statuses.append(503)
     statuses.append("default")
     for status in dict.fromkeys(statuses):
         key = str(status)

@@ -11,10 +11,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from subsidy.auth import AuthenticationError
 from subsidy.errors import QinqingError
+from subsidy.settings import get_settings
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:qinqing:problem:"
@@ -32,6 +34,11 @@ class ProblemError(QinqingError):
         self.detail = detail
         self.extra = extra
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the problem (Retry-After, ...)."""
+        return {}
+
 
 class NotFound(ProblemError):
     status, slug, title = 404, "not-found", "Not found"
@@ -39,6 +46,33 @@ class NotFound(ProblemError):
 
 class Forbidden(ProblemError):
     status, slug, title = 403, "forbidden", "Your role may not do this"
+
+
+class _TryLater(ProblemError):
+    """A refusal that passes: the answer says when to try again (Retry-After, in seconds)."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Overloaded(_TryLater):
+    status, slug, title = 503, "overloaded", "The service is busy; try again shortly"
+
+
+class RateLimited(_TryLater):
+    status, slug, title = 429, "rate-limited", "Too many requests; slow down"
+
+
+def answer(exc: ProblemError) -> JSONResponse:
+    """The problem+json answer to `exc` (also an ASGI app, for middleware)."""
+    response = problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -49,7 +83,14 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JS
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+        return answer(exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _no_connection(_: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every connection of the worker's pool stayed busy for QINQING_POOL_TIMEOUT_SECONDS:
+        # the database, not the request, is the trouble; the same request will do later.
+        wait = get_settings().overload_retry_after_seconds
+        return answer(Overloaded("no database connection came free in time", retry_after=wait))
 
     @app.exception_handler(AuthenticationError)
     async def _unauthenticated(_: Request, exc: AuthenticationError) -> JSONResponse:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Response
 from subsidy.api.openapi import answers
 from subsidy.api.params import RowId
 from subsidy.api.problems import NotFound, ProblemError
+from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.redemption import errors, repository, service
@@ -36,7 +37,13 @@ class _Refused(ProblemError):
         super().__init__(str(exc), **extra)
 
 
-@router.post("/redemptions", response_model=RedemptionOut, status_code=201, responses=answers(409))
+@router.post(
+    "/redemptions",
+    response_model=RedemptionOut,
+    status_code=201,
+    responses=answers(409, 429),
+    dependencies=[Depends(rate_limited("redeem"))],
+)
 def redeem(
     body: RedeemIn,
     response: Response,

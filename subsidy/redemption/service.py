@@ -53,13 +53,13 @@ def redeem(
 ) -> Redeemed:
     replay = repository.by_key(session, uscc, idempotency_key)
     if replay is not None:
-        if replay.policy_id != policy_id:
-            raise KeyReused(f"idempotency key {idempotency_key!r} was used for {replay.policy_id}")
-        return Redeemed(replay, created=False)
+        return _replayed(replay, policy_id, idempotency_key)
     published = _redeemable(session, policy_id, today)
     document = published.document
     amount = _amount_for(session, uscc, published, today)
     held = repository.held(session, uscc, policy_id, document.group)
+    if held is not None and held.idempotency_key == idempotency_key:
+        return _replayed(held, policy_id, idempotency_key)  # stored since the look-up above
     if held is not None:
         raise _conflict(held, uscc, policy_id, document.group)
     redemption = Redemption(
@@ -72,20 +72,41 @@ def redeem(
         idempotency_key=idempotency_key,
         changed_by=f"enterprise:{uscc}",
     )
-    if session.connection().dialect.name == "postgresql":
-        _store_in_one_statement(session, redemption, document.budget)
-    else:
-        _store(session, redemption, document.budget)
+    if session.connection().dialect.name != "postgresql":
+        # No savepoint here: pysqlite's SAVEPOINT, opened before its own BEGIN, commits the
+        # whole transaction when released. So on SQLite (one writer at a time, the embedded
+        # default) a replay racing its first request can still be refused 409; the service
+        # under load is PostgreSQL.
+        try:
+            _store(session, redemption, document.budget)
+        except IntegrityError as exc:
+            raise _refusal(exc, redemption) from exc
+        return Redeemed(redemption, created=True)
+    try:
+        # A savepoint: when a concurrent request wins a unique constraint, what it stored can
+        # still be read in this transaction.
+        with session.begin_nested():
+            _store_in_one_statement(session, redemption, document.budget)
+    except IntegrityError as exc:
+        # The same key sent twice at once: both missed the replay look-up above, the first
+        # stored it; the second is its replay, not a conflict.
+        winner = repository.by_key(session, uscc, idempotency_key)
+        if winner is not None:
+            return _replayed(winner, policy_id, idempotency_key)
+        raise _refusal(exc, redemption) from exc
     return Redeemed(redemption, created=True)
+
+
+def _replayed(replay: Redemption, policy_id: str, idempotency_key: str) -> Redeemed:
+    if replay.policy_id != policy_id:
+        raise KeyReused(f"idempotency key {idempotency_key!r} was used for {replay.policy_id}")
+    return Redeemed(replay, created=False)
 
 
 def _store(session: Session, redemption: Redemption, budget: Decimal) -> None:
     """Insert, reserve, record: the firm's own row first, the shared hot rows last."""
     session.add(redemption)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise _refusal(exc, redemption) from exc
+    session.flush()
     if not repository.reserve(session, redemption.policy_id, budget, redemption.amount):
         raise _exhausted(redemption)
     assert redemption.id is not None
@@ -129,10 +150,7 @@ def _store_in_one_statement(session: Session, redemption: Redemption, budget: De
         subject_prefix="redemption:",
         after=_audited(redemption),
     )
-    try:
-        stored = repository.reserve_insert_and_record(session, redemption, budget, entry)
-    except IntegrityError as exc:
-        raise _refusal(exc, redemption) from exc
+    stored = repository.reserve_insert_and_record(session, redemption, budget, entry)
     if stored is None:
         raise _exhausted(redemption)
     redemption.id, redemption.created_at = stored.redemption_id, entry.at

@@ -15,7 +15,13 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from subsidy.web import pages
-from subsidy.web.session import COOKIE, CsrfRefused, PageForbidden, SignInRequired
+from subsidy.web.session import (
+    COOKIE,
+    CsrfRefused,
+    PageForbidden,
+    PageRateLimited,
+    SignInRequired,
+)
 from subsidy.web.templating import render
 
 
@@ -41,3 +47,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CsrfRefused)
     async def _stale(request: Request, exc: CsrfRefused) -> Response:
         return render(request, "error.html", {"message": "csrf_failed"}, status=403)
+
+    @app.exception_handler(PageRateLimited)
+    async def _slow_down(request: Request, exc: PageRateLimited) -> Response:
+        context = {"rate_limited": exc.retry_after}
+        if request.headers.get("HX-Request"):
+            # htmx swaps only 2xx answers in: the partial says it, the header says when.
+            response = render(request, "_result.html", context)
+        else:
+            response = render(request, "error.html", context, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response

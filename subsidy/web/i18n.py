@@ -57,6 +57,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "表单已过期或来源不明，请刷新页面后重试。",
         "The form is stale or came from elsewhere; reload the page and try again.",
     ),
+    "rate_limited": (
+        "请求过于频繁，请 {seconds} 秒后再试。",
+        "Too many requests; try again in {seconds} s.",
+    ),
     "role.enterprise": ("企业", "Firm"),
     "role.officer": ("政策专员", "Policy officer"),
     "role.finance": ("财务", "Finance"),

@@ -47,6 +47,7 @@ from subsidy.web.session import (
     COOKIE,
     allow_page,
     csrf_checked,
+    page_rate_limited,
     resumed,
     same_origin,
     session_id,
@@ -66,6 +67,9 @@ RedemptionReader = Annotated[
     Principal, Depends(allow_page(Role.OFFICER, Role.FINANCE, Role.AUDITOR))
 ]
 Csrf = Depends(csrf_checked)
+RedeemLimit = Depends(page_rate_limited("redeem"))
+PreviewLimit = Depends(page_rate_limited("preview"))
+ReportLimit = Depends(page_rate_limited("report"))
 Text = Annotated[str, Form(max_length=1 << 20)]
 
 PUBLIC = frozenset({"/", "/sign-in", "/sign-out", "/lang/{code}"})
@@ -205,7 +209,7 @@ def confirm_redeem(
     return render(request, "firm_confirm.html", context, me=me)
 
 
-@router.post("/firm/subsidies/{policy_id}/redeem", dependencies=[Csrf])
+@router.post("/firm/subsidies/{policy_id}/redeem", dependencies=[RedeemLimit, Csrf])
 def redeem(
     request: Request,
     policy_id: PolicyId,
@@ -377,6 +381,19 @@ def check_draft(
     return render(request, "_issues.html", {"issues": issues, "lines": lines, "oob": True}, me=me)
 
 
+@router.post("/officer/drafts/{draft_id}/preview", dependencies=[PreviewLimit, Csrf])
+def draft_preview(
+    request: Request,
+    draft_id: int,
+    me: Officer,
+    session: DbSession,
+    text: Text,
+    as_of: Annotated[dt.date | None, Form()] = None,
+) -> Response:
+    """Save the editor's text, then preview it: a run over the whole registry, rate limited."""
+    return draft_action(request, draft_id, "preview", me, session, text, as_of)
+
+
 @router.post("/officer/drafts/{draft_id}/{action}", dependencies=[Csrf])
 def draft_action(
     request: Request,
@@ -387,7 +404,8 @@ def draft_action(
     text: Text,
     as_of: Annotated[dt.date | None, Form()] = None,
 ) -> Response:
-    """Save the editor's text, then test, preview or publish it (`action`)."""
+    """Save the editor's text, then test, preview or publish it (`action`; a preview comes
+    through `draft_preview`, declared first, which is rate limited)."""
     if action not in ("save", "test", "preview", "publish"):
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
     try:
@@ -565,7 +583,7 @@ def report_jobs_table(request: Request, me: ReportReader, session: DbSession) ->
     return render(request, "_report_jobs.html", context, me=me)
 
 
-@router.get("/finance/reports/disbursements.xlsx")
+@router.get("/finance/reports/disbursements.xlsx", dependencies=[ReportLimit])
 def disbursements_report(
     request: Request,
     me: ReportReader,

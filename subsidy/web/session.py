@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from subsidy.api import ratelimit
+from subsidy.api.problems import RateLimited
 from subsidy.api.security import DbSession
 from subsidy.auth import Principal, Role
 from subsidy.settings import get_settings
@@ -49,6 +51,14 @@ class PageForbidden(Exception):
 
 class CsrfRefused(Exception):
     """A POST without the session's CSRF token, or from another origin: answered 403."""
+
+
+class PageRateLimited(Exception):
+    """The signed-in user (else the address) used up a rate limit: a page saying when to retry."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 def session_id(request: Request) -> str | None:
@@ -100,6 +110,19 @@ def allow_page(*roles: Role) -> Callable[[Principal], Principal]:
 
     admitted.roles = roles  # type: ignore[attr-defined]  # read by the page role test
     return admitted
+
+
+def page_rate_limited(limit: ratelimit.Limit) -> Callable[..., Awaitable[None]]:
+    """The pages' `rate_limited`: the same buckets as the API, keyed by the signed-in user (the
+    page's own `allow_page` resolves the same `principal`, once per request)."""
+
+    async def limited(request: Request, me: Annotated[Principal, Depends(principal)]) -> None:
+        try:
+            await ratelimit.check(request, limit, me)
+        except RateLimited as exc:
+            raise PageRateLimited(exc.retry_after) from exc
+
+    return limited
 
 
 def csrf_token(session_id: str) -> str:

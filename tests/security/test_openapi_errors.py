@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -79,3 +80,25 @@ def test_the_documented_422_is_what_the_api_answers(app_env: Engine) -> None:
     assert set(schemas["Problem"]["required"]) <= set(body)
     error = schemas["ValidationProblem"]["allOf"][1]["properties"]["errors"]["items"]
     assert all(set(e) == set(error["required"]) for e in body["errors"])
+
+
+def _rate_limited_routes() -> set[tuple[str, str]]:
+    """(path, method) of every API route with a per-client limit (a `rate_limited` dependency)."""
+    found = set()
+    for route in create_app().routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        calls = [d.call for d in route.dependant.dependencies]
+        if any(getattr(c, "__qualname__", "").startswith("rate_limited.") for c in calls):
+            found |= {(route.path, m.lower()) for m in route.methods or ()}
+    return found
+
+
+def test_overload_and_rate_limits_are_documented() -> None:
+    limited = _rate_limited_routes()
+    assert ("/api/v1/redemptions", "post") in limited  # the walk finds them
+    for path, method, operation in _operations():
+        statuses = _problem_statuses(operation)
+        assert "503" in statuses, f"{method} {path}: admission may answer 503"
+        if (path, method) in limited:
+            assert "429" in statuses, f"{method} {path} is rate limited"

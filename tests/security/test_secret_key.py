@@ -13,7 +13,12 @@ from subsidy.settings import Settings
 
 
 def settings(environment: Literal["development", "test", "production"], key: str) -> Settings:
-    return Settings(environment=environment, bank_url="files:/srv/bank", secret_key=SecretStr(key))
+    return Settings(
+        environment=environment,
+        bank_url="files:/srv/bank",
+        secret_key=SecretStr(key),
+        audit_key=SecretStr("an-audit-key-of-at-least-32-bytes-0123"),
+    )
 
 
 @pytest.mark.parametrize("key", ["x", "k" * 31, "密" * 10])  # 30 bytes in UTF-8

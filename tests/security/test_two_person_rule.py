@@ -23,7 +23,7 @@ from subsidy.audit.models import AuditEntry
 from subsidy.auth import Role, mint
 from subsidy.cli import app
 from subsidy.settings import get_settings
-from subsidy.web.session import csrf_token
+from subsidy.web.session import COOKIE, csrf_token
 
 EXAMPLE = Path(__file__).parents[2] / "policies" / "examples" / "hz-2020-ui-refund.yaml"
 POLICY = "hz-2020-ui-refund"
@@ -195,4 +195,4 @@ def sign_in_as(client: TestClient, subject: str) -> str:
     token = mint(get_settings(), Role.OFFICER, subject=subject)
     response = client.post("/sign-in", data={"token": token}, follow_redirects=False)
     assert response.status_code == 303
-    return csrf_token(token)
+    return csrf_token(client.cookies[COOKIE])

@@ -19,6 +19,7 @@ PRODUCTION = {
     "QINQING_ENVIRONMENT": "production",
     "QINQING_SECRET_KEY": "a-production-secret-of-more-than-32-bytes",
     "QINQING_BANK_URL": "files:/srv/bank",
+    "QINQING_AUDIT_KEY": "a-production-audit-key-of-more-than-32-bytes",
 }
 
 

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,21 +26,13 @@ from subsidy.settings import Settings
 from subsidy.signin import service as signin
 from tests.portal.world import AS_OF, World, make_world
 from tests.security._policies import TECH_ID, published_unchecked, unchecked
+from tests.serving import SECRET, serving
 
-SECRET = "a-secret-for-the-time-box-test-only-0123456789"
 DEADLINE = 1.0
 MARGIN = 20.0
 """Generous: a page explains thirteen policies on a machine other tests load too."""
 SLOW = "name =~ '(.*.*.*)*Q' and status == 'active'"
 """Hours per firm name in Python's `re` (a 12-character name already takes minutes)."""
-
-QINQING = shutil.which("qinqing") or str(Path(sys.executable).parent / "qinqing")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(params=["default", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -63,34 +51,9 @@ def world(database: Engine, data_dir: Path, tmp_path: Path) -> World:
 
 @pytest.fixture
 def server(database: Engine, data_dir: Path, world: World) -> Iterator[str]:
-    port = _free_port()
-    env = os.environ | {
-        "QINQING_DATABASE_URL": database.url.render_as_string(hide_password=False),
-        "QINQING_DATA_DIR": str(data_dir),
-        "QINQING_SECRET_KEY": SECRET,
-        "QINQING_TODAY": AS_OF.isoformat(),
-        "QINQING_RULE_DEADLINE_SECONDS": str(DEADLINE),
-    }
-    process = subprocess.Popen(
-        [QINQING, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("qinqing serve did not start")
+    timeboxed = {"today": AS_OF.isoformat(), "rule_deadline_seconds": str(DEADLINE)}
+    with serving(database, data_dir, workers=1, **timeboxed) as base:
         yield base
-    finally:
-        process.kill()  # a frozen server (the finding) ignores SIGTERM
-        process.wait(timeout=30)
 
 
 def _timed(request: httpx.Request, client: httpx.Client) -> tuple[httpx.Response, float]:

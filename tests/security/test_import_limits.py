@@ -115,8 +115,10 @@ def _bomb(path: Path, inflated_mib: int, declared_size: int | None = None) -> Pa
 
 def _peak_rss_of_reading(path: Path) -> tuple[str, int]:
     """Read `path` in a fresh process: (what it said, its peak RSS in MiB)."""
+    # VmHWM, not getrusage: ru_maxrss survives exec, so it would report the forking pytest's
+    # own peak (hundreds of MiB late in a full run) instead of the reader's.
     script = (
-        "import resource, sys\n"
+        "import sys\n"
         "from pathlib import Path\n"
         "from subsidy.registry.reader import read_source\n"
         "try:\n"
@@ -125,7 +127,8 @@ def _peak_rss_of_reading(path: Path) -> tuple[str, int]:
         "except Exception as exc:\n"
         "    said = f'{type(exc).__name__}: {exc}'\n"
         "print(said)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "status = open('/proc/self/status').read().splitlines()\n"
+        "print(next(int(s.split()[1]) for s in status if s.startswith('VmHWM:')) // 1024)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(path)],

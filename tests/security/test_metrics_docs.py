@@ -22,6 +22,7 @@ def production(app_env: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[pyt
     monkeypatch.setenv("QINQING_ENVIRONMENT", "production")
     monkeypatch.setenv("QINQING_SECRET_KEY", "a-production-secret-of-more-than-32-bytes")
     monkeypatch.setenv("QINQING_BANK_URL", "files:/srv/bank")
+    monkeypatch.setenv("QINQING_AUDIT_KEY", "a-production-audit-key-of-more-than-32-bytes")
     get_settings.cache_clear()
     yield monkeypatch
     get_settings.cache_clear()

@@ -105,9 +105,12 @@ def test_previews_and_reports_are_limited_per_officer_and_reader(limited: TestCl
 
 
 def _sign_in(client: TestClient, role: Role, uscc: str | None = None) -> str:
+    """Sign in through the form with a pasted token; the session's CSRF token."""
+    client.cookies.clear()
     token = mint(get_settings(), role, subject=f"{role}-page", uscc=uscc)
-    client.cookies.set(COOKIE, token)
-    return csrf_token(token)
+    signed = client.post("/sign-in", data={"token": token}, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
+    return csrf_token(client.cookies[COOKIE])
 
 
 def test_the_portal_pages_share_the_limits_and_say_when_to_retry(limited: TestClient) -> None:

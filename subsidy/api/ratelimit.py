@@ -24,11 +24,11 @@ from typing import Annotated, Protocol, get_args
 
 import redis.asyncio as redis
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from subsidy.api.problems import RateLimited
-from subsidy.auth import AuthenticationError, Principal, Role, verify
-from subsidy.settings import Rate, RateLimitName, Settings, get_settings
+from subsidy.api.security import caller_if_any
+from subsidy.auth import Principal, Role
+from subsidy.settings import Rate, RateLimitName, Settings
 
 Limit = RateLimitName
 LIMITS: tuple[Limit, ...] = get_args(RateLimitName)
@@ -180,9 +180,6 @@ async def check(request: Request, limit: Limit, principal: Principal | None) -> 
     await limits.check(limit, client_of(request, principal))
 
 
-_bearer = HTTPBearer(auto_error=False)
-
-
 def rate_limited(limit: Limit) -> Callable[..., Awaitable[None]]:
     """A dependency of an API endpoint: 429 once the caller has used up `limit`.
 
@@ -190,18 +187,8 @@ def rate_limited(limit: Limit) -> Callable[..., Awaitable[None]]:
     requests without a valid token are limited by address."""
 
     async def limited(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        request: Request, principal: Annotated[Principal | None, Depends(caller_if_any)]
     ) -> None:
-        await check(request, limit, _verified(credentials))
+        await check(request, limit, principal)
 
     return limited
-
-
-def _verified(credentials: HTTPAuthorizationCredentials | None) -> Principal | None:
-    if credentials is None:
-        return None
-    try:
-        return verify(get_settings(), credentials.credentials)
-    except AuthenticationError:
-        return None

@@ -25,6 +25,20 @@ def caller(
     return verify(get_settings(), credentials.credentials)
 
 
+async def caller_if_any(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller when a valid bearer token is sent, else None (never raises): for what treats
+    anonymous callers differently instead of refusing them (the rate limits). Async: checking a
+    signature needs no thread from the pool admission sizes."""
+    if credentials is None:
+        return None
+    try:
+        return verify(get_settings(), credentials.credentials)
+    except AuthenticationError:
+        return None
+
+
 def allow(*roles: Role) -> Callable[[Principal], Principal]:
     """A dependency admitting only `roles`; every endpoint declares its roles with it."""
 

@@ -7,25 +7,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from subsidy.cli import app
+from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 
 EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
 UI_REFUND = EXAMPLES / "hz-2020-ui-refund.yaml"
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def qinqing(*args: str | Path) -> tuple[int, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 @pytest.fixture

@@ -9,33 +9,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text, update
 from sqlmodel import col
-from typer.testing import CliRunner
 
 from payouts.statement import StatementLine, write_statement
 from subsidy import db
-from subsidy.cli import app
 from subsidy.redemption.models import PolicyBudget
+from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 from tests.payouts.payments import REVIEW, World, make_world, paid, returned
 from tests.redemption.helpers import TODAY
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
 
 
 @pytest.fixture
 def world(app_env: Engine, data_dir: Path, tmp_path: Path) -> World:
     return make_world(app_env, data_dir, tmp_path / "registry")
-
-
-def qinqing(*args: str | int | Path) -> tuple[int, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 def test_approve_and_maker_checker(world: World) -> None:

@@ -7,29 +7,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from subsidy.cli import app
+from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 from tests.reports.helpers import Payouts, build_payouts
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
 
 
 @pytest.fixture
 def paid(app_env: Engine, data_dir: Path, tmp_path: Path) -> Payouts:
     return build_payouts(app_env, data_dir, tmp_path / "registry")
-
-
-def qinqing(*args: str | Path) -> tuple[int, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 def test_disbursements_to_a_file(paid: Payouts, tmp_path: Path) -> None:

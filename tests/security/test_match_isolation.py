@@ -12,31 +12,17 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
-from typer.testing import CliRunner
 
 from matching import service as matching_service
 from matching.models import MatchRun, Qualification
 from policies import service as policy_service
 from policies.document import load_path
 from subsidy import db
-from subsidy.cli import app
+from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 from tests.security._policies import EXAMPLES, published_unchecked, unchecked
 
 GOOD = ("hz-2020-ui-refund", "hz-2020-new-hire-subsidy")
 BAD = "hz-2020-digital-tech-award"
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def qinqing(*args: str | Path) -> tuple[int, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 @pytest.fixture

@@ -10,26 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
-from typer.testing import CliRunner
 
 from subsidy.app import create_app
-from subsidy.cli import app
 from subsidy.registry.models import Enterprise, RegistrySnapshot
 from subsidy.registry.uscc import ALPHABET
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def qinqing(*args: str | Path | int) -> tuple[int, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
+from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 
 
 @pytest.fixture

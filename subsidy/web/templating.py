@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from subsidy.auth import Principal, Role
+from subsidy.i18n import translations
 from subsidy.settings import get_settings
 from subsidy.web import i18n
 from subsidy.web.session import page_csrf, signed_in
@@ -57,6 +58,7 @@ _environment = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
 _environment.filters["yuan"] = yuan
 templates = Jinja2Templates(env=_environment)
@@ -76,7 +78,11 @@ def render(
 ) -> HTMLResponse:
     who = me or signed_in(request)
     words = i18n.Translator(language(request))
+    catalog = translations(words.language)
     page = {
+        "gettext": catalog.gettext,
+        "ngettext": catalog.ngettext,
+        "_": catalog.gettext,
         "t": words.t,
         "lang": words.language,
         "me": who,

@@ -18,7 +18,7 @@ from subsidy.auth import Principal, Role
 from subsidy.redemption.models import Redemption
 from subsidy.settings import get_settings
 from subsidy.signin import service as signin
-from subsidy.web import i18n, pages
+from subsidy.web import pages
 from subsidy.web.session import COOKIE, csrf_token
 from tests.portal.conftest import token_for
 from tests.portal.world import World
@@ -201,13 +201,6 @@ def test_posts_need_the_session_csrf_token_and_no_foreign_origin(
     done = client.post(path, data={"csrf": csrf, "reason": "核查"}, follow_redirects=False)
     assert done.status_code == 303
     assert "已提交申请 #1，等待另一名专员复核。" in client.get(done.headers["location"]).text
-
-
-def test_every_message_has_both_languages() -> None:
-    for key, (zh, en) in i18n.MESSAGES.items():
-        assert zh, key
-        assert en, key
-        assert set(re.findall(r"\{(\w+)\}", zh)) == set(re.findall(r"\{(\w+)\}", en)), key
 
 
 def test_chinese_by_default_english_by_switch(client: TestClient, world: World) -> None:

@@ -16,8 +16,11 @@ from matching import explain as explaining
 from matching import preview as previewing
 from matching import service
 from matching.models import MatchRun
+from policies import repository as policy_repository
 from policies import service as policy_service
 from policies.document import load_path
+from policies.validity import OutOfForce, out_of_force
+from subsidy import i18n
 from subsidy.console import make_console, progress_bars, refusals
 from subsidy.db import require_current_schema, session_scope
 from subsidy.registry.service import current_frames
@@ -29,13 +32,15 @@ err_console = make_console(stderr=True)
 AsOf = Annotated[
     dt.datetime | None,
     typer.Option(
-        "--as-of", formats=["%Y-%m-%d"], help="The run's date ($today); default today (UTC)."
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="The run's date ($today); default the business date (QINQING_TODAY, else today).",
     ),
 ]
 
 
 def _day(as_of: dt.datetime | None) -> dt.date:
-    return as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
+    return as_of.date() if as_of else get_settings().business_date
 
 
 def match_command(after: Sequence[service.AfterMatch] = ()) -> Callable[..., None]:
@@ -55,8 +60,14 @@ def match_command(after: Sequence[service.AfterMatch] = ()) -> Callable[..., Non
                     session, get_settings().data_dir, as_of=day, progress=progress
                 )
                 matched = [run for run in runs if run.failure is None]
+                idle = _not_in_force(session, matched, day)
                 said = [line for step in after for line in step(session, matched, day)]
         _print_runs(matched)
+        for run, why in idle:
+            console.print(
+                f"{escape(run.policy_id)} v{run.policy_version}: {why}; no firm qualifies",
+                highlight=False,
+            )
         for line in said:
             console.print(line)
         failed = [run for run in runs if run.failure is not None]
@@ -69,6 +80,20 @@ def match_command(after: Sequence[service.AfterMatch] = ()) -> Callable[..., Non
             raise typer.Exit(1)
 
     return match
+
+
+def _not_in_force(
+    session: Any, runs: list[MatchRun], day: dt.date
+) -> list[tuple[MatchRun, OutOfForce]]:
+    """The runs of policies outside their validity window on `day`, with why."""
+    found = []
+    for run in runs:
+        version = policy_repository.version(session, run.policy_id, run.policy_version)
+        assert version is not None, "a run names a stored version"
+        why = out_of_force(policy_service.published_document(version), day)
+        if why is not None:
+            found.append((run, why))
+    return found
 
 
 def _print_runs(runs: list[MatchRun]) -> None:
@@ -110,13 +135,15 @@ def explain(
     console.print(
         f"[bold]{uscc}[/bold] {verdict} under {policy_id} v{versions[-1].version} on {day}"
     )
+    if result.not_in_force is not None:
+        console.print(f"  {result.not_in_force}", style="yellow", markup=False)
     for clause in result.clauses:
         mark = {True: "[green]true[/green]", False: "[red]false[/red]"}.get(
             clause.value, "[yellow]error[/yellow]"
         )
         console.print(f"  {mark}  {escape(clause.text)}", highlight=False)
-        for name, value in clause.reads.items():
-            console.print(f"        {name} = {_shown(value)}", highlight=False, markup=False)
+        for name, reading in clause.reads.items():
+            console.print(f"        {name} = {reading.text('en')}", highlight=False, markup=False)
         if clause.error:
             console.print(f"        {clause.error}", style="yellow", markup=False)
     cap = f"{result.cap:,.2f}" if result.cap is not None else "none"
@@ -152,6 +179,9 @@ def _print_preview(report: previewing.Preview) -> None:
         f"{report.firms:,} firms qualify, {report.total:,.2f} yuan = {share:.1f}% of the "
         f"budget {report.budget:,.2f}; {report.errors:,} evaluation errors"
     )
+    if report.not_in_force is not None:
+        why = i18n.text("en", "promises.preview.not_in_force", why=report.not_in_force)
+        console.print(escape(why), style="yellow")
     for uscc, error in report.error_examples:
         console.print(f"  error for {uscc}: {escape(error)}")
     stops = Table("clause", "firms it stops", box=box.SIMPLE_HEAD)

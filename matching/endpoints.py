@@ -12,11 +12,13 @@ from matching.explain import explain, registered_firm
 from matching.models import MatchRun, Qualification
 from matching.schemas import ClauseOut, QualificationOut
 from policies import repository as policy_repository
+from policies.document import PolicyDocument
 from policies.service import published_document
+from policies.validity import in_force
 from subsidy.api.problems import NotFound
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
-from subsidy.masking import mask_personal
+from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["qualifications"])
 
@@ -25,7 +27,8 @@ router = APIRouter(prefix="/api/v1", tags=["qualifications"])
 def my_qualifications(
     session: DbSession, me: Annotated[Principal, Depends(allow(Role.ENTERPRISE))]
 ) -> list[QualificationOut]:
-    """The subsidies the calling firm qualifies for, with the amount and why."""
+    """The subsidies the calling firm qualifies for, with the amount and why: those of the latest
+    match whose policy is in force on the business date (an expired one qualifies nobody)."""
     assert me.uscc is not None  # an enterprise token always names its firm
     record = registered_firm(session, me.uscc)
     if record is None:
@@ -36,15 +39,20 @@ def my_qualifications(
         .where(col(Qualification.uscc) == me.uscc)
         .order_by(col(Qualification.policy_id))
     ).all()
-    return [_answer(session, q, run, record) for q, run in rows]
+    today = get_settings().business_date
+    answers = []
+    for q, run in rows:
+        version = policy_repository.version(session, q.policy_id, run.policy_version)
+        assert version is not None, "a run names a stored version"
+        document = published_document(version)
+        if in_force(document, today):
+            answers.append(_answer(q, run, document, record))
+    return answers
 
 
 def _answer(
-    session: Any, q: Qualification, run: MatchRun, record: dict[str, Any]
+    q: Qualification, run: MatchRun, document: PolicyDocument, record: dict[str, Any]
 ) -> QualificationOut:
-    version = policy_repository.version(session, q.policy_id, run.policy_version)
-    assert version is not None, "a run names a stored version"
-    document = published_document(version)
     why = explain(document, record, run.as_of)
     return QualificationOut(
         policy_id=q.policy_id,
@@ -55,8 +63,5 @@ def _answer(
         group=document.group,
         valid_until=document.valid_to,
         matched_as_of=run.as_of,
-        explanation=[
-            ClauseOut(text=c.text, value=c.value, error=c.error, reads=mask_personal(c.reads))
-            for c in why.clauses
-        ],
+        explanation=[ClauseOut.of(c) for c in why.clauses],
     )

@@ -1,14 +1,17 @@
 """Why one firm does or does not qualify: each clause with its value and what it read.
 
 The explanation uses the reference evaluator (rule-engine on the firm's record), which is the
-contract the compiled matcher follows, so what it says is what the matcher did.
+contract the compiled matcher follows, so what it says is what the matcher did. Outside the
+policy's validity window nobody qualifies (`policies.validity`): the clauses are still shown,
+and `not_in_force` says why the outcome is nothing. What each clause read is a `Reading`
+(`policies.readings`): `$today` the as-of date, money in yuan, numbers as the document has them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -21,7 +24,6 @@ from policies.checking import parameters_of
 from policies.clauses import Clause, split_clauses
 from policies.document import PolicyDocument
 from policies.evaluation import deadline_error
-from policies.guards import PERSONAL_SYMBOLS
 from policies.language import (
     RULE_ERRORS,
     ParameterValue,
@@ -31,6 +33,8 @@ from policies.language import (
     round_amount,
     rule_error,
 )
+from policies.readings import Reading, readings
+from policies.validity import OutOfForce, out_of_force
 from subsidy import deadline
 from subsidy.registry import repository as registry_repository
 from subsidy.registry.errors import RegistryError
@@ -42,7 +46,8 @@ class ClauseResult:
     value: Any
     """True, False, or None when the clause could not be evaluated (see `error`)."""
     error: str | None
-    reads: dict[str, Any]
+    reads: dict[str, Reading]
+    """Each symbol the clause read (a personal column as `name != null`), with its value."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class Explanation:
     qualifies: bool
     amount: Decimal | None
     error: str | None
+    not_in_force: OutOfForce | None = None
+    """Set when `as_of` is outside the policy's validity window: the firm gets nothing."""
 
 
 def firm_of(enterprises: pl.DataFrame, employees: pl.DataFrame, uscc: str) -> dict[str, Any]:
@@ -87,11 +94,13 @@ deadline.prepare_with(warm_up)
 def explain(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date) -> Explanation:
     """Why the firm does or does not qualify, evaluated within the deadline (`subsidy.deadline`):
     past it, the outcome and the eligibility as one clause carry the error naming the policy and
-    the limit."""
+    the limit. Outside the validity window the firm does not qualify, whatever the clauses say."""
     try:
-        return deadline.run(_explain_here, document, dict(record), as_of)
+        found = deadline.run(_explain_here, document, dict(record), as_of)
     except deadline.DeadlineExceeded as exc:
         message = deadline_error(document.id, exc)
+    else:
+        return _in_force_only(found, document)
     clauses = [ClauseResult(document.eligibility, None, message, {})]
     return Explanation(
         uscc=str(record["uscc"]),
@@ -103,7 +112,15 @@ def explain(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date)
         qualifies=False,
         amount=None,
         error=message,
+        not_in_force=out_of_force(document, as_of),
     )
+
+
+def _in_force_only(found: Explanation, document: PolicyDocument) -> Explanation:
+    why = out_of_force(document, found.as_of)
+    if why is None:
+        return found
+    return replace(found, qualifies=False, amount=None, not_in_force=why)
 
 
 def _explain_here(
@@ -119,7 +136,7 @@ def _explain_here(
         uscc=str(record["uscc"]),
         policy_id=document.id,
         as_of=as_of,
-        clauses=[_clause(clause, rule, record, parameters) for clause, rule in clauses],
+        clauses=[_clause(clause, rule, record, parameters, as_of) for clause, rule in clauses],
         amount_before_cap=_raw_amount(amount_rule, record),
         cap=document.cap,
         qualifies=outcome.qualifies,
@@ -150,36 +167,14 @@ def _clause(
     rule: rule_engine.Rule,
     record: Mapping[str, Any],
     parameters: Mapping[str, ParameterValue],
+    as_of: dt.date,
 ) -> ClauseResult:
-    reads = _reads(clause.symbols, record, parameters)
+    reads = readings(clause.symbols, record, parameters, as_of)
     try:
         value = rule.evaluate(record)
     except RULE_ERRORS as exc:
         return ClauseResult(clause.text, None, rule_error(None, exc), reads)
     return ClauseResult(clause.text, value, None, reads)
-
-
-def _reads(
-    symbols: tuple[str, ...], record: Mapping[str, Any], parameters: Mapping[str, ParameterValue]
-) -> dict[str, Any]:
-    """What the clause read, by name; of a personal column only whether it is present."""
-    return {
-        f"{name} != null" if name in PERSONAL_SYMBOLS else name: _shown(name, record, parameters)
-        for name in symbols
-    }
-
-
-def _shown(name: str, record: Mapping[str, Any], parameters: Mapping[str, ParameterValue]) -> Any:
-    if name in PERSONAL_SYMBOLS:  # never its characters (a rule may only test its presence)
-        return record.get(name) is not None
-    if name in parameters:
-        return parameters[name]
-    value = record.get(name)
-    if name == "employees":
-        return f"{len(value or ())} employee records"
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value
 
 
 def _raw_amount(amount: rule_engine.Rule, record: Mapping[str, Any]) -> Decimal | None:

@@ -23,6 +23,7 @@ from matching.schemas import (
     ExplanationOut,
     PreviewOut,
     SectionOut,
+    ValidityOut,
 )
 from matching.service import compile_issues
 from policies import drafts
@@ -34,7 +35,6 @@ from subsidy.api.problems import ProblemError
 from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
-from subsidy.masking import mask_personal
 from subsidy.registry.errors import RegistryError
 from subsidy.settings import get_settings
 
@@ -93,6 +93,7 @@ def preview_draft(
         changes=ChangesOut.model_validate(report.changes, from_attributes=True)
         if report.changes
         else None,
+        validity=ValidityOut.of(checked.document, report.as_of),
     )
 
 
@@ -119,7 +120,8 @@ def explain_firm(
     if record is None:
         raise UnknownFirm(f"no firm {uscc} in the current enterprise registry")
     day = as_of or _today()
-    result = explain(policy_service.published_document(chosen), record, day)
+    document = policy_service.published_document(chosen)
+    result = explain(document, record, day)
     return ExplanationOut(
         uscc=result.uscc,
         policy_id=policy_id,
@@ -131,8 +133,6 @@ def explain_firm(
         amount_before_cap=result.amount_before_cap,
         cap=result.cap,
         error=result.error,
-        clauses=[
-            ClauseOut(text=c.text, value=c.value, error=c.error, reads=mask_personal(c.reads))
-            for c in result.clauses
-        ],
+        validity=ValidityOut.of(document, day),
+        clauses=[ClauseOut.of(c) for c in result.clauses],
     )

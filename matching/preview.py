@@ -17,11 +17,12 @@ from sqlmodel import Session
 
 from matching.compiler import CompiledPolicy, compile_policy, evaluate, prepare
 from matching.explain import firm_of
-from matching.service import compile_document, published_policies
+from matching.service import compile_document, outcome_on, published_policies
 from policies import evaluation
 from policies.checking import parameters_of
 from policies.clauses import split_clauses
 from policies.document import PolicyDocument
+from policies.validity import OutOfForce, out_of_force
 from subsidy.registry.service import RegistryFrames, current_frames
 
 
@@ -52,6 +53,9 @@ class Preview:
     changes: Changes | None
     per_firm: pl.DataFrame
     """One row per firm of the registry: uscc, eligible, amount (null unless eligible)."""
+    not_in_force: OutOfForce | None = None
+    """Set when `as_of` is outside the policy's validity window: then nobody qualifies (the
+    clause counts still say what each clause stops)."""
 
 
 def preview(session: Session, data_dir: Path, document: PolicyDocument, as_of: dt.date) -> Preview:
@@ -62,7 +66,7 @@ def preview(session: Session, data_dir: Path, document: PolicyDocument, as_of: d
     old = compile_document(published.document, as_of) if published else None
     everything = [compiled, *clauses.values(), *([old] if old else [])]
     firms = prepare(frames.enterprises, frames.employees, everything)
-    outcome = evaluate(firms, compiled)
+    outcome = outcome_on(firms, compiled, document, as_of)
     qualified = outcome.filter(pl.col("qualifies"))
     with_firm = qualified.join(frames.enterprises.select("uscc", "district", "industry"), on="uscc")
     return Preview(
@@ -80,10 +84,13 @@ def preview(session: Session, data_dir: Path, document: PolicyDocument, as_of: d
             (text, int((~evaluate(firms, policy)["qualifies"]).sum()))
             for text, policy in clauses.items()
         ],
-        changes=_changes(outcome, evaluate(firms, old), published.version)
+        changes=_changes(
+            outcome, outcome_on(firms, old, published.document, as_of), published.version
+        )
         if old and published
         else None,
         per_firm=outcome.select("uscc", pl.col("qualifies").alias("eligible"), "amount"),
+        not_in_force=out_of_force(document, as_of),
     )
 
 

@@ -8,12 +8,54 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from policies import readings
+from policies.validity import out_of_force
+from subsidy.masking import mask_personal
+
 
 class ClauseOut(BaseModel):
     text: str
     value: bool | None
     error: str | None
     reads: dict[str, Any]
+    """Each symbol the clause read with its value: `$today` the as-of date, dates YYYY-MM-DD,
+    money as text with two decimals ("1234.50"), numbers as the policy gives them (an integer
+    as an integer), a personal column (`name != null`) only as present or not."""
+    kinds: dict[str, str]
+    """Each read symbol's kind: money, number, date, boolean, text, records, present, list."""
+
+    @classmethod
+    def of(cls, clause: Any) -> ClauseOut:
+        """From a `matching.explain.ClauseResult`, personal data masked."""
+        return cls(
+            text=clause.text,
+            value=clause.value,
+            error=clause.error,
+            reads=mask_personal(readings.values(clause.reads)),
+            kinds={name: str(r.shape) for name, r in clause.reads.items()},
+        )
+
+
+class ValidityOut(BaseModel):
+    """Whether the policy is in force on the as-of date; nobody qualifies outside its window."""
+
+    in_force: bool
+    valid_from: dt.date
+    valid_to: dt.date
+    text_zh: str | None
+    """Why not, in Chinese (None when in force)."""
+    text_en: str | None
+
+    @classmethod
+    def of(cls, document: Any, as_of: dt.date) -> ValidityOut:
+        why = out_of_force(document, as_of)
+        return cls(
+            in_force=why is None,
+            valid_from=document.valid_from,
+            valid_to=document.valid_to,
+            text_zh=why.text("zh") if why else None,
+            text_en=why.text("en") if why else None,
+        )
 
 
 class QualificationOut(BaseModel):
@@ -76,6 +118,7 @@ class PreviewOut(BaseModel):
     by_section: list[SectionOut]
     clause_stops: list[ClauseStopOut]
     changes: ChangesOut | None
+    validity: ValidityOut
 
 
 class ExplanationOut(BaseModel):
@@ -89,4 +132,5 @@ class ExplanationOut(BaseModel):
     amount_before_cap: Decimal | None
     cap: Decimal | None
     error: str | None
+    validity: ValidityOut
     clauses: list[ClauseOut]

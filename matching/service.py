@@ -17,7 +17,14 @@ import polars as pl
 from sqlalchemy import delete, func, select, text
 from sqlmodel import Session, col
 
-from matching.compiler import CompiledPolicy, check_compilable, compile_policy, evaluate, prepare
+from matching.compiler import (
+    AMOUNT_DTYPE,
+    CompiledPolicy,
+    check_compilable,
+    compile_policy,
+    evaluate,
+    prepare,
+)
 from matching.errors import MatchingError
 from matching.models import MatchRun, Qualification
 from policies import service as policy_service
@@ -25,6 +32,7 @@ from policies.checking import CheckedPolicy, parameters_of
 from policies.document import PolicyDocument
 from policies.errors import Issue
 from policies.models import PolicyState
+from policies.validity import in_force
 from subsidy import bulk
 from subsidy.db import utcnow
 from subsidy.errors import QinqingError
@@ -85,14 +93,19 @@ def run_match(
     """Match every published policy; returns one run per policy.
 
     A policy that fails (any exception while compiling or evaluating it) gets a run that says
-    why (`MatchRun.failure`) and keeps its previous qualifications; the others are stored."""
+    why (`MatchRun.failure`) and keeps its previous qualifications; the others are stored. A
+    policy not in force on `as_of` (`policies.validity`) is not evaluated: its run qualifies
+    nobody, and its previous qualifications give way to none."""
     progress.stage("reading the registry snapshot")
     frames = current_frames(session, data_dir)
     policies = published_policies(session)
     progress.stage(f"compiling {len(policies)} policies")
     compiled: dict[int, CompiledPolicy] = {}
     failures: dict[int, str] = {}
+    idle = {i for i, p in enumerate(policies) if not in_force(p.document, as_of)}
     for index, published in enumerate(policies):
+        if index in idle:
+            continue
         try:
             compiled[index] = compile_document(published.document, as_of)
         except Exception as exc:  # one policy's problem is that policy's failure
@@ -105,9 +118,8 @@ def run_match(
         run: MatchRun | None = None
         if index not in failures:
             try:
-                run, rows = _run(
-                    session, frames, published, evaluate(firms, compiled[index]), as_of
-                )
+                outcome = nobody(firms) if index in idle else evaluate(firms, compiled[index])
+                run, rows = _run(session, frames, published, outcome, as_of)
             except Exception as exc:
                 failures[index] = failure_reason(exc)
             else:
@@ -121,6 +133,23 @@ def run_match(
         run.finished_at = finished
     session.flush()
     return runs
+
+
+def outcome_on(
+    firms: pl.DataFrame, policy: CompiledPolicy, document: PolicyDocument, as_of: dt.date
+) -> pl.DataFrame:
+    """The compiled policy's outcome on `as_of`: nobody qualifies outside its validity window."""
+    return evaluate(firms, policy) if in_force(document, as_of) else nobody(firms)
+
+
+def nobody(firms: pl.DataFrame) -> pl.DataFrame:
+    """An outcome (as `compiler.evaluate` gives) in which no firm qualifies and none errs."""
+    return firms.select(
+        pl.col("uscc"),
+        pl.lit(False).alias("qualifies"),
+        pl.lit(None, dtype=AMOUNT_DTYPE).alias("amount"),
+        pl.lit(False).alias("error"),
+    )
 
 
 def failure_reason(exc: Exception) -> str:

@@ -19,6 +19,7 @@ import rule_engine
 from policies.checking import parameters_of
 from policies.document import PolicyDocument
 from policies.language import Outcome, ParameterValue, context, evaluate_firm
+from policies.validity import in_force
 from subsidy import deadline
 
 Parameters = tuple[tuple[str, ParameterValue], ...]
@@ -44,7 +45,10 @@ def deadline_error(policy_id: str, exc: deadline.DeadlineExceeded) -> str:
 
 
 def evaluate(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date) -> Outcome:
-    """What the policy gives the firm on `as_of`; an error outcome when it outlives the deadline."""
+    """What the policy gives the firm on `as_of`: nothing outside its validity window
+    (`policies.validity`), an error outcome when it outlives the deadline."""
+    if not in_force(document, as_of):
+        return Outcome(False)
     parameters = tuple(sorted(parameters_of(document).items()))
     try:
         return deadline.run(

@@ -4,6 +4,10 @@ Writing is set-based (INSERT ... SELECT ... ON CONFLICT DO NOTHING): a city-scal
 millions of qualifications, and the unique constraint alone decides what is new. A qualification
 is worth telling only while the firm holds no redemption of the policy: a firm that already has
 it (by click or grant) has nothing to act on, and a grant is told as a grant.
+
+What a firm is told depends on the policy's mode (words in `promises.po`): a one-click policy
+says how to redeem it (一键兑付), an automatic one that it will be granted (将自动发放) or that it
+was (已自动发放); an automatic policy never asks for a click.
 """
 
 from __future__ import annotations
@@ -12,13 +16,17 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, exists, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from matching.models import MatchRun, Qualification
+from policies import repository as policy_repository
 from policies.models import Policy
+from policies.service import published_document
+from subsidy import i18n
 from subsidy.db import utcnow
 from subsidy.notifications.models import Kind, Notification
 from subsidy.notifications.senders import Message, Sender
@@ -74,6 +82,8 @@ def _queue(session: Session, rows: Select[str, str, str, Decimal]) -> int:
 class Pending:
     notification: Notification
     title: str
+    mode: str
+    """The policy's mode (`one-click` or `automatic`), from its latest published version."""
 
 
 def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
@@ -91,10 +101,10 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
         .limit(limit)
         .with_for_update(skip_locked=True, of=Notification)
     )
-    pending = [Pending(n, title) for n, title in session.execute(query)]
+    pending = _pending(session, session.execute(query).all())
     if not pending:
         return 0
-    sender.send([message(p.notification, p.title) for p in pending])
+    sender.send([message(p.notification, p.title, p.mode) for p in pending])
     now = utcnow()
     for p in pending:
         p.notification.delivered_at = now
@@ -102,14 +112,16 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
     return len(pending)
 
 
-def message(notification: Notification, title: str) -> Message:
-    amount = f"{notification.amount:,.2f}"
+def message(notification: Notification, title: str, mode: str) -> Message:
+    """The notice in both languages: granted, will be granted (automatic) or how to redeem."""
     if notification.kind == Kind.GRANTED:
-        zh = f"「{title}」已自动发放给贵企业：{amount} 元，无需申请。"
-        en = f"{title} has been granted to your firm automatically: {amount} yuan, no claim needed."
+        key = "promises.notice.granted"
+    elif mode == "automatic":
+        key = "promises.notice.will_grant"
     else:
-        zh = f"贵企业符合「{title}」，可获 {amount} 元，一键即可兑现。"
-        en = f"Your firm qualifies for {title}: {amount} yuan, redeemable with one click."
+        key = "promises.notice.one_click"
+    values = {"title": title, "amount": f"{notification.amount:,.2f}"}
+    zh, en = i18n.text("zh", key, **values), i18n.text("en", key, **values)
     assert notification.id is not None
     return Message(
         key=f"notification-{notification.id}",
@@ -129,4 +141,20 @@ def of_firm(session: Session, uscc: str) -> list[Pending]:
         .where(col(Notification.uscc) == uscc)
         .order_by(col(Notification.id))
     )
-    return [Pending(n, title) for n, title in session.execute(query)]
+    return _pending(session, session.execute(query).all())
+
+
+def _pending(session: Session, rows: Sequence[Any]) -> list[Pending]:
+    """Each notification with its policy's title and mode (each policy's document read once)."""
+    modes: dict[str, str] = {}
+    for policy_id in {n.policy_id for n, _ in rows}:
+        modes[policy_id] = _mode(session, policy_id)
+    return [Pending(n, title, modes[n.policy_id]) for n, title in rows]
+
+
+def _mode(session: Session, policy_id: str) -> str:
+    policy = policy_repository.get(session, policy_id)
+    assert policy is not None, "a notification names a stored policy"
+    version = policy_repository.version(session, policy_id, policy.latest_version)
+    assert version is not None, "a policy's latest version is stored"
+    return published_document(version).mode

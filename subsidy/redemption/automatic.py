@@ -22,6 +22,7 @@ from matching.models import MatchRun
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
 from policies.service import published_document
+from policies.validity import in_force
 from subsidy.audit import service as audit
 from subsidy.ledger import service as ledger
 from subsidy.redemption import repository
@@ -56,7 +57,7 @@ def grant_after_match(
         document = _document(session, run.policy_id, run.policy_version)
         if document.mode != "automatic":
             continue
-        if not document.valid_from <= as_of <= document.valid_to:
+        if not in_force(document, as_of):  # the match qualified nobody either
             continue
         done.append(_grant(session, run.policy_version, document))
     return done

@@ -24,6 +24,7 @@ from policies import repository as policy_repository
 from policies.document import PolicyDocument
 from policies.models import PolicyState
 from policies.service import published_document
+from policies.validity import out_of_force
 from subsidy.audit import service as audit
 from subsidy.ledger import service as ledger
 from subsidy.redemption import repository
@@ -206,11 +207,9 @@ def _redeemable(session: Session, policy_id: str, today: dt.date) -> _Published:
         if len(_published_cache) > 1024:  # days and versions go by; never grow without bound
             _published_cache.clear()
         _published_cache[key] = published
-    document = published.document
-    if not document.valid_from <= today <= document.valid_to:
-        raise NotRedeemable(
-            f"policy {policy_id} is valid from {document.valid_from} to {document.valid_to}"
-        )
+    why = out_of_force(published.document, today)
+    if why is not None:
+        raise NotRedeemable(f"{policy_id}: {why}")
     return published
 
 

@@ -21,12 +21,13 @@ from matching.models import MatchRun, Qualification
 from matching.service import published_policies
 from policies import repository as policy_repository
 from policies.models import Policy
+from policies.readings import Reading
 from policies.service import published_document
+from policies.validity import OutOfForce, in_force, out_of_force
 from reports import jobs as report_jobs
 from reports.errors import BadPeriod, ReportError, UnknownPolicy
 from reports.models import JobState, ReportJob
 from reports.queries import Period
-from subsidy.masking import mask_personal
 from subsidy.redemption import repository as redemption_repository
 from subsidy.redemption.models import Redemption, RedemptionStatus
 
@@ -38,11 +39,12 @@ class Clause:
     text: str
     value: Any
     error: str | None
-    reads: dict[str, Any]
+    reads: dict[str, Reading]
+    """What the clause read; a personal column only as present or not (`policies.readings`)."""
 
     @classmethod
     def of(cls, found: ClauseResult) -> Clause:
-        return cls(found.text, found.value, found.error, mask_personal(found.reads))
+        return cls(found.text, found.value, found.error, found.reads)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Subsidy:
     clauses: list[Clause]
     error: str | None = None
     redemption: Redemption | None = None
+    not_in_force: OutOfForce | None = None
+    """Set when the policy is outside its validity window today: it qualifies nobody."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,9 @@ class FirmView:
 
 
 def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
-    """Qualified subsidies (the latest match: amount and why), every other published policy with
-    why not (the reference evaluator on the current registry), and the firm's redemptions."""
+    """Qualified subsidies (the latest match: amount and why) of policies in force today, every
+    other published policy with why not (the reference evaluator on the current registry, or its
+    validity window), and the firm's redemptions."""
     record = registered_firm(session, uscc)
     if record is None:
         return FirmView(registered=False)
@@ -85,6 +90,8 @@ def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
         version = policy_repository.version(session, q.policy_id, run.policy_version)
         assert version is not None, "a run names a stored version"
         document = published_document(version)
+        if not in_force(document, today):  # matched while in force, expired since
+            continue
         why = explain(document, record, run.as_of)
         qualified.append(
             Subsidy(
@@ -106,6 +113,7 @@ def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
             continue
         as_of = last_run.get(published.policy_id, today)
         why = explain(published.document, record, as_of)
+        not_in_force = out_of_force(published.document, today) or why.not_in_force
         others.append(
             Subsidy(
                 policy_id=published.policy_id,
@@ -117,6 +125,7 @@ def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
                 clauses=[Clause.of(c) for c in why.clauses],
                 error=why.error,
                 redemption=redeemed.get(published.policy_id),
+                not_in_force=not_in_force,
             )
         )
     return FirmView(True, qualified, others, redemptions)

@@ -154,7 +154,7 @@ def test_explanation_agrees_with_the_match(
         assert result.amount == expected.get(uscc)
         assert all(c.reads for c in result.clauses)
     assert result.clauses[0].value is False
-    assert result.clauses[0].reads["status"] != "active"
+    assert result.clauses[0].reads["status"].value != "active"
 
 
 def test_an_amount_money_cannot_hold_fails_the_policy_naming_it(

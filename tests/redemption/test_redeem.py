@@ -75,7 +75,7 @@ def test_refusals_name_their_reason_and_reserve_nothing(
     redeem(engine, active[0], "group-a", "k-group-a-0")
     with pytest.raises(errors.GroupConflict):
         redeem(engine, active[0], "group-b", "k-group-b-0")
-    with pytest.raises(errors.NotRedeemable, match="valid from"):
+    with pytest.raises(errors.NotRedeemable, match="not in force"):
         redeem(engine, active[0], "expired", "k-expired-0")
     with pytest.raises(errors.UnknownPolicy):
         redeem(engine, active[0], "no-such-policy", "k-unknown-0")

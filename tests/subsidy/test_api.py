@@ -39,8 +39,13 @@ def token(role: Role, uscc: str | None = None) -> dict[str, str]:
 
 
 @pytest.fixture
-def matched(app_env: Engine, data_dir: Path, tmp_path: Path) -> list[str]:
-    """A 200-firm registry with the UI refund published and matched; returns the usccs."""
+def matched(
+    app_env: Engine, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """A 200-firm registry with the UI refund published and matched on 2020-06-30, the business
+    date (the refund is in force then); returns the usccs."""
+    monkeypatch.setenv("QINQING_TODAY", "2020-06-30")
+    get_settings.cache_clear()
     paths = demo.write(*demo.generate(200, seed=3), tmp_path / "registry", "parquet")
     document = load_path(EXAMPLES / "hz-2020-ui-refund.yaml")
     approved = policy_service.approve(document, "ui.yaml", [matching_service.compile_issues])
@@ -123,6 +128,7 @@ def test_a_firm_sees_its_own_qualifications_with_why(
             "value": True,
             "error": None,
             "reads": {"status": "active"},
+            "kinds": {"status": "text"},
         }
     assert all(not q for u, q in seen.items() if u not in qualified)
 

@@ -148,7 +148,8 @@ def explain(
             console.print(f"        {clause.error}", style="yellow", markup=False)
     cap = f"{result.cap:,.2f}" if result.cap is not None else "none"
     before = f"{result.amount_before_cap:,.2f}" if result.amount_before_cap is not None else "-"
-    console.print(f"  amount {before} yuan before the cap ({cap}); granted {_shown(result.amount)}")
+    granted = f"{result.amount:,.2f} yuan" if result.amount is not None else "nothing"
+    console.print(f"  amount {before} yuan before the cap ({cap}); granted {granted}")
     if result.error:
         console.print(f"  evaluation error: {result.error}", style="yellow", markup=False)
 

@@ -18,7 +18,7 @@ from matching import service
 from matching.models import MatchRun
 from policies import repository as policy_repository
 from policies import service as policy_service
-from policies.document import load_path
+from policies.checking import load_path_checked
 from policies.validity import OutOfForce, out_of_force
 from subsidy import i18n
 from subsidy.console import make_console, progress_bars, refusals
@@ -163,7 +163,7 @@ def preview(
 ) -> None:
     """What FILE's policy would give on the current registry; need not be published."""
     with refusals():
-        document = load_path(file)
+        document = load_path_checked(file)
         require_current_schema()
         with session_scope() as session:
             report = previewing.preview(session, get_settings().data_dir, document, _day(as_of))

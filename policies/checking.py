@@ -17,10 +17,12 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import rule_engine
 import yaml
+from pydantic import ValidationError
 from rule_engine import DataType
 from rule_engine.errors import (
     AttributeResolutionError,
@@ -31,9 +33,13 @@ from rule_engine.errors import (
 from policies import guards, limits
 from policies.document import (
     EMPLOYEE_COLUMNS,
+    Parameter,
     PolicyDocument,
     SourceMap,
+    _parameter_name_problem,  # the schema's own rule for names
     load_document,
+    load_path,
+    parse_text,
     source_map,
 )
 from policies.errors import Issue, PolicyDocumentError
@@ -74,31 +80,118 @@ def check(
     rules: dict[str, rule_engine.Rule] = {}
     issues: list[Issue] = []
     for clause in CLAUSES:
-        text = getattr(document, clause)
-        tokens = guards.tokens(text)
-        bounds = guards.before_parsing(text, tokens)
-        if bounds:  # refused before the parser spends time and memory on it
-            issues.extend(_placed(where, clause, text, f.offset, f.message) for f in bounds)
-            continue
-        try:
-            rules[clause] = rule_engine.Rule(text, context=ctx)
-        except rule_engine.EngineError as exc:
-            issues.append(_issue(exc, clause, text, parameters, where))
-            continue
-        except RecursionError:  # rule-engine's parser recurses once per level of nesting
-            issues.append(_placed(where, clause, text, None, limits.TOO_DEEP_TO_PARSE))
-            continue
-        found = guards.after_parsing(rules[clause], tokens, parameters)
-        issues.extend(_placed(where, clause, text, f.offset, f.message) for f in found)
-        issues.extend(_result_type_issues(rules[clause], clause, where))
+        rule, found = _check_clause(clause, getattr(document, clause), parameters, ctx, where)
+        issues.extend(found)
+        if rule is not None:
+            rules[clause] = rule
     if issues:
         raise PolicyDocumentError(where.source, issues)
     return CheckedPolicy(document, rules["eligibility"], rules["amount"], parameters)
 
 
+def _check_clause(
+    clause: str,
+    text: str,
+    parameters: dict[str, ParameterValue],
+    ctx: rule_engine.Context,
+    where: SourceMap,
+    unreadable: frozenset[str] = frozenset(),
+) -> tuple[rule_engine.Rule | None, list[Issue]]:
+    """One rule compiled against the registry's types, or every problem found in it.
+
+    A symbol in `unreadable` (a parameter the schema refused) is not reported unknown: the
+    schema's issue already names it."""
+    tokens = guards.tokens(text)
+    bounds = guards.before_parsing(text, tokens)
+    if bounds:  # refused before the parser spends time and memory on it
+        return None, [_placed(where, clause, text, f.offset, f.message) for f in bounds]
+    try:
+        rule = rule_engine.Rule(text, context=ctx)
+    except SymbolResolutionError as exc:
+        if exc.symbol_name in unreadable:
+            return None, []
+        return None, [_issue(exc, clause, text, parameters, where)]
+    except rule_engine.EngineError as exc:
+        return None, [_issue(exc, clause, text, parameters, where)]
+    except RecursionError:  # rule-engine's parser recurses once per level of nesting
+        return None, [_placed(where, clause, text, None, limits.TOO_DEEP_TO_PARSE)]
+    found = guards.after_parsing(rule, tokens, parameters)
+    issues = [_placed(where, clause, text, f.offset, f.message) for f in found]
+    issues.extend(_result_type_issues(rule, clause, where))
+    return rule, issues
+
+
+def load_checked(text: str, source: str) -> PolicyDocument:
+    """`load_document`, and when the schema refuses the text, the rules it can still read are
+    checked as well: an officer sees a wrong field type and an unknown symbol in one go, each
+    placed at its line and column, instead of fixing one to discover the other."""
+    try:
+        return load_document(text, source)
+    except PolicyDocumentError as exc:
+        raise _with_rule_issues(exc, text) from None
+
+
+def load_path_checked(path: str | Path) -> PolicyDocument:
+    """`load_path` with the rule problems of a document the schema refuses (`load_checked`)."""
+    try:
+        return load_path(path)
+    except PolicyDocumentError as exc:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # load_path said so already
+            raise exc from None
+        raise _with_rule_issues(exc, text) from None
+
+
+def _with_rule_issues(refused: PolicyDocumentError, text: str) -> PolicyDocumentError:
+    rules = readable_rule_issues(text, refused.source)
+    return PolicyDocumentError(refused.source, [*refused.issues, *rules])
+
+
+def readable_rule_issues(text: str, source: str) -> list[Issue]:
+    """The problems of the rules (`eligibility`, `amount`) of a text whatever its schema
+    problems: each rule that is text, with the parameters that are valid; none when the text
+    does not even parse (its syntax error says all)."""
+    try:
+        data = parse_text(text, source)
+    except PolicyDocumentError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    parameters, unreadable = _readable_parameters(data.get("parameters"))
+    valid_from = data.get("valid_from")
+    as_of = valid_from if isinstance(valid_from, dt.date) else None
+    ctx = context(parameters, as_of=as_of)
+    where = SourceMap.of(text, source)
+    issues = []
+    for clause in CLAUSES:
+        rule_text = data.get(clause)
+        if isinstance(rule_text, str) and rule_text.strip():
+            _, found = _check_clause(clause, rule_text, parameters, ctx, where, unreadable)
+            issues.extend(found)
+    return issues
+
+
+def _readable_parameters(raw: Any) -> tuple[dict[str, ParameterValue], frozenset[str]]:
+    """The parameters the schema accepts, and the names of those it refuses."""
+    if not isinstance(raw, dict):
+        return {}, frozenset()
+    values: dict[str, ParameterValue] = {}
+    refused = set()
+    for name, entry in raw.items():
+        if not isinstance(name, str) or _parameter_name_problem(name) is not None:
+            refused.add(str(name))
+            continue
+        try:
+            values[name] = Parameter.model_validate(entry).value
+        except ValidationError:
+            refused.add(name)
+    return values, frozenset(refused)
+
+
 def load_and_check(text: str, source: str) -> CheckedPolicy:
-    """`load_document` then `check`, the path of `qinqing policy validate`."""
-    return check(load_document(text, source), text, source)
+    """`load_checked` then `check`, the path of `qinqing policy validate`."""
+    return check(load_checked(text, source), text, source)
 
 
 def rules_for(

@@ -19,8 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from policies import lifecycle, service
-from policies.checking import check
-from policies.document import load_path
+from policies.checking import check, load_path_checked
 from policies.errors import PolicyDocumentError
 from policies.models import PolicyAction, PolicyActionRequest, RequestStatus
 from policies.service import ExtraCheck
@@ -52,7 +51,7 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
     def validate(file: FileArgument) -> None:
         """Check FILE: schema, rules against the registry's types, and what publishing needs."""
         with refusals():
-            checked = check(load_path(file))
+            checked = check(load_path_checked(file))
             issues = [issue for extra in extra_checks for issue in extra(checked, file.name)]
             if issues:
                 raise PolicyDocumentError(file.name, issues)
@@ -62,7 +61,7 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
     def test(file: FileArgument) -> None:
         """Run FILE's embedded tests through the reference evaluator."""
         with refusals():
-            results = run_tests(check(load_path(file)))
+            results = run_tests(check(load_path_checked(file)))
         for result in results:
             mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
             console.print(
@@ -81,7 +80,7 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
     ) -> None:
         """Check and test FILE, then publish it as the policy's next immutable version."""
         with refusals():
-            approved = service.approve(load_path(file), file.name, extra_checks)
+            approved = service.approve(load_path_checked(file), file.name, extra_checks)
             require_current_schema()
             with session_scope() as session:
                 published = service.publish(session, approved, by=by)

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from sqlmodel import Session
 
 from policies import repository, service
-from policies.checking import CheckedPolicy, check
-from policies.document import PolicyDocument, load_document, parse_text
+from policies.checking import CheckedPolicy, check, load_checked
+from policies.document import PolicyDocument, parse_text
 from policies.errors import (
     DraftNotFoundError,
     DraftPublishedError,
@@ -104,8 +104,9 @@ def source_of(draft: PolicyDraft) -> str:
 
 
 def document(draft: PolicyDraft) -> PolicyDocument:
-    """The draft's document, or PolicyDocumentError with every schema problem."""
-    return load_document(draft.text, source_of(draft))
+    """The draft's document, or PolicyDocumentError with every schema problem and the problems
+    of the rules that can be read despite them."""
+    return load_checked(draft.text, source_of(draft))
 
 
 def checked(draft: PolicyDraft, extra_checks: Sequence[ExtraCheck] = ()) -> CheckedPolicy:

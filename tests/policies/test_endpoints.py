@@ -131,9 +131,11 @@ def test_a_draft_with_problems_is_stored_and_validate_places_each_one(
     text = UI.replace("and ui_premium > 0", "and ui_premum > 0").replace("mode:", "mood:")
     draft = save(client, text)
     assert draft["validation"]["valid"] is False
-    # The schema is checked first: the unknown key is named where it sits (line 9).
+    # The schema and the rules it can read at once: the unknown key is named where it sits
+    # (line 9), and the misspelt column too, though the schema refuses the document.
     schema = {issue["field"]: issue for issue in draft["validation"]["issues"]}
-    assert schema.keys() == {"mode", "mood"}
+    assert schema.keys() == {"mode", "mood", "eligibility"}
+    assert (schema["eligibility"]["line"], schema["eligibility"]["column"]) == (14, 7)
     assert (schema["mood"]["line"], schema["mood"]["column"]) == (9, 1)
     assert schema["mood"]["message"] == "unknown field 'mood' (did you mean 'mode'?)"
     assert schema["mode"]["message"] == "required field is missing"

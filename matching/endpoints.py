@@ -12,10 +12,12 @@ from matching.explain import explain, registered_firm
 from matching.models import MatchRun, Qualification
 from matching.schemas import ClauseOut, QualificationOut
 from policies import repository as policy_repository
+from policies.schemas import WordsOut
 from policies.service import published_document
 from subsidy.api.problems import NotFound
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
+from subsidy.i18n import DEFAULT
 from subsidy.masking import mask_personal
 
 router = APIRouter(prefix="/api/v1", tags=["qualifications"])
@@ -49,7 +51,9 @@ def _answer(
     return QualificationOut(
         policy_id=q.policy_id,
         policy_version=run.policy_version,
-        title=document.title,
+        title=document.titles.get(DEFAULT),
+        titles=WordsOut.of(document.titles),
+        summary=WordsOut.of(document.summaries) if document.summaries else None,
         amount=q.amount,
         mode=document.mode,
         group=document.group,

@@ -6,7 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from policies.schemas import WordsOut
 
 
 class ClauseOut(BaseModel):
@@ -19,7 +21,9 @@ class ClauseOut(BaseModel):
 class QualificationOut(BaseModel):
     policy_id: str
     policy_version: int
-    title: str
+    title: str = Field(description="The title in the default language (Chinese).")
+    titles: WordsOut = Field(description="The title in each language.")
+    summary: WordsOut | None = Field(description="Who gets how much, in each language.")
     amount: Decimal
     mode: str
     group: str | None

@@ -22,7 +22,8 @@ def my_notifications(
     assert me.uscc is not None
     answers = []
     for pending in service.of_firm(session, me.uscc):
-        n, said = pending.notification, service.message(pending.notification, pending.title)
+        n = pending.notification
+        said = service.message(n, pending.title, pending.title_en)
         answers.append(
             NotificationOut(
                 id=n.id or 0,

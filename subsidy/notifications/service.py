@@ -74,6 +74,8 @@ def _queue(session: Session, rows: Select[str, str, str, Decimal]) -> int:
 class Pending:
     notification: Notification
     title: str
+    """The policy's Chinese title, and `title_en` its English one (Chinese when it has none)."""
+    title_en: str
 
 
 def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
@@ -84,17 +86,17 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
     each message's key and drops any key it has already delivered, which covers the one gap
     left: a crash after sending but before the commit."""
     query = (
-        select(Notification, col(Policy.title))
+        select(Notification, col(Policy.title), col(Policy.title_en))
         .join(Policy, col(Policy.id) == col(Notification.policy_id))
         .where(col(Notification.delivered_at).is_(None))
         .order_by(col(Notification.id))
         .limit(limit)
         .with_for_update(skip_locked=True, of=Notification)
     )
-    pending = [Pending(n, title) for n, title in session.execute(query)]
+    pending = [Pending(n, title, title_en) for n, title, title_en in session.execute(query)]
     if not pending:
         return 0
-    sender.send([message(p.notification, p.title) for p in pending])
+    sender.send([message(p.notification, p.title, p.title_en) for p in pending])
     now = utcnow()
     for p in pending:
         p.notification.delivered_at = now
@@ -102,14 +104,19 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
     return len(pending)
 
 
-def message(notification: Notification, title: str) -> Message:
+def message(notification: Notification, title: str, title_en: str | None = None) -> Message:
+    """The notice in Chinese (the default: `title` is the Chinese title) and in English."""
+    title_en = title_en or title
     amount = f"{notification.amount:,.2f}"
     if notification.kind == Kind.GRANTED:
         zh = f"「{title}」已自动发放给贵企业：{amount} 元，无需申请。"
-        en = f"{title} has been granted to your firm automatically: {amount} yuan, no claim needed."
+        en = (
+            f"{title_en} has been granted to your firm automatically: {amount} yuan, "
+            "no claim needed."
+        )
     else:
         zh = f"贵企业符合「{title}」，可获 {amount} 元，一键即可兑现。"
-        en = f"Your firm qualifies for {title}: {amount} yuan, redeemable with one click."
+        en = f"Your firm qualifies for {title_en}: {amount} yuan, redeemable with one click."
     assert notification.id is not None
     return Message(
         key=f"notification-{notification.id}",
@@ -124,9 +131,9 @@ def message(notification: Notification, title: str) -> Message:
 
 def of_firm(session: Session, uscc: str) -> list[Pending]:
     query = (
-        select(Notification, col(Policy.title))
+        select(Notification, col(Policy.title), col(Policy.title_en))
         .join(Policy, col(Policy.id) == col(Notification.policy_id))
         .where(col(Notification.uscc) == uscc)
         .order_by(col(Notification.id))
     )
-    return [Pending(n, title) for n, title in session.execute(query)]
+    return [Pending(n, title, title_en) for n, title, title_en in session.execute(query)]

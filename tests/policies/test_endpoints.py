@@ -361,7 +361,8 @@ def test_publishing_the_same_draft_twice_stores_one_version(
 
 def test_a_changed_draft_publishes_the_next_version(client: TestClient) -> None:
     assert publish(client, save(client, UI)["id"]).status_code == 201
-    retitled = UI.replace("zh: 杭州市2020年失业保险稳岗返还", "zh: 杭州市2020年失业保险稳岗返还（第二版）")
+    title = "杭州市2020年失业保险稳岗返还"
+    retitled = UI.replace(f"zh: {title}", f"zh: {title}（第二版）")
     response = publish(client, save(client, retitled)["id"])
     assert response.status_code == 201, response.text
     assert response.json()["version"]["version"] == 2

@@ -114,13 +114,10 @@ def populate(engine: Engine, count: int, seed: int = 2020) -> None:
         for b in range(1, count // 1_000 + 2)
     ]
     with Session(engine) as session:
-        published = {"state": PolicyState.PUBLISHED, "latest_version": 1}
+        published = {"state": PolicyState.PUBLISHED, "latest_version": 1, "updated_at": now}
         session.execute(
             insert(Policy),
-            [
-                {"id": p, "title": p, "created_at": now, "updated_at": now} | published
-                for p in policies
-            ],
+            [{"id": p, "title": p, "title_en": p, "created_at": now} | published for p in policies],
         )
         budget = Decimal(10**10)
         session.execute(

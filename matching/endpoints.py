@@ -13,11 +13,13 @@ from matching.models import MatchRun, Qualification
 from matching.schemas import ClauseOut, QualificationOut
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
+from policies.schemas import WordsOut
 from policies.service import published_document
 from policies.validity import in_force
 from subsidy.api.problems import NotFound
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
+from subsidy.i18n import DEFAULT
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["qualifications"])
@@ -57,7 +59,9 @@ def _answer(
     return QualificationOut(
         policy_id=q.policy_id,
         policy_version=run.policy_version,
-        title=document.title,
+        title=document.titles.get(DEFAULT),
+        titles=WordsOut.of(document.titles),
+        summary=WordsOut.of(document.summaries) if document.summaries else None,
         amount=q.amount,
         mode=document.mode,
         group=document.group,

@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from policies import readings
+from policies.schemas import WordsOut
 from policies.validity import out_of_force
 from subsidy.masking import mask_personal
 
@@ -61,7 +62,9 @@ class ValidityOut(BaseModel):
 class QualificationOut(BaseModel):
     policy_id: str
     policy_version: int
-    title: str
+    title: str = Field(description="The title in the default language (Chinese).")
+    titles: WordsOut = Field(description="The title in each language.")
+    summary: WordsOut | None = Field(description="Who gets how much, in each language.")
     amount: Decimal
     mode: str
     group: str | None

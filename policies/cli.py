@@ -24,10 +24,12 @@ from policies.errors import PolicyDocumentError
 from policies.models import PolicyAction, PolicyActionRequest, RequestStatus
 from policies.service import ExtraCheck
 from policies.testing import run_tests
+from subsidy import i18n
 from subsidy.actors import actor
 from subsidy.auth import Role
 from subsidy.console import make_console, refusals
 from subsidy.db import require_current_schema, session_scope
+from subsidy.i18n import DEFAULT, Language
 
 FileArgument = Annotated[
     Path, typer.Argument(help="Policy document, YAML or JSON.", dir_okay=False)
@@ -36,6 +38,9 @@ Officer = Annotated[
     str, typer.Option("--by", help="The officer who acts (recorded as officer:NAME).")
 ]
 _YOU = getpass.getuser()
+LanguageOption = Annotated[
+    Language, typer.Option("--lang", help="zh (Chinese, the default) or en: titles and states.")
+]
 RequestId = Annotated[int, typer.Argument(metavar="REQUEST", help="The request's id.")]
 
 
@@ -93,8 +98,8 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
             )
 
     @app.command("list")
-    def list_policies() -> None:
-        """Every policy with its state and latest version."""
+    def list_policies(lang: LanguageOption = DEFAULT) -> None:
+        """Every policy with its state and latest version, titles and states in `--lang`."""
         with refusals():
             require_current_schema()
             with session_scope() as session:
@@ -103,8 +108,8 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
         for p in rows:
             table.add_row(
                 p.id,
-                escape(p.title),
-                p.state,
+                escape(p.title_in(lang)),
+                i18n.state(lang, "policy", p.state),
                 str(p.latest_version),
                 f"{p.updated_at:%Y-%m-%d %H:%M}",
             )
@@ -116,6 +121,7 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
         version: Annotated[
             int | None, typer.Option(help="A version number; default the latest.")
         ] = None,
+        lang: LanguageOption = DEFAULT,
     ) -> None:
         """A policy's state, its versions, and the document of one version."""
         with refusals():
@@ -128,7 +134,8 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
         if chosen is None:
             err_console.print(f"[red]policy {policy_id} has no version {version}[/red]")
             raise typer.Exit(1)
-        console.print(f"[bold]{policy.id}[/bold] {escape(policy.title)} — {policy.state}")
+        title, state = policy.title_in(lang), i18n.state(lang, "policy", policy.state)
+        console.print(f"[bold]{policy.id}[/bold] {escape(title)} — {state}")
         for v in versions:
             console.print(
                 f"  version {v.version}: published {v.published_at:%Y-%m-%d %H:%M} UTC "

@@ -38,6 +38,7 @@ from rule_engine.parser import Parser
 from policies.errors import Issue, PolicyDocumentError
 from policies.language import FIRM_TYPES, ParameterValue
 from policies.limits import MAX_DOCUMENT_NESTING, document_problem
+from subsidy.i18n import DEFAULT, LANGUAGES
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Kind, Table
 
 FieldPath = tuple[str | int, ...]
@@ -170,11 +171,60 @@ def _parameter_names(parameters: dict[str, Parameter]) -> dict[str, Parameter]:
     return parameters
 
 
+class Localized(_Strict):
+    """Words a reader sees in their language: Chinese (`zh`, the default language) is required,
+    English (`en`) is optional and falls back to the Chinese."""
+
+    zh: str
+    en: str | None = None
+
+    def get(self, language: str) -> str:
+        """The words in `language`; the Chinese when there are none in it."""
+        return (self.en or self.zh) if language == "en" else self.zh
+
+
+def _localized(value: object) -> str | Localized:
+    """A title or summary: plain text (documents written before there were two languages: the
+    same words in every language) or a mapping `{zh: ..., en: ...}`; one message that says which
+    key is wrong instead of one per member of the union."""
+    if isinstance(value, str):
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+    if isinstance(value, Localized):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("give text, or the words per language as {zh: ..., en: ...}")
+    unknown = sorted(str(key) for key in value if key not in LANGUAGES)
+    if unknown:
+        raise ValueError(f"unknown language {unknown[0]!r}: give zh (required) and en (optional)")
+    zh, en = value.get(DEFAULT), value.get("en")
+    if not isinstance(zh, str) or not zh.strip():
+        raise ValueError("zh (Chinese, the default language) is required; en is optional")
+    if en is not None and (not isinstance(en, str) or not en.strip()):
+        raise ValueError("en must be text when given (leave it out to show the Chinese)")
+    return Localized(zh=zh, en=en)
+
+
+Words = Annotated[str | Localized, BeforeValidator(_localized)]
+"""Text in both languages, or one text for both (see `Localized`)."""
+
+
+def localized(words: str | Localized) -> Localized:
+    """Plain text is the same words in every language."""
+    return words if isinstance(words, Localized) else Localized(zh=words)
+
+
 class PolicyDocument(_Strict):
-    """A subsidy policy as its department writes it (see DESIGN.md, "Policy document")."""
+    """A subsidy policy as its department writes it (see DESIGN.md, "Policy document").
+
+    `title` and `summary` are `{zh: ..., en: ...}` (zh required, en falling back to zh); a plain
+    text title (documents and versions stored before) stays as written, so its canonical JSON and
+    content hash do not change."""
 
     id: Annotated[str, Field(pattern=SLUG)]
-    title: Annotated[str, Field(min_length=1)]
+    title: Words
+    summary: Words | None = None
     department: Annotated[str, Field(min_length=1)]
     basis: Annotated[str, Field(min_length=1)]
     valid_from: dt.date
@@ -188,6 +238,14 @@ class PolicyDocument(_Strict):
     cap: Money | None = None
     review_threshold: Money | None = None
     tests: list[PolicyTest] = []
+
+    @property
+    def titles(self) -> Localized:
+        return localized(self.title)
+
+    @property
+    def summaries(self) -> Localized | None:
+        return None if self.summary is None else localized(self.summary)
 
     @field_validator("valid_to")
     @classmethod
@@ -423,8 +481,12 @@ def canonical_json(document: PolicyDocument) -> str:
     """One text per content: sorted keys, no spaces, ISO dates, and numbers as exact JSON number
     literals in normalised decimal notation (`0.5`, `3000000`), written from the Decimal's digits,
     never through float. Numbers stay numbers so a stored version loads back to an equal document
-    (`load_document(canonical_json(doc), "v.json") == doc`)."""
-    return _json(document.model_dump(mode="python"))
+    (`load_document(canonical_json(doc), "v.json") == doc`). A document without a summary is
+    written without the key, as before summaries existed: its hash is the one stored."""
+    data = document.model_dump(mode="python")
+    if data["summary"] is None:
+        del data["summary"]
+    return _json(data)
 
 
 def _json(value: object) -> str:

@@ -25,14 +25,21 @@ class PolicyState(StrEnum):
 
 
 class Policy(SQLModel, table=True):
+    """`title` is the latest version's Chinese title (the default language), `title_en` its
+    English one (the Chinese again when the document has none), so lists need no document."""
+
     __tablename__ = "policy"
 
     id: str = Field(sa_column=Column(identifier(64), primary_key=True))
     title: str
+    title_en: str
     state: PolicyState = Field(sa_column=Column(String(16), nullable=False))
     latest_version: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+    def title_in(self, language: str) -> str:
+        return self.title_en if language == "en" else self.title
 
 
 class PolicyVersion(SQLModel, table=True):

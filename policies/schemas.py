@@ -6,8 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
+from policies.document import Localized
 from policies.errors import Issue
 from policies.lifecycle import MAX_REASON
 from policies.models import Policy, PolicyActionRequest, PolicyDraft, PolicyVersion
@@ -104,9 +105,22 @@ class TestRunOut(BaseModel):
     results: list[TestResultOut]
 
 
+class WordsOut(BaseModel):
+    """Words in each language: `zh` (Chinese, the default) and `en` (the Chinese again when the
+    document gives no English)."""
+
+    zh: str
+    en: str
+
+    @classmethod
+    def of(cls, words: Localized) -> WordsOut:
+        return cls(zh=words.get("zh"), en=words.get("en"))
+
+
 class PolicyOut(BaseModel):
     id: str
-    title: str
+    title: str = Field(description="The title in the default language (Chinese).")
+    titles: WordsOut = Field(description="The title in each language.")
     state: str
     latest_version: int
     created_at: dt.datetime
@@ -114,7 +128,15 @@ class PolicyOut(BaseModel):
 
     @classmethod
     def of(cls, policy: Policy) -> PolicyOut:
-        return cls.model_validate(policy, from_attributes=True)
+        return cls(
+            id=policy.id,
+            title=policy.title,
+            titles=WordsOut(zh=policy.title, en=policy.title_en),
+            state=policy.state,
+            latest_version=policy.latest_version,
+            created_at=policy.created_at,
+            updated_at=policy.updated_at,
+        )
 
 
 class VersionOut(BaseModel):

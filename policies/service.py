@@ -96,11 +96,12 @@ def publish(session: Session, approved: Approved, *, by: str) -> Publication:
         return Publication(policy, latest, created=False)
     before = audited_state(policy)
     now = utcnow()
+    titles = document.titles
     if policy is None:
-        policy = Policy(id=document.id, title=document.title, state=PolicyState.DRAFT)
+        policy = Policy(id=document.id, title="", title_en="", state=PolicyState.DRAFT)
         session.add(policy)
     policy.latest_version += 1
-    policy.title = document.title
+    policy.title, policy.title_en = titles.get("zh"), titles.get("en")
     policy.state = PolicyState.PUBLISHED
     policy.updated_at = now
     version = PolicyVersion(

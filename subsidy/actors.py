@@ -4,9 +4,24 @@
 `system:automatic-grant`). Maker-checker compares the person, the part after the role: one
 subject holding two roles is still one person, so whoever made a change never checks it under
 another hat.
+
+The system acts under the names in `SYSTEM_ACTORS`; each has its words in `terms.po`
+(`actor.system.<name>`), and a test fails on a `system:` actor anywhere in the code that is not
+listed here.
 """
 
 from __future__ import annotations
+
+AUTOMATIC_GRANT = "system:automatic-grant"
+"""Grants an automatic policy's subsidy after a match (`subsidy.redemption.automatic`)."""
+PAYOUTS = "system:payouts"
+"""Gathers and settles payout batches (`payouts.service`)."""
+DEMO = "system:demo"
+"""Issues the demo's sign-in links (`qinqing demo`)."""
+AUDIT_MIGRATION = "system:migration-0013"
+"""Sealed the audit chain when migration 0013 keyed it (`subsidy.audit.service`)."""
+
+SYSTEM_ACTORS = (AUTOMATIC_GRANT, PAYOUTS, DEMO, AUDIT_MIGRATION)
 
 
 def actor(role: str, subject: str) -> str:

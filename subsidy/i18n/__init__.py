@@ -59,6 +59,34 @@ def has(language: Language, key: str) -> bool:
     return translations(language).gettext(key) != key
 
 
+def state(language: Language, kind: str, value: str) -> str:
+    """A state by its kind (`redemption`, `policy`, `batch`, `item`, ...) and value, from
+    `terms.po` (`state.<kind>.<value>`); the value itself when it has no words."""
+    key = f"state.{kind}.{value}"
+    return text(language, key) if has(language, key) else str(value)
+
+
+def bank(language: Language, code: str) -> str:
+    """A bank by its code (`ZJRCU` -> 浙江农信), or the code when it has no name."""
+    key = f"bank.{code}"
+    return text(language, key) if has(language, key) else code
+
+
+def actor(language: Language, name: str) -> str:
+    """Who acted, as a person reads it: a system actor (`system:automatic-grant`) by its name,
+    a person with a role (`officer:li.wei`) as the role's name and the person, anything else as
+    it is recorded."""
+    role, colon, subject = name.partition(":")
+    if not colon or not subject:
+        return name
+    if role == "system":
+        key = f"actor.system.{subject}"
+        return text(language, key) if has(language, key) else name
+    if has(language, f"role.{role}"):
+        return text(language, "actor.person", role=text(language, f"role.{role}"), subject=subject)
+    return name
+
+
 def language_of(*candidates: str | None) -> Language:
     """The first of `candidates` that is a language (a query parameter, a cookie, a header,
     an option), else the default."""

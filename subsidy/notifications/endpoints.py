@@ -23,7 +23,7 @@ def my_notifications(
     answers = []
     for pending in service.of_firm(session, me.uscc):
         n = pending.notification
-        said = service.message(n, pending.title, pending.mode)
+        said = service.message(n, pending.title, pending.mode, pending.title_en)
         answers.append(
             NotificationOut(
                 id=n.id or 0,

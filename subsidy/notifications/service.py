@@ -82,6 +82,8 @@ def _queue(session: Session, rows: Select[str, str, str, Decimal]) -> int:
 class Pending:
     notification: Notification
     title: str
+    """The policy's Chinese title, and `title_en` its English one (Chinese when it has none)."""
+    title_en: str
     mode: str
     """The policy's mode (`one-click` or `automatic`), from its latest published version."""
 
@@ -94,7 +96,7 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
     each message's key and drops any key it has already delivered, which covers the one gap
     left: a crash after sending but before the commit."""
     query = (
-        select(Notification, col(Policy.title))
+        select(Notification, col(Policy.title), col(Policy.title_en))
         .join(Policy, col(Policy.id) == col(Notification.policy_id))
         .where(col(Notification.delivered_at).is_(None))
         .order_by(col(Notification.id))
@@ -104,7 +106,7 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
     pending = _pending(session, session.execute(query).all())
     if not pending:
         return 0
-    sender.send([message(p.notification, p.title, p.mode) for p in pending])
+    sender.send([message(p.notification, p.title, p.mode, p.title_en) for p in pending])
     now = utcnow()
     for p in pending:
         p.notification.delivered_at = now
@@ -112,7 +114,9 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
     return len(pending)
 
 
-def message(notification: Notification, title: str, mode: str) -> Message:
+def message(
+    notification: Notification, title: str, mode: str, title_en: str | None = None
+) -> Message:
     """The notice in both languages: granted, will be granted (automatic) or how to redeem."""
     if notification.kind == Kind.GRANTED:
         key = "promises.notice.granted"
@@ -120,8 +124,9 @@ def message(notification: Notification, title: str, mode: str) -> Message:
         key = "promises.notice.will_grant"
     else:
         key = "promises.notice.one_click"
-    values = {"title": title, "amount": f"{notification.amount:,.2f}"}
-    zh, en = i18n.text("zh", key, **values), i18n.text("en", key, **values)
+    amount = f"{notification.amount:,.2f}"
+    zh = i18n.text("zh", key, title=title, amount=amount)
+    en = i18n.text("en", key, title=title_en or title, amount=amount)
     assert notification.id is not None
     return Message(
         key=f"notification-{notification.id}",
@@ -136,7 +141,7 @@ def message(notification: Notification, title: str, mode: str) -> Message:
 
 def of_firm(session: Session, uscc: str) -> list[Pending]:
     query = (
-        select(Notification, col(Policy.title))
+        select(Notification, col(Policy.title), col(Policy.title_en))
         .join(Policy, col(Policy.id) == col(Notification.policy_id))
         .where(col(Notification.uscc) == uscc)
         .order_by(col(Notification.id))
@@ -147,9 +152,9 @@ def of_firm(session: Session, uscc: str) -> list[Pending]:
 def _pending(session: Session, rows: Sequence[Any]) -> list[Pending]:
     """Each notification with its policy's title and mode (each policy's document read once)."""
     modes: dict[str, str] = {}
-    for policy_id in {n.policy_id for n, _ in rows}:
+    for policy_id in {n.policy_id for n, *_ in rows}:
         modes[policy_id] = _mode(session, policy_id)
-    return [Pending(n, title, modes[n.policy_id]) for n, title in rows]
+    return [Pending(n, title, title_en, modes[n.policy_id]) for n, title, title_en in rows]
 
 
 def _mode(session: Session, policy_id: str) -> str:

@@ -52,7 +52,7 @@ from subsidy.web.session import (
     same_origin,
     session_id,
 )
-from subsidy.web.templating import HOME, render
+from subsidy.web.templating import HOME, language, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -192,7 +192,7 @@ def _uscc(me: Principal) -> str:
 
 @router.get("/firm", response_class=HTMLResponse)
 def firm_subsidies(request: Request, me: Firm, session: DbSession) -> HTMLResponse:
-    view = views.firm_view(session, _uscc(me), get_settings().business_date)
+    view = views.firm_view(session, _uscc(me), get_settings().business_date, language(request))
     return render(request, "firm.html", {"view": view}, me=me)
 
 
@@ -201,7 +201,7 @@ def confirm_redeem(
     request: Request, policy_id: PolicyId, me: Firm, session: DbSession
 ) -> HTMLResponse:
     """The confirmation: what and how much, and a fresh idempotency key for this one click."""
-    view = views.firm_view(session, _uscc(me), get_settings().business_date)
+    view = views.firm_view(session, _uscc(me), get_settings().business_date, language(request))
     subsidy = next((s for s in view.qualified if s.policy_id == policy_id), None)
     if subsidy is None:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
@@ -232,7 +232,7 @@ def redeem(
 
 @router.get("/firm/redemptions", response_class=HTMLResponse)
 def my_redemptions(request: Request, me: Firm, session: DbSession) -> HTMLResponse:
-    view = views.firm_view(session, _uscc(me), get_settings().business_date)
+    view = views.firm_view(session, _uscc(me), get_settings().business_date, language(request))
     titles = {s.policy_id: s.title for s in [*view.qualified, *view.others]}
     rows = [(r, titles.get(r.policy_id, r.policy_id), views.steps(r)) for r in view.redemptions]
     return render(request, "firm_redemptions.html", {"rows": rows}, me=me)

@@ -10,9 +10,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from subsidy.auth import Principal, Role
+from subsidy.i18n import actor as actor_words
+from subsidy.i18n import bank as bank_words
+from subsidy.i18n import state as state_words
 from subsidy.i18n import translations
 from subsidy.settings import get_settings
 from subsidy.web import i18n
@@ -53,6 +57,24 @@ def yuan(value: Decimal | int | None) -> str:
     return f"{Decimal(value):,.2f}"
 
 
+@pass_context
+def _state(context: Context, value: str, kind: str) -> str:
+    """`{{ r.status | state('redemption') }}`: a state in the page's language (`terms.po`)."""
+    return state_words(context["lang"], kind, value)
+
+
+@pass_context
+def _bank(context: Context, code: str) -> str:
+    """`{{ b.bank_code | bank }}`: the bank's name in the page's language."""
+    return bank_words(context["lang"], code)
+
+
+@pass_context
+def _actor(context: Context, name: str | None) -> str:
+    """`{{ r.changed_by | actor }}`: who acted, system actors by their name."""
+    return actor_words(context["lang"], name) if name else ""
+
+
 _environment = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -61,6 +83,10 @@ _environment = Environment(
     extensions=["jinja2.ext.i18n"],
 )
 _environment.filters["yuan"] = yuan
+# Filters, not globals: a template's own variable (`{% for state in ... %}`) cannot hide them.
+_environment.filters["state"] = _state
+_environment.filters["bank"] = _bank
+_environment.filters["actor"] = _actor
 templates = Jinja2Templates(env=_environment)
 
 

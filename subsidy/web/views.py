@@ -20,6 +20,7 @@ from matching.explain import ClauseResult, explain, registered_firm
 from matching.models import MatchRun, Qualification
 from matching.service import published_policies
 from policies import repository as policy_repository
+from policies.document import PolicyDocument
 from policies.models import Policy
 from policies.readings import Reading
 from policies.service import published_document
@@ -28,6 +29,7 @@ from reports import jobs as report_jobs
 from reports.errors import BadPeriod, ReportError, UnknownPolicy
 from reports.models import JobState, ReportJob
 from reports.queries import Period
+from subsidy.i18n import Language
 from subsidy.redemption import repository as redemption_repository
 from subsidy.redemption.models import Redemption, RedemptionStatus
 
@@ -51,6 +53,8 @@ class Clause:
 class Subsidy:
     policy_id: str
     title: str
+    """In the reader's language, as `summary` (None when the document has none)."""
+    summary: str | None
     mode: str
     valid_until: dt.date
     as_of: dt.date
@@ -70,10 +74,10 @@ class FirmView:
     redemptions: list[Redemption] = field(default_factory=list)
 
 
-def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
+def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -> FirmView:
     """Qualified subsidies (the latest match: amount and why) of policies in force today, every
     other published policy with why not (the reference evaluator on the current registry, or its
-    validity window), and the firm's redemptions."""
+    validity window), and the firm's redemptions; titles and summaries in `language`."""
     record = registered_firm(session, uscc)
     if record is None:
         return FirmView(registered=False)
@@ -96,7 +100,8 @@ def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
         qualified.append(
             Subsidy(
                 policy_id=q.policy_id,
-                title=document.title,
+                title=document.titles.get(language),
+                summary=_summary(document, language),
                 mode=document.mode,
                 valid_until=document.valid_to,
                 as_of=run.as_of,
@@ -117,7 +122,8 @@ def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
         others.append(
             Subsidy(
                 policy_id=published.policy_id,
-                title=published.document.title,
+                title=published.document.titles.get(language),
+                summary=_summary(published.document, language),
                 mode=published.document.mode,
                 valid_until=published.document.valid_to,
                 as_of=as_of,
@@ -129,6 +135,11 @@ def firm_view(session: Session, uscc: str, today: dt.date) -> FirmView:
             )
         )
     return FirmView(True, qualified, others, redemptions)
+
+
+def _summary(document: PolicyDocument, language: Language) -> str | None:
+    summaries = document.summaries
+    return summaries.get(language) if summaries else None
 
 
 def _last_runs(session: Session) -> dict[str, dt.date]:
@@ -227,7 +238,12 @@ def funnels(session: Session) -> dict[str, Funnel]:
 
 BLANK = """\
 id: new-policy
-title: 新政策
+title:
+  zh: 新政策
+  en: New policy
+summary:
+  zh: 一句话说明谁可以获得多少。
+  en: One sentence on who gets how much.
 department: 杭州市
 basis: "文号"
 valid_from: 2020-01-01

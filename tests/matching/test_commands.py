@@ -50,9 +50,15 @@ def test_publish_list_show_and_two_officers_suspend_and_close(app_env: Engine) -
     code, output = qinqing("policy", "publish", UI_REFUND, "--by", "officer-7")
     assert (code, "published hz-2020-ui-refund version 1" in output) == (0, True)
     assert "already holds this document" in qinqing("policy", "publish", UI_REFUND)[1]
-    assert "published" in qinqing("policy", "list")[1]
+    listed = qinqing("policy", "list")[1]  # Chinese by default, English with --lang en
+    assert "已发布" in listed
+    assert "杭州市2020年失业保险稳岗返还" in listed
+    listed = qinqing("policy", "list", "--lang", "en")[1]
+    assert "published" in listed
+    assert "Unemployment-insurance refund for job retention" in listed
     code, output = qinqing("policy", "show", "hz-2020-ui-refund")
     assert code == 0
+    assert "杭州市2020年失业保险稳岗返还 — 已发布" in output
     assert "by officer-7" in output
     assert '"refund_rate"' in output
     ui = "hz-2020-ui-refund"

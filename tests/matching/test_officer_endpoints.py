@@ -155,7 +155,7 @@ def test_preview_refuses_what_cannot_run(client: TestClient, app_env: Engine) ->
     assert "the compiler cannot compile" in body["issues"][0]["message"]
     misspelt = save(client, UI.replace("ui_premium > 0", "ui_premum > 0"))
     body = assert_problem(preview(client, misspelt), 422, "invalid-policy")
-    assert (body["issues"][0]["line"], body["issues"][0]["column"]) == (14, 7)
+    assert (body["issues"][0]["line"], body["issues"][0]["column"]) == (19, 7)
     assert_problem(preview(client, 999), 404, "unknown-draft")
     no_registry = assert_problem(preview(client, save(client, UI)), 409, "registry-unavailable")
     assert "no enterprises registry has been imported yet" in no_registry["detail"]

@@ -132,11 +132,11 @@ def test_a_draft_with_problems_is_stored_and_validate_places_each_one(
     draft = save(client, text)
     assert draft["validation"]["valid"] is False
     # The schema and the rules it can read at once: the unknown key is named where it sits
-    # (line 9), and the misspelt column too, though the schema refuses the document.
+    # (line 14), and the misspelt column too, though the schema refuses the document.
     schema = {issue["field"]: issue for issue in draft["validation"]["issues"]}
     assert schema.keys() == {"mode", "mood", "eligibility"}
-    assert (schema["eligibility"]["line"], schema["eligibility"]["column"]) == (14, 7)
-    assert (schema["mood"]["line"], schema["mood"]["column"]) == (9, 1)
+    assert (schema["eligibility"]["line"], schema["eligibility"]["column"]) == (19, 7)
+    assert (schema["mood"]["line"], schema["mood"]["column"]) == (14, 1)
     assert schema["mood"]["message"] == "unknown field 'mood' (did you mean 'mode'?)"
     assert schema["mode"]["message"] == "required field is missing"
 
@@ -151,8 +151,8 @@ def test_a_draft_with_problems_is_stored_and_validate_places_each_one(
     assert validated.status_code == 200
     assert validated.json() == replaced.json()["validation"]
     (issue,) = validated.json()["issues"]
-    # The misspelt column on line 14, `  and ui_premum > 0`, is at column 7.
-    assert (issue["field"], issue["line"], issue["column"]) == ("eligibility", 14, 7)
+    # The misspelt column on line 19, `  and ui_premum > 0`, is at column 7.
+    assert (issue["field"], issue["line"], issue["column"]) == ("eligibility", 19, 7)
     assert "unknown symbol 'ui_premum'" in issue["message"]
     assert "did you mean 'ui_premium'" in issue["message"]
 
@@ -188,14 +188,14 @@ def test_a_router_is_built_with_the_checks_it_is_given(app_env: Engine) -> None:
 def test_unparseable_text_is_refused_at_its_line_and_column_and_not_stored(
     client: TestClient, app_env: Engine
 ) -> None:
-    bad_yaml = UI.replace("title: Unemployment-insurance", "title: Unemployment: insurance")
+    bad_yaml = UI.replace("en: Unemployment-insurance", "en: Unemployment: insurance")
     response = client.post("/api/v1/policy-drafts", content=bad_yaml, headers=officer() | YAML)
     body = assert_problem(response, 422, "invalid-policy")
     assert body["issues"] == [
         {
             "field": "",
-            "line": 3,
-            "column": 20,
+            "line": 5,
+            "column": 19,
             "message": "invalid YAML: mapping values are not allowed here",
         }
     ]
@@ -363,13 +363,17 @@ def test_publishing_the_same_draft_twice_stores_one_version(
 
 def test_a_changed_draft_publishes_the_next_version(client: TestClient) -> None:
     assert publish(client, save(client, UI)["id"]).status_code == 201
-    retitled = UI.replace(
-        "title: Unemployment-insurance refund for job retention", 'title: "Second edition: UI"'
-    )
+    title = "杭州市2020年失业保险稳岗返还"
+    retitled = UI.replace(f"zh: {title}", f"zh: {title}（第二版）")
     response = publish(client, save(client, retitled)["id"])
     assert response.status_code == 201, response.text
     assert response.json()["version"]["version"] == 2
-    assert response.json()["policy"]["title"] == "Second edition: UI"
+    # `title` is the default language's (Chinese), `titles` each language's.
+    assert response.json()["policy"]["title"] == "杭州市2020年失业保险稳岗返还（第二版）"
+    assert response.json()["policy"]["titles"] == {
+        "zh": "杭州市2020年失业保险稳岗返还（第二版）",
+        "en": "Unemployment-insurance refund for job retention",
+    }
 
 
 def test_versions_and_each_document_as_published(client: TestClient) -> None:
@@ -433,7 +437,7 @@ def test_suspend_and_close_follow_the_lifecycle_and_are_audited(
     assert confirmed(client, closing, li).json()["policy"]["state"] == "closed"
     assert_problem(request_change(client, "close", li), 409, "policy-state")
     # A closed policy is not published again, from any draft; nothing is stored.
-    revived = save(client, UI.replace("title: Unemployment", "title: Revived unemployment"))
+    revived = save(client, UI.replace("en: Unemployment", "en: Revived unemployment"))
     assert_problem(publish(client, revived["id"]), 409, "policy-state")
     assert count(app_env, PolicyVersion) == 1
     assert_problem(request_change(client, "close", li, "nope"), 404, "unknown-policy")
@@ -485,7 +489,7 @@ def test_an_auditor_reads_everything_and_changes_nothing(
 ) -> None:
     draft_id = save(client, UI)["id"]
     publish(client, draft_id)
-    other_id = save(client, UI.replace("title: Unemployment", "title: Other"))["id"]
+    other_id = save(client, UI.replace("en: Unemployment", "en: Other"))["id"]
     before = audit_trail(app_env)
     writes = [
         ("POST", "/api/v1/policy-drafts", UI),

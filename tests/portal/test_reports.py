@@ -212,7 +212,7 @@ def test_a_large_report_is_a_job_with_a_page_and_a_download(
     listed = client.get("/finance/reports").text
     row = re.search(rf'<tr id="report-job-{job_id}">(.*?)</tr>', listed, re.S)
     assert row
-    assert "finance:finance-tester" in row.group(1)
+    assert "财务 finance-tester" in row.group(1)  # finance:finance-tester, the role by name
     assert "已完成" in row.group(1)
     assert f'href="/finance/reports/jobs/{job_id}/file"' in row.group(1)
 

@@ -122,6 +122,9 @@ def test_a_firm_sees_its_own_qualifications_with_why(
     for answers in qualified.values():
         (answer,) = answers
         assert answer["policy_id"] == "hz-2020-ui-refund"
+        assert answer["title"] == "杭州市2020年失业保险稳岗返还"  # the default language's
+        assert answer["titles"]["en"] == "Unemployment-insurance refund for job retention"
+        assert answer["summary"]["zh"].startswith("对正常经营")
         assert answer["valid_until"] == "2020-12-31"
         assert answer["explanation"][0] == {
             "text": "status == 'active'",

@@ -33,13 +33,14 @@ def row(entry: Shown) -> list[Any]:
         entry.actor,
         entry.action,
         entry.subject,
-        _json(entry.before),
-        _json(entry.after),
+        as_json(entry.before),
+        as_json(entry.after),
         entry.hash,
     ]
 
 
-def _json(value: Any) -> str:
+def as_json(value: Any) -> str:
+    """An entry's before / after as one line of JSON (what the page and the files show)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 

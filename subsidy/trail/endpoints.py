@@ -75,7 +75,10 @@ def list_entries(
 @router.get(
     "/audit-entries/export",
     dependencies=[Depends(rate_limited("audit"))],
-    responses={200: {"content": {export.MEDIA_TYPES["xlsx"]: {}, "text/csv": {}}}},
+    responses={
+        **answers(429),
+        200: {"content": {export.MEDIA_TYPES["xlsx"]: {}, "text/csv": {}}},
+    },
 )
 def export_entries(
     _: Auditor,

@@ -258,8 +258,10 @@ def my_redemption(
 def policies(
     request: Request, me: PolicyReader, session: DbSession, done: str | None = None
 ) -> HTMLResponse:
+    paged = pager(request, policy_service.count_policies(session))
     context = {
-        "policies": policy_service.policies(session),
+        "policies": policy_service.policies(session, offset=paged.offset, limit=paged.size),
+        "pager": paged,
         "funnels": views.funnels(session),
         # Pending suspend and close requests: what the API shows officers and auditors.
         "requests": lifecycle.requests(session) if me.role != Role.FINANCE else [],
@@ -343,7 +345,12 @@ def _policy_step(
 
 @router.get("/officer/drafts", response_class=HTMLResponse)
 def draft_list(request: Request, me: DraftReader, session: DbSession) -> HTMLResponse:
-    context = {"drafts": drafts.drafts(session), "policies": policy_service.policies(session)}
+    paged = pager(request, drafts.count(session))
+    context = {
+        "drafts": drafts.drafts(session, offset=paged.offset, limit=paged.size),
+        "pager": paged,
+        "policies": policy_service.policies(session),  # to start a draft from any of them
+    }
     return render(request, "officer_drafts.html", context, me=me)
 
 
@@ -587,9 +594,13 @@ def reports(request: Request, me: ReportReader, session: DbSession) -> HTMLRespo
 
 @router.get("/finance/reports/table", response_class=HTMLResponse)
 def report_jobs_table(request: Request, me: ReportReader, session: DbSession) -> HTMLResponse:
-    """The recent jobs alone: the page polls it while one is queued or running."""
-    context = {"jobs": views.recent_report_jobs(session, RECENT_JOBS)}
-    return render(request, "_report_jobs.html", context, me=me)
+    """The jobs alone (of the page shown): the page polls it while one is queued or running."""
+    return render(request, "_report_jobs.html", _jobs_page(request, session), me=me)
+
+
+def _jobs_page(request: Request, session: DbSession) -> dict[str, object]:
+    paged = pager(request, views.count_report_jobs(session), size=RECENT_JOBS)
+    return {"jobs": views.recent_report_jobs(session, paged.size, paged.offset), "pager": paged}
 
 
 @router.get("/finance/reports/disbursements.xlsx", dependencies=[ReportLimit])
@@ -641,8 +652,7 @@ def _reports_page(
         "form": form,
         "errors": errors or {},
         "policies": views.reportable_policies(session),
-        "jobs": views.recent_report_jobs(session, RECENT_JOBS),
-    }
+    } | _jobs_page(request, session)
     return render(request, "finance_reports.html", context, status=status, me=me)
 
 

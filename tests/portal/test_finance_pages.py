@@ -296,3 +296,15 @@ def test_a_broken_chain_is_named_on_the_page(client: TestClient, portal_env: Eng
     page = client.post("/audit/verify", data={"csrf": csrf})
     assert 'id="verdict-broken"' in page.text
     assert f"第 {broken_id} 条记录处断开" in page.text
+
+
+def test_policies_and_drafts_are_paged_with_their_totals(client: TestClient, world: World) -> None:
+    officer = _bearer(Role.OFFICER)
+    every = client.get("/api/v1/policies", headers=officer)
+    assert every.headers["X-Total-Count"] == str(len(every.json()))
+    third = client.get("/api/v1/policies?size=5&page=3", headers=officer)
+    assert [p["id"] for p in third.json()] == [p["id"] for p in every.json()][10:15]
+    drafts = client.get("/api/v1/policy-drafts?size=1", headers=_bearer(Role.AUDITOR))
+    assert drafts.headers["X-Total-Count"] == "0"
+    sign_in(client, Role.OFFICER)
+    assert f"共 {len(every.json()):,} 条" in client.get("/officer/policies").text

@@ -61,7 +61,7 @@ def _page(request: Request, me: Principal, session: DbSession, **more: Any) -> H
         context = {"form": sent, "errors": errors, "entries": [], "pager": None} | more
         return render(request, "audit.html", context, status=422, me=me)
     _, total = queries.entries(session, wanted, offset=0, limit=0)
-    paged = pager(request, total)
+    paged = pager(request, total, path="/audit")
     found, _ = queries.entries(session, wanted, offset=paged.offset, limit=paged.size)
     query = request.url.query
     context = {

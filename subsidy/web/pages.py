@@ -534,7 +534,7 @@ def batches_table(request: Request, me: PayoutReader, session: DbSession) -> HTM
 
 
 def _batch_page(request: Request, session: DbSession) -> dict[str, object]:
-    paged = pager(request, queries.count_batches(session))
+    paged = pager(request, queries.count_batches(session), path="/finance/batches")
     found = queries.batches(session, limit=paged.size, offset=paged.offset)
     return {"batches": found, "pager": paged}
 
@@ -599,7 +599,9 @@ def report_jobs_table(request: Request, me: ReportReader, session: DbSession) ->
 
 
 def _jobs_page(request: Request, session: DbSession) -> dict[str, object]:
-    paged = pager(request, views.count_report_jobs(session), size=RECENT_JOBS)
+    paged = pager(
+        request, views.count_report_jobs(session), size=RECENT_JOBS, path="/finance/reports"
+    )
     return {"jobs": views.recent_report_jobs(session, paged.size, paged.offset), "pager": paged}
 
 

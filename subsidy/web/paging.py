@@ -52,10 +52,17 @@ def page_of(request: Request, param: str = "page") -> int:
 
 
 def pager(
-    request: Request, total: int, *, param: str = "page", size: int = SIZE, page: int | None = None
+    request: Request,
+    total: int,
+    *,
+    param: str = "page",
+    size: int = SIZE,
+    path: str | None = None,
 ) -> Pager:
-    """The pager of a list of `total` rows; a page past the last shows the last."""
-    asked = page if page is not None else page_of(request, param)
+    """The pager of a list of `total` rows (a page past the last shows the last); its links go
+    to `path` (default this request's: a polled fragment names the page it is part of)."""
     last = max(1, -(-total // size))
     query = tuple(request.query_params.multi_items())
-    return Pager(min(asked, last), size, total, request.url.path, query, param)
+    return Pager(
+        min(page_of(request, param), last), size, total, path or request.url.path, query, param
+    )

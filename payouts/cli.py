@@ -49,28 +49,11 @@ def run(
                 f"[yellow]{len(gathered.without_account):,} approved redemptions have no bank "
                 "account (registry or finance correction) and wait[/yellow]"
             )
-        left = _settle_here(open_ids, wait) if eager else _wait_for_workers(wait)
+        left = tasks.settle_here(open_ids, wait) if eager else _wait_for_workers(wait)
     console.print(f"{len(left):,} batches still open" if left else "every batch settled")
     with refusals():
         came_back = tasks.collect_returns_once()
     console.print(f"{came_back:,} payments came back from the bank")
-
-
-def _settle_here(batch_ids: list[int], wait: float) -> list[int]:
-    deadline = time.monotonic() + wait
-    pending = list(batch_ids)
-    while pending:
-        retry_in = []
-        for batch_id in list(pending):
-            applied = tasks.settle_once(batch_id)
-            if applied is None or applied.retry_in is None:
-                pending.remove(batch_id)
-            else:
-                retry_in.append(applied.retry_in.total_seconds())
-        if not pending or time.monotonic() >= deadline:
-            break
-        time.sleep(min([*retry_in, max(0.0, deadline - time.monotonic())]))
-    return pending
 
 
 def _wait_for_workers(wait: float) -> list[int]:

@@ -1,9 +1,15 @@
 """HTTP for finance and officers around the payouts, and for auditors to read them.
 
     officer   approves held redemptions, reverses redemptions, flags and unflags firms
-    finance   reads batches and items, corrects a returned redemption's account, releases one
-              another finance user corrected, reads and resolves reconciliation exceptions
+    finance   starts payout runs and reads their progress, reads batches and items, corrects a
+              returned redemption's account, releases one another finance user corrected,
+              enters (and confirms another's) receiving account of a firm whose approved
+              redemptions wait for one, uploads bank statements, reads and resolves
+              reconciliation exceptions
     auditor   reads everything here; changes nothing
+
+Lists answer a page: `limit` rows after the keyset cursor or of numbered `page`, with the whole
+list's count in `X-Total-Count`.
     enterprise  nothing here
 
 The caller is recorded as `<role>:<subject>`; maker-checker refusals are 403 `maker-checker`.
@@ -16,9 +22,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, UploadFile
+from fastapi import Path as PathParam
 
-from payouts import approval, errors, ledger_check, queries, reconcile, retry, reversal
+from payouts import (
+    accounts,
+    approval,
+    errors,
+    launch,
+    ledger_check,
+    queries,
+    reconcile,
+    retry,
+    reversal,
+    runs,
+    statements,
+)
+from payouts.gateways.errors import BankFileError
 from payouts.models import ExceptionKind, ItemState
 from payouts.redemptions import actor
 from payouts.schemas import (
@@ -29,12 +49,18 @@ from payouts.schemas import (
     FlagOut,
     ItemOut,
     LedgerCheckOut,
+    PayeeAccountOut,
     ResolveIn,
     ReversalOut,
     ReverseIn,
     ReviewedRedemptionOut,
+    RunIn,
+    RunOut,
+    StatementOut,
+    WaitingOut,
 )
 from subsidy.api.openapi import answers
+from subsidy.api.paging import OptionalPage, PageNumber, PageSize, Paging, with_total
 from subsidy.api.params import After, Before, PolicyIdQuery, RowId, Uscc, UsccQuery
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
@@ -72,7 +98,20 @@ _PROBLEMS: dict[type[errors.PayoutError], tuple[int, str, str]] = {
     ),
     errors.AlreadyResolved: (409, "already-resolved", "The exception is already resolved"),
     errors.InvalidPayoutInput: (422, "invalid-input", "The input cannot be used"),
+    errors.RunInProgress: (409, "run-in-progress", "A payout run is still gathering"),
+    errors.NotWaiting: (409, "not-waiting", "Nothing waits for this"),
 }
+
+
+class _BadStatement(ProblemError):
+    status, slug, title = 422, "bad-statement", "The bank statement cannot be read"
+
+    def __init__(self, exc: BankFileError) -> None:
+        problems = [
+            {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
+            for p in exc.problems
+        ]
+        super().__init__(str(exc).splitlines()[0], problems=problems)
 
 
 class _Refused(ProblemError):
@@ -98,16 +137,141 @@ def _by(me: Principal) -> str:
     return actor(me.role, me.subject)
 
 
+def _offset(page: int | None, limit: int) -> int:
+    return (page - 1) * limit if page else 0
+
+
+# --- payout runs -----------------------------------------------------------------------------
+
+
+@router.post("/payout-runs", response_model=RunOut, status_code=202, responses=answers(409))
+def start_run(body: RunIn, me: Finance, session: DbSession, background: BackgroundTasks) -> RunOut:
+    """Start a payout run as `qinqing payouts run` does: gather every approved redemption into
+    batches per bank and pay them. 202: follow it at /payout-runs/{id}; 409 while another run
+    is still gathering."""
+    with payout_problems():
+        started = launch.start(session, by=_by(me), batch_size=body.batch_size)
+        found = runs.progress(session, started.run_id)
+    if started.run_after_answer is not None:
+        background.add_task(started.run_after_answer)
+    return RunOut.of(found)
+
+
+@router.get("/payout-runs", response_model=list[RunOut])
+def list_runs(
+    _: PayoutReader,
+    session: DbSession,
+    response: Response,
+    page: PageNumber = 1,
+    size: PageSize = 50,
+) -> list[RunOut]:
+    """Newest first, each with its progress."""
+    paging = Paging(page, size)
+    found, total = runs.runs(session, offset=paging.offset, limit=paging.size)
+    with_total(response, total)
+    return [RunOut.of(runs.progress(session, r.id or 0)) for r in found]
+
+
+@router.get("/payout-runs/{run_id}", response_model=RunOut)
+def one_run(run_id: RowId, _: PayoutReader, session: DbSession) -> RunOut:
+    """How far the run got: its batches, and their items by state (paid, returned, ...)."""
+    with payout_problems():
+        return RunOut.of(runs.progress(session, run_id))
+
+
+# --- bank statements -------------------------------------------------------------------------
+
+
+@router.post("/bank-statements", response_model=StatementOut, status_code=201)
+def upload_statement(file: UploadFile, me: Finance, session: DbSession) -> StatementOut:
+    """Reconcile a bank statement (CSV or XLSX, the layout `qinqing payouts reconcile` reads):
+    the lines matched and the exceptions raised. The same file again records nothing (its
+    first reconciliation is answered, `repeated`). 422 `bad-statement` lists every problem."""
+    with payout_problems():
+        try:
+            done = statements.reconcile_upload(session, file.filename, file.file.read(), by=_by(me))
+        except BankFileError as exc:
+            raise _BadStatement(exc) from exc
+        found = statements.statement(session, statements.digest_of(done))
+    return StatementOut.of(found, repeated=done.repeated)
+
+
+@router.get("/bank-statements", response_model=list[StatementOut])
+def list_statements(
+    _: PayoutReader,
+    session: DbSession,
+    response: Response,
+    page: PageNumber = 1,
+    size: PageSize = 50,
+) -> list[StatementOut]:
+    paging = Paging(page, size)
+    found, total = statements.statements(session, offset=paging.offset, limit=paging.size)
+    with_total(response, total)
+    return [StatementOut.of(s) for s in found]
+
+
+@router.get("/bank-statements/{sha256}", response_model=StatementOut)
+def one_statement(
+    sha256: Annotated[str, PathParam(min_length=64, max_length=64)],
+    _: PayoutReader,
+    session: DbSession,
+) -> StatementOut:
+    with payout_problems():
+        return StatementOut.of(statements.statement(session, sha256))
+
+
+# --- redemptions waiting for a receiving account ---------------------------------------------
+
+
+@router.get("/payee-accounts/waiting", response_model=list[WaitingOut])
+def waiting_for_account(
+    _: PayoutReader,
+    session: DbSession,
+    response: Response,
+    page: PageNumber = 1,
+    size: PageSize = 200,
+) -> list[WaitingOut]:
+    """Approved redemptions no payout run can pay: the firm has no account a bank takes."""
+    paging = Paging(page, size)
+    found, total = accounts.waiting(session, offset=paging.offset, limit=paging.size)
+    with_total(response, total)
+    return [WaitingOut.of(w) for w in found]
+
+
+@router.put("/payee-accounts/{uscc}", response_model=PayeeAccountOut, responses=answers(409))
+def enter_account(uscc: Uscc, body: AccountIn, me: Finance, session: DbSession) -> PayeeAccountOut:
+    """Enter the receiving account of a firm whose approved redemptions wait for one; another
+    finance user confirms it before any run pays to it."""
+    with payout_problems():
+        return PayeeAccountOut.of(accounts.enter(session, uscc, body.account, by=_by(me)))
+
+
+@router.post(
+    "/payee-accounts/{uscc}/confirm", response_model=PayeeAccountOut, responses=answers(409)
+)
+def confirm_account(uscc: Uscc, me: Finance, session: DbSession) -> PayeeAccountOut:
+    """Confirm another finance user's entry (403 `maker-checker` for your own)."""
+    with payout_problems():
+        return PayeeAccountOut.of(accounts.confirm(session, uscc, by=_by(me)))
+
+
 # --- batches ---------------------------------------------------------------------------------
 
 
 @router.get("/payout-batches", response_model=list[BatchOut])
 def list_batches(
-    _: PayoutReader, session: DbSession, limit: Limit = 50, before: Before = None
+    _: PayoutReader,
+    session: DbSession,
+    response: Response,
+    limit: Limit = 50,
+    before: Before = None,
+    page: OptionalPage = None,
 ) -> list[BatchOut]:
     """Newest first, each with its items counted and totalled by state; page back with
-    `before` = the last id seen."""
-    return [BatchOut.of(b) for b in queries.batches(session, limit=limit, before=before)]
+    `before` = the last id seen, or by `page`."""
+    with_total(response, queries.count_batches(session))
+    found = queries.batches(session, limit=limit, before=before, offset=_offset(page, limit))
+    return [BatchOut.of(b) for b in found]
 
 
 @router.get("/payout-batches/{batch_id}", response_model=BatchOut)
@@ -121,13 +285,18 @@ def batch_items(
     batch_id: RowId,
     _: PayoutReader,
     session: DbSession,
+    response: Response,
     state: ItemState | None = None,
     limit: Limit = 200,
     after: After = None,
+    page: OptionalPage = None,
 ) -> list[ItemOut]:
     """The batch's items in id order (of one state when given), accounts masked."""
     with payout_problems():
-        found = queries.items(session, batch_id, state=state, limit=limit, after=after)
+        found = queries.items(
+            session, batch_id, state=state, limit=limit, after=after, offset=_offset(page, limit)
+        )
+    with_total(response, queries.count_items(session, batch_id, state=state))
     return [ItemOut.of(i) for i in found]
 
 
@@ -138,17 +307,27 @@ def batch_items(
 def list_redemptions(
     _: RedemptionReader,
     session: DbSession,
+    response: Response,
     status: RedemptionStatus | None = None,
     policy_id: PolicyIdQuery = None,
     uscc: UsccQuery = None,
     limit: Limit = 200,
     after: After = None,
+    page: OptionalPage = None,
 ) -> list[ReviewedRedemptionOut]:
     """Redemptions in id order: `status=held` for those awaiting approval, `status=returned`
     for those finance must correct."""
     found = queries.redemptions(
-        session, status=status, policy_id=policy_id, uscc=uscc, limit=limit, after=after
+        session,
+        status=status,
+        policy_id=policy_id,
+        uscc=uscc,
+        limit=limit,
+        after=after,
+        offset=_offset(page, limit),
     )
+    total = queries.count_redemptions(session, status=status, policy_id=policy_id, uscc=uscc)
+    with_total(response, total)
     return [ReviewedRedemptionOut.of(r) for r in found]
 
 
@@ -229,13 +408,18 @@ def unflag_firm(uscc: Uscc, me: Officer, session: DbSession) -> Response:
 def list_exceptions(
     _: PayoutReader,
     session: DbSession,
+    response: Response,
     resolved: bool | None = None,
     kind: ExceptionKind | None = None,
     limit: Limit = 200,
     after: After = None,
+    page: OptionalPage = None,
 ) -> list[ExceptionOut]:
     """In id order; `resolved=false` for what is still to do."""
-    found = queries.exceptions(session, resolved=resolved, kind=kind, limit=limit, after=after)
+    found = queries.exceptions(
+        session, resolved=resolved, kind=kind, limit=limit, after=after, offset=_offset(page, limit)
+    )
+    with_total(response, queries.count_exceptions(session, resolved=resolved, kind=kind))
     return [ExceptionOut.of(e) for e in found]
 
 

@@ -10,7 +10,9 @@ QinqingError
     │   └── PaymentInFlight       it is in a batch being paid: wait for the batch to settle
     ├── AccountNotCorrected       a returned redemption released before its account was corrected
     ├── AlreadyResolved           the reconciliation exception was resolved before
-    └── InvalidPayoutInput        a USCC, account number or reason that cannot be used
+    ├── InvalidPayoutInput        a USCC, account number or reason that cannot be used
+    ├── RunInProgress             a payout run is queued or gathering: one at a time
+    └── NotWaiting                the firm has no approved redemption waiting for an account
 
 The bank's own errors (`payouts.gateways.errors.BankError`, e.g. a statement file that cannot be
 read) are a separate branch.
@@ -58,4 +60,12 @@ class AlreadyResolved(PayoutError):
 
 
 class InvalidPayoutInput(PayoutError):
+    pass
+
+
+class RunInProgress(PayoutError):
+    pass
+
+
+class NotWaiting(PayoutError):
     pass

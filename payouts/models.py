@@ -49,10 +49,48 @@ class ItemState(StrEnum):
 UNSETTLED = (ItemState.PENDING, ItemState.SUBMITTED, ItemState.FAILED)
 
 
-class PayoutBatch(SQLModel, table=True):
-    __tablename__ = "payout_batch"
+class RunState(StrEnum):
+    """queued -> gathering -> gathered (its batches are then paid) | failed."""
+
+    QUEUED = "queued"
+    GATHERING = "gathering"
+    GATHERED = "gathered"
+    FAILED = "failed"
+
+
+class PayoutRun(SQLModel, table=True):
+    """One payout run asked for by a finance user (portal or API): gather every approved
+    redemption into batches and pay them. Its batches carry its id, so its progress is theirs."""
+
+    __tablename__ = "payout_run"
 
     id: int | None = Field(default=None, primary_key=True)
+    state: RunState = Field(sa_column=Column(String(16), nullable=False))
+    batch_size: int
+    requested_by: str = Field(sa_column=Column(String(128), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    started_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    gathered_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    items: int = 0
+    total: Decimal = Field(default=Decimal("0.00"), sa_column=Column(Money(), nullable=False))
+    without_account: int = 0
+    """Approved redemptions the run left waiting for a receiving account."""
+    error: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+
+
+class PayoutBatch(SQLModel, table=True):
+    __tablename__ = "payout_batch"
+    __table_args__ = (Index("ix_payout_batch_run", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("payout_run.id"), nullable=True)
+    )
+    """The run that gathered it (none for `qinqing payouts run` and the beat's runs)."""
     bank_code: str = Field(sa_column=Column(String(16), nullable=False))
     state: BatchState = Field(sa_column=Column(String(16), nullable=False))
     items: int
@@ -184,4 +222,21 @@ class StatementLineRecord(SQLModel, table=True):
     value_date: date = Field(sa_column=Column(Date(), nullable=False))
     reconciled_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class PayeeAccount(SQLModel, table=True):
+    """The receiving account finance entered for a firm whose registry record gives none (or
+    none a bank takes). The registry owns bank accounts; this is payouts' recorded override,
+    used by a payout run only once a second finance user has confirmed it (maker-checker)."""
+
+    __tablename__ = "payee_account"
+
+    uscc: str = Field(sa_column=Column(identifier(18), primary_key=True))
+    account: str = Field(sa_column=Column(String(40), nullable=False))
+    entered_by: str = Field(sa_column=Column(String(128), nullable=False))
+    entered_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    confirmed_by: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    confirmed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlmodel import Session, col
@@ -14,6 +15,7 @@ from payouts.models import (
     UNSETTLED,
     BatchState,
     ItemState,
+    PayeeAccount,
     PayoutBatch,
     PayoutItem,
     item_key,
@@ -34,8 +36,9 @@ class Payable:
 
 
 def payable(session: Session, *, after: int = 0, limit: int | None = None) -> list[Payable]:
-    """Approved redemptions with the payee's name and account (finance's correction first), in
-    id order from `after` (exclusive), at most `limit`.
+    """Approved redemptions with the payee's name and account (finance's correction of the
+    redemption first, then the firm's account finance entered and another confirmed, then the
+    registry's), in id order from `after` (exclusive), at most `limit`.
 
     Locked, skipping rows another run holds: two concurrent runs never gather the same one
     (and the live-item unique index would refuse it if they did)."""
@@ -46,9 +49,10 @@ def payable(session: Session, *, after: int = 0, limit: int | None = None) -> li
             col(Redemption.uscc),
             col(Redemption.amount),
             col(Enterprise.name),
-            func.coalesce(col(Redemption.account_override), col(Enterprise.bank_account)),
+            receiving_account(),
         )
         .join(Enterprise, col(Enterprise.uscc) == col(Redemption.uscc), isouter=True)
+        .join(PayeeAccount, confirmed_payee(), isouter=True)
         .where(col(Redemption.status) == RedemptionStatus.APPROVED, col(Redemption.id) > after)
         .order_by(col(Redemption.id))
         .limit(limit)
@@ -58,6 +62,23 @@ def payable(session: Session, *, after: int = 0, limit: int | None = None) -> li
         Payable(int(i), p, u, Decimal(a), n or u, acct)
         for i, p, u, a, n, acct in session.execute(query)
     ]
+
+
+def confirmed_payee() -> Any:
+    """The join condition of the firm's entered account, once a second finance user confirmed
+    it (an unconfirmed entry pays nobody)."""
+    return and_(
+        col(PayeeAccount.uscc) == col(Redemption.uscc), col(PayeeAccount.confirmed_by).is_not(None)
+    )
+
+
+def receiving_account() -> Any:
+    """Where a redemption is paid (see `payable`); in a query joined with `confirmed_payee`."""
+    return func.coalesce(
+        col(Redemption.account_override),
+        col(PayeeAccount.account),
+        func.nullif(col(Enterprise.bank_account), ""),
+    )
 
 
 def receivables(session: Session, usccs: Sequence[str]) -> dict[str, Decimal]:

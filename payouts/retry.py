@@ -11,10 +11,9 @@ account masked in the audit trail.
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import Session
 
+from payouts.banks import ACCOUNT
 from payouts.errors import (
     AccountNotCorrected,
     InvalidPayoutInput,
@@ -34,8 +33,6 @@ from subsidy.redemption.models import Redemption, RedemptionStatus
 
 CORRECT = "redemption.correct_account"
 RELEASE = "redemption.release"
-ACCOUNT = re.compile(r"[0-9]{8,34}")
-"""A bank account number: digits only (Chinese accounts have 16 to 19), spaces dropped."""
 
 
 def correct_account(session: Session, redemption_id: int, account: str, *, by: str) -> Redemption:

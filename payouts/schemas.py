@@ -7,10 +7,13 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from payouts.accounts import Waiting
 from payouts.ledger_check import Imbalance, LedgerReport
-from payouts.models import PayoutItem, ReconciliationException
+from payouts.models import PayeeAccount, PayoutItem, ReconciliationException
 from payouts.queries import BatchSummary
 from payouts.reversal import Reversal
+from payouts.runs import Progress
+from payouts.statements import Statement
 from subsidy.api.params import RequestModel
 from subsidy.masking import mask
 from subsidy.redemption.models import FirmFlag, Redemption
@@ -245,4 +248,143 @@ class LedgerCheckOut(BaseModel):
             firms=report.firms,
             imbalances=[ImbalanceOut.of(i) for i in report.imbalances],
             unshown_redemptions=report.unshown_redemptions,
+        )
+
+
+class RunStateOut(BaseModel):
+    items: int
+    net: Decimal
+
+
+class RunOut(BaseModel):
+    """A payout run and how far it got: its batches and their items by state."""
+
+    id: int
+    state: str
+    """queued, gathering, gathered or failed: the run's own row."""
+    phase: str
+    """queued, gathering, paying (gathered, batches still open), finished or failed."""
+    finished: bool
+    requested_by: str
+    batch_size: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    gathered_at: dt.datetime | None
+    items: int
+    total: Decimal
+    without_account: int
+    """Approved redemptions left waiting for a receiving account."""
+    batches: int
+    open_batches: int
+    by_state: dict[str, RunStateOut]
+    error: str | None
+
+    @classmethod
+    def of(cls, progress: Progress) -> RunOut:
+        run = progress.run
+        assert run.id is not None
+        return cls(
+            id=run.id,
+            state=run.state,
+            phase=progress.phase,
+            finished=progress.finished,
+            requested_by=run.requested_by,
+            batch_size=run.batch_size,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            gathered_at=run.gathered_at,
+            items=run.items,
+            total=run.total,
+            without_account=run.without_account,
+            batches=progress.batches,
+            open_batches=progress.open_batches,
+            by_state={
+                s: RunStateOut(items=c.items, net=c.net) for s, c in progress.by_state.items()
+            },
+            error=run.error,
+        )
+
+
+class RunIn(RequestModel):
+    batch_size: int = Field(default=1_000, ge=1, le=50_000, description="Items per batch at most.")
+
+
+class StatementOut(BaseModel):
+    """A reconciled bank statement: lines matched and the exceptions it raised, by kind."""
+
+    sha256: str
+    file: str
+    reconciled_at: dt.datetime
+    reconciled_by: str
+    lines: int
+    matched: int
+    already_seen: int
+    exceptions: dict[str, int]
+    value_dates: tuple[str, str] | None
+    repeated: bool = False
+    """This upload was reconciled before: nothing was recorded again."""
+
+    @classmethod
+    def of(cls, found: Statement, *, repeated: bool = False) -> StatementOut:
+        return cls(
+            sha256=found.sha256,
+            file=found.file,
+            reconciled_at=found.reconciled_at,
+            reconciled_by=found.by,
+            lines=found.lines,
+            matched=found.matched,
+            already_seen=found.already_seen,
+            exceptions=found.exceptions,
+            value_dates=found.period,
+            repeated=repeated,
+        )
+
+
+class WaitingOut(BaseModel):
+    """An approved redemption no payout run can pay: no account a bank takes."""
+
+    redemption_id: int
+    uscc: str
+    name: str | None
+    policy_id: str
+    amount: Decimal
+    registry_account: str | None
+    """Masked."""
+    entered_account: str | None
+    """The account finance entered (masked), waiting for another's confirmation."""
+    entered_by: str | None
+
+    @classmethod
+    def of(cls, found: Waiting) -> WaitingOut:
+        entry = found.entered
+        return cls(
+            redemption_id=found.redemption_id,
+            uscc=found.uscc,
+            name=found.name,
+            policy_id=found.policy_id,
+            amount=found.amount,
+            registry_account=found.registry_account,
+            entered_account=mask(entry.account) if entry else None,
+            entered_by=entry.entered_by if entry else None,
+        )
+
+
+class PayeeAccountOut(BaseModel):
+    uscc: str
+    account: str
+    """Masked."""
+    entered_by: str
+    entered_at: dt.datetime
+    confirmed_by: str | None
+    confirmed_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, entry: PayeeAccount) -> PayeeAccountOut:
+        return cls(
+            uscc=entry.uscc,
+            account=mask(entry.account) or "",
+            entered_by=entry.entered_by,
+            entered_at=entry.entered_at,
+            confirmed_by=entry.confirmed_by,
+            confirmed_at=entry.confirmed_at,
         )

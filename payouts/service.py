@@ -27,7 +27,7 @@ import polars as pl
 from sqlmodel import Session
 
 from payouts import repository
-from payouts.banks import bank_of
+from payouts.banks import bank_of, usable
 from payouts.gateways import (
     BankError,
     BankGateway,
@@ -78,16 +78,22 @@ NOTHING_GATHERED = Gathered([], 0, Decimal("0.00"), [])
 
 
 def gather(
-    session: Session, *, batch_size: int = BATCH_SIZE, after: int = 0, limit: int | None = None
+    session: Session,
+    *,
+    batch_size: int = BATCH_SIZE,
+    after: int = 0,
+    limit: int | None = None,
+    run_id: int | None = None,
 ) -> Gathered:
     """Put the approved redemptions after id `after` (at most `limit` of them) into payout
-    items, in batches per bank of at most `batch_size`; what a firm owes from a clawback is
-    offset against its payments."""
+    items, in batches per bank of at most `batch_size` (of run `run_id`, when one asked); what
+    a firm owes from a clawback is offset against its payments. A redemption without an account
+    a bank could take waits for finance (`payouts.accounts`)."""
     waiting = repository.payable(session, after=after, limit=limit)
     full = limit is not None and len(waiting) == limit
     resume_after = waiting[-1].redemption_id if full else None
-    without = [p.redemption_id for p in waiting if not p.account]
-    payable = [p for p in waiting if p.account]
+    without = [p.redemption_id for p in waiting if not usable(p.account)]
+    payable = [p for p in waiting if usable(p.account)]
     owed = repository.receivables(session, sorted({p.uscc for p in payable}))
     by_bank: dict[str, list[repository.Payable]] = defaultdict(list)
     for p in payable:
@@ -101,7 +107,7 @@ def gather(
             chunk = chunk_of[start : start + batch_size]
             total = sum((p.amount for p in chunk), Decimal("0.00"))
             batch = PayoutBatch(
-                bank_code=bank, state=BatchState.OPEN, items=len(chunk), total=total
+                bank_code=bank, state=BatchState.OPEN, items=len(chunk), total=total, run_id=run_id
             )
             batches.append((batch, chunk))
     session.add_all([b for b, _ in batches])

@@ -4,16 +4,19 @@ run twice (see payouts.service for the three steps of settling a batch)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from payouts import repository, service
+from payouts import repository, runs, service
 from payouts.gateways import BankGateway, TransientBankError, gateway_from_url
 from subsidy.db import session_scope, utcnow
 from subsidy.jobs import celery_app
 from subsidy.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 RETURN_WINDOW_DAYS = 30
 """How long after paying a bank may still return a payment (it says so within days)."""
@@ -94,6 +97,7 @@ def gather_in_chunks(
     batch_size: int = service.BATCH_SIZE,
     chunk: int = service.GATHER_CHUNK,
     gathered_batches: Callable[[list[int]], None] = lambda batch_ids: None,
+    run_id: int | None = None,
 ) -> service.Gathered:
     """Gather every approved redemption, `chunk` per committed transaction, calling
     `gathered_batches` with each chunk's batch ids once it has committed (so their settling can
@@ -102,7 +106,9 @@ def gather_in_chunks(
     total, after = service.NOTHING_GATHERED, 0
     while True:
         with session_scope() as session:
-            gathered = service.gather(session, batch_size=batch_size, after=after, limit=chunk)
+            gathered = service.gather(
+                session, batch_size=batch_size, after=after, limit=chunk, run_id=run_id
+            )
         if gathered.batch_ids:
             gathered_batches(gathered.batch_ids)
         total = total.plus(gathered)
@@ -135,3 +141,56 @@ def poll() -> list[int]:
     settle_all(batch_ids)
     collect_returns.delay()
     return batch_ids
+
+
+def settle_here(batch_ids: list[int], wait: float) -> list[int]:
+    """Without a broker: settle the batches in this process, each again after its backoff,
+    until every one is settled or `wait` seconds have passed; the batches still open."""
+    deadline = time.monotonic() + wait
+    pending = list(batch_ids)
+    while pending:
+        retry_in = []
+        for batch_id in list(pending):
+            applied = settle_once(batch_id)
+            if applied is None or applied.retry_in is None:
+                pending.remove(batch_id)
+            else:
+                retry_in.append(applied.retry_in.total_seconds())
+        if not pending or time.monotonic() >= deadline:
+            break
+        time.sleep(min([*retry_in, max(0.0, deadline - time.monotonic())]))
+    return pending
+
+
+IN_PROCESS_WAIT = 600.0
+"""How long a run without a broker keeps settling its batches (the beat's sweep, or the next
+run, settles what is left)."""
+
+
+@celery_app.task(name="payouts.run_recorded", acks_late=True, task_reject_on_worker_lost=True)
+def run_recorded(run_id: int) -> None:
+    """Run `run_id` as a finance user asked for it (`payouts.launch`): what `qinqing payouts
+    run` does, its batches tagged with the run. With a broker each chunk's batches go to the
+    workers as soon as they are committed; without one they are settled here."""
+    with session_scope() as session:
+        run = runs.begin(session, run_id)
+        if run is None:
+            return
+        batch_size = run.batch_size
+    eager = celery_app.conf.task_always_eager
+    try:
+        if not eager:
+            with session_scope() as session:
+                settle_all(repository.open_batches(session))
+        done = gather_in_chunks(
+            batch_size, gathered_batches=(lambda ids: None) if eager else settle_all, run_id=run_id
+        )
+    except Exception as exc:
+        log.exception("payout run %s failed", run_id)
+        with session_scope() as session:
+            runs.fail(session, run_id, f"{type(exc).__name__}: {exc}")
+        return
+    with session_scope() as session:
+        runs.gathered(session, run_id, done)
+    if eager:
+        settle_here(done.batch_ids, IN_PROCESS_WAIT)

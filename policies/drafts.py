@@ -95,8 +95,18 @@ def get(session: Session, draft_id: int, *, for_update: bool = False) -> PolicyD
     return draft
 
 
-def drafts(session: Session, policy_id: str | None = None) -> list[PolicyDraft]:
-    return repository.drafts(session, policy_id)
+def drafts(
+    session: Session,
+    policy_id: str | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[PolicyDraft]:
+    return repository.drafts(session, policy_id, offset=offset, limit=limit)
+
+
+def count(session: Session, policy_id: str | None = None) -> int:
+    return repository.count_drafts(session, policy_id)
 
 
 def source_of(draft: PolicyDraft) -> str:

@@ -54,6 +54,7 @@ from policies.schemas import (
 from policies.service import ExtraCheck
 from subsidy.actors import actor
 from subsidy.api.openapi import answers
+from subsidy.api.paging import MAX_SIZE, PageNumber, PageSize, Paging, with_total
 from subsidy.api.params import PolicyId, PolicyIdQuery, RowId, Version, control_in_text
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
@@ -277,10 +278,19 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
 
     @router.get("/policy-drafts", response_model=list[DraftSummaryOut])
     def list_drafts(
-        _: DraftReader, session: DbSession, policy_id: PolicyIdQuery = None
+        _: DraftReader,
+        session: DbSession,
+        response: Response,
+        policy_id: PolicyIdQuery = None,
+        page: PageNumber = 1,
+        size: PageSize = MAX_SIZE,
     ) -> list[DraftSummaryOut]:
-        """Drafts, newest first (those declaring `policy_id` only, when given)."""
-        return [DraftSummaryOut.of(d) for d in drafts.drafts(session, policy_id)]
+        """Drafts, newest first (those declaring `policy_id` only, when given); a page of them,
+        the number of drafts in `X-Total-Count`."""
+        paging = Paging(page, size)
+        with_total(response, drafts.count(session, policy_id))
+        found = drafts.drafts(session, policy_id, offset=paging.offset, limit=paging.size)
+        return [DraftSummaryOut.of(d) for d in found]
 
     @router.get("/policy-drafts/{draft_id}", response_model=DraftOut)
     def one_draft(draft_id: RowId, _: DraftReader, session: DbSession) -> DraftOut:
@@ -350,9 +360,19 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         )
 
     @router.get("/policies", response_model=list[PolicyOut])
-    def list_policies(_: PolicyReader, session: DbSession) -> list[PolicyOut]:
-        """Every policy with its state and latest version."""
-        return [PolicyOut.of(p) for p in service.policies(session)]
+    def list_policies(
+        _: PolicyReader,
+        session: DbSession,
+        response: Response,
+        page: PageNumber = 1,
+        size: PageSize = MAX_SIZE,
+    ) -> list[PolicyOut]:
+        """The policies with their state and latest version, a page of them by id; how many
+        there are in `X-Total-Count`."""
+        paging = Paging(page, size)
+        with_total(response, service.count_policies(session))
+        found = service.policies(session, offset=paging.offset, limit=paging.size)
+        return [PolicyOut.of(p) for p in found]
 
     @router.get("/policies/{policy_id}", response_model=PolicyOut)
     def one_policy(policy_id: PolicyId, _: PolicyReader, session: DbSession) -> PolicyOut:

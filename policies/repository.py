@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from policies.models import (
@@ -22,8 +22,13 @@ def get(session: Session, policy_id: str, *, for_update: bool = False) -> Policy
     return session.execute(query).scalars().first()
 
 
-def list_all(session: Session) -> list[Policy]:
-    return list(session.execute(select(Policy).order_by(col(Policy.id))).scalars())
+def list_all(session: Session, *, offset: int = 0, limit: int | None = None) -> list[Policy]:
+    query = select(Policy).order_by(col(Policy.id)).offset(offset).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def count_all(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(Policy)).scalar_one())
 
 
 def versions(session: Session, policy_id: str) -> list[PolicyVersion]:
@@ -50,12 +55,25 @@ def draft(session: Session, draft_id: int, *, for_update: bool = False) -> Polic
     return session.execute(query).scalars().first()
 
 
-def drafts(session: Session, policy_id: str | None = None) -> list[PolicyDraft]:
+def drafts(
+    session: Session,
+    policy_id: str | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[PolicyDraft]:
     """Drafts, newest first; those declaring `policy_id` only, when given."""
-    query = select(PolicyDraft).order_by(col(PolicyDraft.id).desc())
+    query = select(PolicyDraft).order_by(col(PolicyDraft.id).desc()).offset(offset).limit(limit)
     if policy_id is not None:
         query = query.where(col(PolicyDraft.policy_id) == policy_id)
     return list(session.execute(query).scalars())
+
+
+def count_drafts(session: Session, policy_id: str | None = None) -> int:
+    query = select(func.count()).select_from(PolicyDraft)
+    if policy_id is not None:
+        query = query.where(col(PolicyDraft.policy_id) == policy_id)
+    return int(session.execute(query).scalar_one())
 
 
 def action_request(

@@ -137,8 +137,13 @@ def audited_state(policy: Policy | None) -> dict[str, object]:
     return {"state": str(policy.state), "version": policy.latest_version}
 
 
-def policies(session: Session) -> list[Policy]:
-    return repository.list_all(session)
+def policies(session: Session, *, offset: int = 0, limit: int | None = None) -> list[Policy]:
+    """Policies by id (a page of them when `limit` is given)."""
+    return repository.list_all(session, offset=offset, limit=limit)
+
+
+def count_policies(session: Session) -> int:
+    return repository.count_all(session)
 
 
 def history(session: Session, policy_id: str) -> tuple[Policy, list[PolicyVersion]]:

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from reports.models import JobState, ReportJob
@@ -55,10 +55,14 @@ def create(session: Session, period: Period, by: str, rows: int) -> ReportJob:
     return job
 
 
-def recent(session: Session, limit: int) -> list[ReportJob]:
-    """The newest `limit` jobs, newest first."""
-    stmt = select(ReportJob).order_by(col(ReportJob.id).desc()).limit(limit)
+def recent(session: Session, limit: int, offset: int = 0) -> list[ReportJob]:
+    """The newest `limit` jobs (after the newest `offset`), newest first."""
+    stmt = select(ReportJob).order_by(col(ReportJob.id).desc()).offset(offset).limit(limit)
     return list(session.execute(stmt).scalars().all())
+
+
+def count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(ReportJob)).scalar_one())
 
 
 def progress(job: ReportJob) -> float:

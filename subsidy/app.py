@@ -32,6 +32,7 @@ from subsidy.api.ratelimit import RateLimits
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
 from subsidy.settings import get_settings, settings_or_exit
+from subsidy.trail.endpoints import router as audit_trail
 from subsidy.web import install as install_portal
 
 
@@ -81,6 +82,7 @@ def create_app() -> FastAPI:
     app.include_router(payouts)
     install_portal(app)  # the pages: same services, same roles, a cookie instead of a header
     app.include_router(reports)
+    app.include_router(audit_trail)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

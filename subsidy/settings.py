@@ -50,7 +50,7 @@ class Rate:
     seconds: float
 
 
-RateLimitName = Literal["redeem", "preview", "report"]
+RateLimitName = Literal["redeem", "preview", "report", "audit"]
 """The limits a setting QINQING_RATE_LIMIT_<NAME> sets (`subsidy.api.ratelimit`)."""
 
 _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
@@ -139,6 +139,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest request body of the routes that take a policy document (the API's "
         "/api/v1/policy-drafts, the portal's editor under /officer/drafts).",
+    )
+    max_statement_body_bytes: int = Field(
+        default=32 << 20,
+        gt=0,
+        description="Largest request body of the routes that take a bank statement file (the "
+        "API's /api/v1/bank-statements, the portal's /finance/statements).",
     )
     import_max_rows: int = Field(
         default=100_000_000,
@@ -235,8 +241,14 @@ class Settings(BaseSettings):
     rate_limit_report: str = Field(
         default="6/minute", description="Report exports per reader (API and portal)"
     )
+    rate_limit_audit: str = Field(
+        default="6/minute",
+        description="Audit chain verifications and trail exports per auditor (API and portal)",
+    )
 
-    @field_validator("rate_limit_redeem", "rate_limit_preview", "rate_limit_report")
+    @field_validator(
+        "rate_limit_redeem", "rate_limit_preview", "rate_limit_report", "rate_limit_audit"
+    )
     @classmethod
     def _rate_reads(cls, value: str, info: ValidationInfo) -> str:
         try:

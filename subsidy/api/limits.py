@@ -3,8 +3,9 @@
 A body whose Content-Length is over the limit is refused before a byte of it is read; a chunked
 body (no Content-Length) is read until it passes the limit, then refused, so at most the limit is
 ever held. Both answer 413 problem+json `urn:qinqing:problem:body-too-large`. Routes that take a
-policy document have a larger limit (`Settings.max_document_body_bytes`); no HTTP route takes a
-registry or bank statement file (those are imported with the `qinqing` command).
+policy document have a larger limit (`Settings.max_document_body_bytes`), and so do those that
+take a bank statement file (`Settings.max_statement_body_bytes`); no HTTP route takes a registry
+file (those are imported with the `qinqing` command).
 """
 
 from __future__ import annotations
@@ -21,18 +22,28 @@ from subsidy.settings import Settings
 
 DOCUMENT_PATHS = ("/api/v1/policy-drafts", "/officer/drafts")
 """Where a policy document is sent: the API's drafts and the portal's editor (prefixes)."""
+STATEMENT_PATHS = ("/api/v1/bank-statements", "/finance/statements")
+"""Where a bank statement file is uploaded: the API and the portal's form."""
 
 
 @dataclass(frozen=True)
 class BodyLimits:
     default: int
     documents: int
+    statements: int = 0
     document_paths: Sequence[str] = DOCUMENT_PATHS
+    statement_paths: Sequence[str] = STATEMENT_PATHS
 
     def of(self, path: str) -> int:
-        if any(path == p or path.startswith(p + "/") for p in self.document_paths):
+        if _under(path, self.document_paths):
             return max(self.default, self.documents)
+        if _under(path, self.statement_paths):
+            return max(self.default, self.statements)
         return self.default
+
+
+def _under(path: str, prefixes: Sequence[str]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
 class BodyLimitMiddleware:
@@ -114,5 +125,9 @@ async def _refuse(send: Send, limit: int, what: str) -> None:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Refuse large bodies in front of everything the app does with a request."""
-    limits = BodyLimits(settings.max_body_bytes, settings.max_document_body_bytes)
+    limits = BodyLimits(
+        settings.max_body_bytes,
+        settings.max_document_body_bytes,
+        settings.max_statement_body_bytes,
+    )
     app.add_middleware(BodyLimitMiddleware, limits=limits)

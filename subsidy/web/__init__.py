@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from subsidy.web import pages
+from subsidy.web import audit_pages, finance_pages, pages
 from subsidy.web.session import (
     COOKIE,
     CsrfRefused,
@@ -24,9 +24,13 @@ from subsidy.web.session import (
 )
 from subsidy.web.templating import render
 
+ROUTERS = (pages.router, finance_pages.router, audit_pages.router)
+"""Every router of page routes (the role tests walk them all)."""
+
 
 def install(app: FastAPI) -> None:
-    app.include_router(pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
     static = resources.files("subsidy.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

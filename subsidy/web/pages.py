@@ -43,6 +43,7 @@ from subsidy.settings import get_settings
 from subsidy.signin import service as signin
 from subsidy.signin.errors import SignInRefused
 from subsidy.web import i18n, views
+from subsidy.web.paging import pager
 from subsidy.web.session import (
     COOKIE,
     allow_page,
@@ -257,8 +258,10 @@ def my_redemption(
 def policies(
     request: Request, me: PolicyReader, session: DbSession, done: str | None = None
 ) -> HTMLResponse:
+    paged = pager(request, policy_service.count_policies(session))
     context = {
-        "policies": policy_service.policies(session),
+        "policies": policy_service.policies(session, offset=paged.offset, limit=paged.size),
+        "pager": paged,
         "funnels": views.funnels(session),
         # Pending suspend and close requests: what the API shows officers and auditors.
         "requests": lifecycle.requests(session) if me.role != Role.FINANCE else [],
@@ -342,7 +345,12 @@ def _policy_step(
 
 @router.get("/officer/drafts", response_class=HTMLResponse)
 def draft_list(request: Request, me: DraftReader, session: DbSession) -> HTMLResponse:
-    context = {"drafts": drafts.drafts(session), "policies": policy_service.policies(session)}
+    paged = pager(request, drafts.count(session))
+    context = {
+        "drafts": drafts.drafts(session, offset=paged.offset, limit=paged.size),
+        "pager": paged,
+        "policies": policy_service.policies(session),  # to start a draft from any of them
+    }
     return render(request, "officer_drafts.html", context, me=me)
 
 
@@ -445,13 +453,13 @@ def _partial(request: Request, me: Principal, **context: object) -> HTMLResponse
 def review(
     request: Request, me: RedemptionReader, session: DbSession, done: str | None = None
 ) -> HTMLResponse:
-    limit = queries.MAX_PAGE
-    context = {
-        "held": queries.redemptions(session, status=RedemptionStatus.HELD, limit=limit),
-        "returned": queries.redemptions(session, status=RedemptionStatus.RETURNED, limit=limit),
-        "mask": mask,
-        "done": done,
-    }
+    context: dict[str, object] = {"mask": mask, "done": done}
+    for name, status in (("held", RedemptionStatus.HELD), ("returned", RedemptionStatus.RETURNED)):
+        paged = pager(request, queries.count_redemptions(session, status=status), param=name)
+        context[name] = queries.redemptions(
+            session, status=status, limit=paged.size, offset=paged.offset
+        )
+        context[f"{name}_pager"] = paged
     return render(request, "review.html", context, me=me)
 
 
@@ -516,36 +524,44 @@ def _payout_action(
 
 @router.get("/finance/batches", response_class=HTMLResponse)
 def batches(request: Request, me: PayoutReader, session: DbSession) -> HTMLResponse:
-    found = queries.batches(session, limit=100)
-    return render(request, "finance_batches.html", {"batches": found}, me=me)
+    return render(request, "finance_batches.html", _batch_page(request, session), me=me)
 
 
 @router.get("/finance/batches/table", response_class=HTMLResponse)
 def batches_table(request: Request, me: PayoutReader, session: DbSession) -> HTMLResponse:
-    """The batches table alone: the page polls it while a batch is open."""
-    found = queries.batches(session, limit=100)
-    return render(request, "_batches.html", {"batches": found}, me=me)
+    """The batches table alone (of the page shown): the page polls it while a batch is open."""
+    return render(request, "_batches.html", _batch_page(request, session), me=me)
+
+
+def _batch_page(request: Request, session: DbSession) -> dict[str, object]:
+    paged = pager(request, queries.count_batches(session), path="/finance/batches")
+    found = queries.batches(session, limit=paged.size, offset=paged.offset)
+    return {"batches": found, "pager": paged}
 
 
 @router.get("/finance/batches/{batch_id}", response_class=HTMLResponse)
 def batch(request: Request, batch_id: RowId, me: PayoutReader, session: DbSession) -> HTMLResponse:
     try:
         summary = queries.batch(session, batch_id)
-        items = queries.items(session, batch_id, limit=queries.MAX_PAGE)
+        paged = pager(request, queries.count_items(session, batch_id), size=ITEMS_PER_PAGE)
+        items = queries.items(session, batch_id, limit=paged.size, offset=paged.offset)
     except payout_errors.PayoutError:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
-    context = {"summary": summary, "items": items, "mask": mask}
+    context = {"summary": summary, "items": items, "mask": mask, "pager": paged}
     return render(request, "finance_batch.html", context, me=me)
+
+
+ITEMS_PER_PAGE = 200
 
 
 @router.get("/finance/exceptions", response_class=HTMLResponse)
 def exceptions(
     request: Request, me: PayoutReader, session: DbSession, resolved: bool = False
 ) -> HTMLResponse:
-    found = queries.exceptions(
-        session, resolved=None if resolved else False, limit=queries.MAX_PAGE
-    )
-    context = {"exceptions": found, "show_resolved": resolved}
+    which = None if resolved else False
+    paged = pager(request, queries.count_exceptions(session, resolved=which))
+    found = queries.exceptions(session, resolved=which, limit=paged.size, offset=paged.offset)
+    context = {"exceptions": found, "show_resolved": resolved, "pager": paged}
     return render(request, "finance_exceptions.html", context, me=me)
 
 
@@ -578,9 +594,15 @@ def reports(request: Request, me: ReportReader, session: DbSession) -> HTMLRespo
 
 @router.get("/finance/reports/table", response_class=HTMLResponse)
 def report_jobs_table(request: Request, me: ReportReader, session: DbSession) -> HTMLResponse:
-    """The recent jobs alone: the page polls it while one is queued or running."""
-    context = {"jobs": views.recent_report_jobs(session, RECENT_JOBS)}
-    return render(request, "_report_jobs.html", context, me=me)
+    """The jobs alone (of the page shown): the page polls it while one is queued or running."""
+    return render(request, "_report_jobs.html", _jobs_page(request, session), me=me)
+
+
+def _jobs_page(request: Request, session: DbSession) -> dict[str, object]:
+    paged = pager(
+        request, views.count_report_jobs(session), size=RECENT_JOBS, path="/finance/reports"
+    )
+    return {"jobs": views.recent_report_jobs(session, paged.size, paged.offset), "pager": paged}
 
 
 @router.get("/finance/reports/disbursements.xlsx", dependencies=[ReportLimit])
@@ -632,8 +654,7 @@ def _reports_page(
         "form": form,
         "errors": errors or {},
         "policies": views.reportable_policies(session),
-        "jobs": views.recent_report_jobs(session, RECENT_JOBS),
-    }
+    } | _jobs_page(request, session)
     return render(request, "finance_reports.html", context, status=status, me=me)
 
 

@@ -384,5 +384,9 @@ def report_job(job: ReportJob) -> ReportJobView:
     return ReportJobView(job, report_jobs.period_of(job), int(100 * report_jobs.progress(job)))
 
 
-def recent_report_jobs(session: Session, limit: int) -> list[ReportJobView]:
-    return [report_job(job) for job in report_jobs.recent(session, limit)]
+def recent_report_jobs(session: Session, limit: int, offset: int = 0) -> list[ReportJobView]:
+    return [report_job(job) for job in report_jobs.recent(session, limit, offset)]
+
+
+def count_report_jobs(session: Session) -> int:
+    return report_jobs.count(session)

@@ -18,7 +18,7 @@ from subsidy.auth import Principal, Role
 from subsidy.redemption.models import Redemption
 from subsidy.settings import get_settings
 from subsidy.signin import service as signin
-from subsidy.web import pages
+from subsidy.web import ROUTERS, pages
 from subsidy.web.session import COOKIE, csrf_token
 from tests.portal.conftest import token_for
 from tests.portal.world import World
@@ -35,11 +35,15 @@ PATH_VALUES = {
     "exception_id": "1",
     "job_id": "1",
     "code": "en",
+    "run_id": "1",
+    "sha256": "0" * 64,
+    "uscc": "91330100000000000X",
+    "fmt": "csv",
 }
 
 
 def page_routes() -> list[APIRoute]:
-    routes = [r for r in pages.router.routes if isinstance(r, APIRoute)]
+    routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     assert routes, "the portal has pages"
     return sorted(routes, key=lambda r: (r.path, sorted(r.methods or ())))
 
@@ -134,6 +138,18 @@ def test_the_api_roles_are_the_pages_roles() -> None:
         "GET /finance/reports/disbursements.xlsx": {Role.FINANCE, Role.AUDITOR},
         "GET /finance/reports/jobs/{job_id}": {Role.FINANCE, Role.AUDITOR},
         "GET /finance/reports/jobs/{job_id}/file": {Role.FINANCE, Role.AUDITOR},
+        "GET /finance/runs": {Role.FINANCE, Role.AUDITOR},
+        "POST /finance/runs": {Role.FINANCE},
+        "GET /finance/runs/{run_id}": {Role.FINANCE, Role.AUDITOR},
+        "GET /finance/statements": {Role.FINANCE, Role.AUDITOR},
+        "POST /finance/statements": {Role.FINANCE},
+        "GET /finance/statements/{sha256}": {Role.FINANCE, Role.AUDITOR},
+        "GET /finance/accounts": {Role.FINANCE, Role.AUDITOR},
+        "POST /finance/accounts/{uscc}": {Role.FINANCE},
+        "POST /finance/accounts/{uscc}/confirm": {Role.FINANCE},
+        "GET /audit": {Role.AUDITOR},
+        "POST /audit/verify": {Role.AUDITOR},
+        "GET /audit/export.{fmt}": {Role.AUDITOR},
     }
     found = {
         f"{method} {r.path}": set(declared_roles(r) or ())

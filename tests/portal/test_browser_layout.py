@@ -25,9 +25,9 @@ from tests.portal.test_browser import (  # the journeys' browser, server and pag
 from tests.portal.world import World
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, ViewportSize
 
-SCREEN = {"width": 1280, "height": 800}
+SCREEN: ViewportSize = {"width": 1280, "height": 800}
 
 
 @pytest.fixture

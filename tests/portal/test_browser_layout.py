@@ -82,6 +82,15 @@ def test_a_paid_redemptions_receipt_prints_on_one_page(
     expect(page.locator("#status")).to_have_text("已支付")
     expect(page.locator("#bank-reference")).not_to_be_empty()
 
+    page.screenshot(path=str(artifacts / "redemption-paid.png"), full_page=True)
+    redemption_page = page.url.partition("?")[0]
+
+    page.goto(f"{server}/firm/subsidies/{world.policy_id}/redeem")  # reopened once paid
+    expect(page.locator("#already-redeemed")).to_contain_text("已支付")
+    expect(page.locator("#confirm-redeem")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "redeem-again.png"), full_page=True)
+    page.click("#see-redemption")
+    expect(page).to_have_url(redemption_page)
     page.click("#open-receipt")
     expect(page).to_have_url(re.compile(r"/redemptions/\d+/receipt$"))
     expect(page.locator("#receipt-capitals")).to_have_text(re.compile(r"^人民币.+(整|分)$"))

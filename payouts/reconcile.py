@@ -66,6 +66,7 @@ from payouts.models import (
     StatementLineRecord,
 )
 from payouts.statement import StatementLine, read_statement
+from subsidy import localtime
 from subsidy.audit import service as audit
 from subsidy.audit.models import AuditEntry, AuditHead
 from subsidy.db import utcnow
@@ -462,7 +463,7 @@ def resolve(session: Session, exception_id: int, note: str, *, by: str) -> Recon
     if found.resolved_at is not None:
         raise AlreadyResolved(
             f"reconciliation exception {exception_id} was resolved by {found.resolved_by} "
-            f"at {found.resolved_at:%Y-%m-%d %H:%M} UTC"
+            f"at {localtime.shown(found.resolved_at)} {localtime.zone_name()}"
         )
     found.resolved_at, found.resolved_by = utcnow(), by
     session.add(found)

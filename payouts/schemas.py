@@ -11,6 +11,7 @@ from payouts.accounts import Waiting
 from payouts.ledger_check import Imbalance, LedgerReport
 from payouts.models import PayeeAccount, PayoutItem, ReconciliationException
 from payouts.queries import BatchSummary
+from payouts.receipts import Receipt
 from payouts.reversal import Reversal
 from payouts.runs import Progress
 from payouts.statements import Statement
@@ -387,4 +388,43 @@ class PayeeAccountOut(BaseModel):
             entered_at=entry.entered_at,
             confirmed_by=entry.confirmed_by,
             confirmed_at=entry.confirmed_at,
+        )
+
+
+class ReceiptOut(BaseModel):
+    """A paid redemption's payment receipt (兑付凭证); the account masked."""
+
+    redemption_id: int
+    uscc: str
+    firm_name: str
+    policy_id: str
+    policy_title: str
+    amount: Decimal
+    amount_in_capitals: str
+    offset: Decimal
+    net: Decimal
+    paid_on: dt.date
+    bank_reference: str
+    account: str
+    """Masked: the last four digits."""
+    verification: str
+    """The audit entry that recorded the payment: A<entry id>-<the first 16 hex of its MAC>."""
+
+    @classmethod
+    def of(cls, found: Receipt) -> ReceiptOut:
+        paid = found.payment
+        return cls(
+            redemption_id=found.redemption_id,
+            uscc=found.uscc,
+            firm_name=found.firm_name,
+            policy_id=found.policy_id,
+            policy_title=found.policy_title,
+            amount=paid.amount,
+            amount_in_capitals=found.amount_in_capitals,
+            offset=paid.offset,
+            net=paid.net,
+            paid_on=paid.paid_on,
+            bank_reference=paid.bank_reference,
+            account=paid.account,
+            verification=found.verification,
         )

@@ -24,7 +24,7 @@ from policies.errors import PolicyDocumentError
 from policies.models import PolicyAction, PolicyActionRequest, RequestStatus
 from policies.service import ExtraCheck
 from policies.testing import run_tests
-from subsidy import i18n
+from subsidy import i18n, localtime
 from subsidy.actors import actor
 from subsidy.auth import Role
 from subsidy.console import make_console, refusals
@@ -104,14 +104,21 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
             require_current_schema()
             with session_scope() as session:
                 rows = service.policies(session)
-        table = Table("policy", "title", "state", "version", "updated (UTC)", box=box.SIMPLE_HEAD)
+        table = Table(
+            "policy",
+            "title",
+            "state",
+            "version",
+            f"updated ({localtime.zone_name()})",
+            box=box.SIMPLE_HEAD,
+        )
         for p in rows:
             table.add_row(
                 p.id,
                 escape(p.title_in(lang)),
                 i18n.state(lang, "policy", p.state),
                 str(p.latest_version),
-                f"{p.updated_at:%Y-%m-%d %H:%M}",
+                localtime.shown(p.updated_at),
             )
         console.print(table)
 
@@ -138,7 +145,8 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
         console.print(f"[bold]{policy.id}[/bold] {escape(title)} — {state}")
         for v in versions:
             console.print(
-                f"  version {v.version}: published {v.published_at:%Y-%m-%d %H:%M} UTC "
+                f"  version {v.version}: published {localtime.shown(v.published_at)} "
+                f"{localtime.zone_name()} "
                 f"by {v.published_by}, sha256 {v.content_hash[:12]}"
             )
         console.print_json(json.dumps(json.loads(chosen.document), ensure_ascii=False))

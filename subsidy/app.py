@@ -23,6 +23,7 @@ from matching import service as matching_service
 from matching.endpoints import router as qualifications
 from matching.officer_endpoints import router as policy_matching
 from payouts.endpoints import router as payouts
+from payouts.receipt_endpoints import router as receipts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
 from subsidy.api import limits, openapi, operations, params, problems
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
     app.include_router(redemptions)
     app.include_router(notifications)
     app.include_router(payouts)
+    app.include_router(receipts)
     install_portal(app)  # the pages: same services, same roles, a cookie instead of a header
     app.include_router(reports)
     app.include_router(audit_trail)

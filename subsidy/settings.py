@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     Field,
@@ -89,8 +90,14 @@ class Settings(BaseSettings):
     payout_backoff_seconds: float = Field(default=2.0, gt=0)
     today: dt.date | None = Field(
         default=None,
-        description="The business date redemptions and previews act on; empty: the UTC date. "
-        "The demo's policies are from 2020, so `qinqing demo` serves with 2020-06-30.",
+        description="The business date redemptions and previews act on; empty: today's date in "
+        "QINQING_TIMEZONE. The demo's policies are from 2020, so `qinqing demo` serves with "
+        "2020-06-30.",
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The IANA time zone every time a user reads is shown in (pages, command "
+        "output, notices); times are stored in UTC and the API answers ISO 8601 in UTC",
     )
 
     # --- secrets and sessions (issue 13) --------------------------------------------------
@@ -258,6 +265,22 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"{name}: {exc}") from None
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"QINQING_TIMEZONE: {value!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Where users read times (`subsidy.localtime`)."""
+        return ZoneInfo(self.timezone)
+
     def rate(self, limit: RateLimitName) -> Rate | None:
         """A rate limit by name; None when it is off."""
         return parse_rate(getattr(self, f"rate_limit_{limit}"))
@@ -276,8 +299,9 @@ class Settings(BaseSettings):
 
     @property
     def business_date(self) -> dt.date:
-        """What "today" is for a redemption's validity and a preview's default as-of."""
-        return self.today or dt.datetime.now(dt.UTC).date()
+        """What "today" is for a redemption's validity and a preview's default as-of: the date
+        in the users' time zone (a firm redeeming at 00:30 Beijing time acts on that day)."""
+        return self.today or dt.datetime.now(self.zone).date()
 
     @property
     def bank(self) -> str:

@@ -13,6 +13,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table as RichTable
 
+from subsidy import localtime
 from subsidy.console import make_console, progress_bars
 from subsidy.db import require_current_schema, session_scope
 from subsidy.errors import QinqingError
@@ -72,7 +73,9 @@ def registry_status() -> None:
     """Show the current snapshot of each registry and its row count."""
     with _refusals(None), session_scope() as session:
         rows = service.status(session)
-    table = _table("registry", "rows", "snapshot", "source", "imported (UTC)", "sha256")
+    table = _table(
+        "registry", "rows", "snapshot", "source", f"imported ({localtime.zone_name()})", "sha256"
+    )
     for row in rows:
         snap = row.snapshot
         if snap is None:
@@ -83,7 +86,7 @@ def registry_status() -> None:
                 f"{row.rows:,}",
                 str(snap.id),
                 escape(snap.source_name),
-                f"{snap.imported_at:%Y-%m-%d %H:%M}",
+                localtime.shown(snap.imported_at),
                 snap.content_hash[:8],
             )
     console.print(table)

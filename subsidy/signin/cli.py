@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
+from subsidy import localtime
 from subsidy.auth import Principal, Role
 from subsidy.console import make_console, refusals
 from subsidy.db import require_current_schema, session_scope
@@ -66,7 +67,8 @@ def link_command(
     console.print(link(base_url, issued.code), markup=False, soft_wrap=True)
     minutes = f"{settings.sign_in_code_minutes:g}"
     make_console(stderr=True).print(
-        f"signs {role}:{subject} in once, until {issued.expires_at:%Y-%m-%d %H:%M} UTC "
+        f"signs {role}:{subject} in once, until {localtime.shown(issued.expires_at)} "
+        f"{localtime.zone_name()} "
         f"({minutes} min)",
         markup=False,
     )

@@ -19,7 +19,7 @@ from starlette.background import BackgroundTask
 
 from matching import preview as previewing
 from matching.service import compile_issues
-from payouts import approval, queries, reconcile, retry
+from payouts import approval, queries, receipts, reconcile, retry
 from payouts import errors as payout_errors
 from payouts.redemptions import actor
 from policies import drafts, lifecycle
@@ -66,6 +66,9 @@ PayoutReader = Annotated[Principal, Depends(allow_page(Role.FINANCE, Role.AUDITO
 ReportReader = Annotated[Principal, Depends(allow_page(*report_service.READERS))]
 RedemptionReader = Annotated[
     Principal, Depends(allow_page(Role.OFFICER, Role.FINANCE, Role.AUDITOR))
+]
+ReceiptReader = Annotated[
+    Principal, Depends(allow_page(Role.ENTERPRISE, Role.FINANCE, Role.AUDITOR))
 ]
 Csrf = Depends(csrf_checked)
 RedeemLimit = Depends(page_rate_limited("redeem"))
@@ -201,8 +204,12 @@ def firm_subsidies(request: Request, me: Firm, session: DbSession) -> HTMLRespon
 def confirm_redeem(
     request: Request, policy_id: PolicyId, me: Firm, session: DbSession
 ) -> HTMLResponse:
-    """The confirmation: what and how much, and a fresh idempotency key for this one click."""
+    """The confirmation: what and how much, and a fresh idempotency key for this one click.
+    A subsidy already redeemed (or paid) offers no confirmation: its state and its redemption."""
     view = views.firm_view(session, _uscc(me), get_settings().business_date, language(request))
+    found = next((s for s in [*view.qualified, *view.others] if s.policy_id == policy_id), None)
+    if found is not None and found.redemption is not None:
+        return render(request, "firm_confirm.html", {"subsidy": found}, me=me)
     subsidy = next((s for s in view.qualified if s.policy_id == policy_id), None)
     if subsidy is None:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
@@ -228,7 +235,8 @@ def redeem(
         session.rollback()
         context = {"refusal": str(exc), "policy_id": policy_id}
         return render(request, "firm_refused.html", context, status=409, me=me)
-    return _back(f"/firm/redemptions/{done.redemption.id}")
+    # The next page says it worked (a query flag: the session keeps no flash messages).
+    return _back(f"/firm/redemptions/{done.redemption.id}?done=redeemed")
 
 
 @router.get("/firm/redemptions", response_class=HTMLResponse)
@@ -241,14 +249,44 @@ def my_redemptions(request: Request, me: Firm, session: DbSession) -> HTMLRespon
 
 @router.get("/firm/redemptions/{redemption_id}", response_class=HTMLResponse)
 def my_redemption(
-    request: Request, redemption_id: RowId, me: Firm, session: DbSession
+    request: Request,
+    redemption_id: RowId,
+    me: Firm,
+    session: DbSession,
+    done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> HTMLResponse:
-    """One redemption on its way to "paid"; another firm's is not found, as in the API."""
+    """One redemption on its way to "paid" (once paid: when, the bank's reference, the account
+    and the receipt); another firm's is not found, as in the API. `done=redeemed`: just made."""
     found = session.get(Redemption, redemption_id)
     if found is None or found.uscc != me.uscc:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
-    context = {"r": found, "steps": views.steps(found)}
+    context = {
+        "r": found,
+        "steps": views.steps(found),
+        "payment": receipts.payment(session, found),
+        "just_redeemed": done == "redeemed",
+    }
     return render(request, "firm_redemption.html", context, me=me)
+
+
+@router.get("/redemptions/{redemption_id}/receipt", response_class=HTMLResponse)
+def payment_receipt(
+    request: Request, redemption_id: RowId, me: ReceiptReader, session: DbSession
+) -> HTMLResponse:
+    """The printable payment receipt (兑付凭证) of a paid redemption: the firm's own (another
+    firm's is not found), or any for finance and auditors, as the API's."""
+    try:
+        found = receipts.receipt(session, redemption_id, uscc=me.uscc)
+    except payout_errors.PayoutNotFound:
+        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    except payout_errors.RedemptionStateError:
+        context = {"message": "receipt.not_paid", "back": _redemption_page(me, redemption_id)}
+        return render(request, "error.html", context, status=409, me=me)
+    return render(request, "receipt.html", {"receipt": found}, me=me)
+
+
+def _redemption_page(me: Principal, redemption_id: int) -> str:
+    return f"/firm/redemptions/{redemption_id}" if me.role is Role.ENTERPRISE else "/review"
 
 
 # --- the officer: policies and the funnel ----------------------------------------------------

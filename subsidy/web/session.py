@@ -28,6 +28,7 @@ from subsidy.api import ratelimit
 from subsidy.api.problems import RateLimited
 from subsidy.api.security import DbSession
 from subsidy.auth import Principal, Role
+from subsidy.registry.models import Enterprise
 from subsidy.settings import get_settings
 from subsidy.signin import service as signin
 from subsidy.signin.errors import SignInRefused
@@ -76,6 +77,9 @@ def resumed(request: Request, session: Session) -> Principal | None:
     except SignInRefused:
         return None
     request.state.principal, request.state.session_id = me, known
+    if me.uscc is not None:  # the header names the firm by its name (one primary-key read)
+        firm = session.get(Enterprise, me.uscc)
+        request.state.firm_name = firm.name if firm is not None else None
     return me
 
 
@@ -91,6 +95,12 @@ def principal(request: Request, session: DbSession) -> Principal:
 def signed_in(request: Request) -> Principal | None:
     """Who this request's session is, once a dependency has resumed it (else None)."""
     found: Principal | None = getattr(request.state, "principal", None)
+    return found
+
+
+def firm_name(request: Request) -> str | None:
+    """The signed-in firm's registered name (None for other roles or an unregistered firm)."""
+    found: str | None = getattr(request.state, "firm_name", None)
     return found
 
 

@@ -13,14 +13,16 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
+from subsidy import localtime
 from subsidy.auth import Principal, Role
+from subsidy.capitals import in_capitals
 from subsidy.i18n import actor as actor_words
 from subsidy.i18n import bank as bank_words
 from subsidy.i18n import state as state_words
 from subsidy.i18n import translations
 from subsidy.settings import get_settings
 from subsidy.web import i18n
-from subsidy.web.session import page_csrf, signed_in
+from subsidy.web.session import firm_name, page_csrf, signed_in
 
 TEMPLATES = resources.files("subsidy.web") / "templates"
 
@@ -82,6 +84,13 @@ def _actor(context: Context, name: str | None) -> str:
     return actor_words(context["lang"], name) if name else ""
 
 
+def count(value: int | None) -> str:
+    """1144 -> '1,144': every count a page shows (firms, items, redemptions)."""
+    if value is None:
+        return "—"
+    return f"{int(value):,}"
+
+
 _environment = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -94,6 +103,9 @@ _environment.filters["yuan"] = yuan
 _environment.filters["state"] = _state
 _environment.filters["bank"] = _bank
 _environment.filters["actor"] = _actor
+_environment.filters["count"] = count
+_environment.filters["local"] = localtime.shown  # a stored UTC time as users read it
+_environment.filters["capitals"] = in_capitals  # 500.00 -> 人民币伍佰元整
 templates = Jinja2Templates(env=_environment)
 
 
@@ -119,6 +131,7 @@ def render(
         "t": words.t,
         "lang": words.language,
         "me": who,
+        "firm_name": firm_name(request),
         "nav": NAVIGATION.get(who.role, []) if who else [],
         "csrf": page_csrf(request) if who else "",
         "path": request.url.path,

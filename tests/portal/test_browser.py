@@ -145,7 +145,7 @@ def test_a_firm_redeems_and_sees_it_paid(
     card.locator("a.redeem").click()
     expect(page.locator("h1")).to_have_text("确认兑付")
     page.click("#confirm-redeem")
-    expect(page).to_have_url(re.compile(r"/firm/redemptions/\d+$"))
+    expect(page).to_have_url(re.compile(r"/firm/redemptions/\d+\?done=redeemed$"))
     expect(page.locator("#status")).to_have_text("已审批，待支付")
 
     result = CliRunner().invoke(cli, ["payouts", "run", "--wait", "30"])

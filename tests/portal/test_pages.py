@@ -130,6 +130,7 @@ def test_the_api_roles_are_the_pages_roles() -> None:
         "POST /review/{redemption_id}/approve": {Role.OFFICER},
         "POST /review/{redemption_id}/account": {Role.FINANCE},
         "POST /review/{redemption_id}/release": {Role.FINANCE},
+        "GET /redemptions/{redemption_id}/receipt": {Role.ENTERPRISE, Role.FINANCE, Role.AUDITOR},
         "GET /finance/batches": {Role.FINANCE, Role.AUDITOR},
         "GET /finance/batches/{batch_id}": {Role.FINANCE, Role.AUDITOR},
         "GET /finance/exceptions": {Role.FINANCE, Role.AUDITOR},

@@ -37,6 +37,8 @@ STATES: dict[str, type[enum.StrEnum]] = {
 
 NOT_STATES = {
     "subsidy.auth.Role",  # role.<value>, checked below
+    "payouts.models.RunState",  # a run is shown by its phase (runs.phase.* in finance.po)
+    "policies.readings.Shape",  # how a clause's reading is formatted, never shown as a word
     "subsidy.ledger.models.Account",  # ledger accounts: no page shows them by name
     "subsidy.notifications.models.Kind",  # which notice, not a state
     "subsidy.registry.schema.Kind",  # a registry column's kind

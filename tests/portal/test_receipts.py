@@ -26,6 +26,7 @@ from subsidy.cli import app as cli
 from subsidy.redemption.models import Redemption
 from subsidy.registry.models import Enterprise
 from subsidy.web import i18n
+from subsidy.web.paging import Pager
 from subsidy.web.templating import templates
 from subsidy.web.views import Funnel, Stage
 from tests.portal.conftest import token_for
@@ -222,10 +223,15 @@ def test_counts_carry_thousands_separators() -> None:
         nav=[],
         path="/officer/policies",
         csrf="",
-        policies=[SimpleNamespace(id="p", title="T", state="published", latest_version=1)],
+        policies=[
+            SimpleNamespace(
+                id="p", title="T", title_in=lambda _lang: "T", state="published", latest_version=1
+            )
+        ],
         funnels={"p": funnel},
         requests=[],
         person=str,
         done=None,
+        pager=Pager(page=1, size=50, total=1, path="/officer/policies", query=()),
     )
     assert "1,144 企业" in page

@@ -23,8 +23,18 @@ TECH_ID = "hz-2020-digital-tech-award"
 TECH_PATH = EXAMPLES / f"{TECH_ID}.yaml"
 TECH = TECH_PATH.read_text(encoding="utf-8")
 TECH_ELIGIBILITY = "status == 'active' and not dishonest"
-"""The start of the example's eligibility, which the tests replace (line 17, column 3)."""
-ELIGIBILITY_LINE, ELIGIBILITY_COLUMN = 17, 3
+"""The start of the example's eligibility, which the tests replace."""
+
+
+def _place_of(text: str, needle: str) -> tuple[int, int]:
+    """The 1-based line and column where `needle` starts in `text`, counted by hand."""
+    for number, row in enumerate(text.splitlines(), start=1):
+        if needle in row:
+            return number, row.index(needle) + 1
+    raise AssertionError(f"{needle!r} is not in the example")
+
+
+ELIGIBILITY_LINE, ELIGIBILITY_COLUMN = _place_of(TECH, TECH_ELIGIBILITY)
 
 BACKTRACKS = "(.*.*)*Q"
 """Exponential in Python's `re` on a text without a Q (40 characters take hours)."""

@@ -17,7 +17,12 @@ from policies.checking import load_and_check
 from policies.errors import PolicyDocumentError
 from subsidy.app import create_app
 from subsidy.auth import Role
-from tests.security._policies import TECH, with_eligibility
+from tests.security._policies import (
+    ELIGIBILITY_COLUMN,
+    ELIGIBILITY_LINE,
+    TECH,
+    with_eligibility,
+)
 from tests.subsidy.test_api import token
 
 YAML = {"Content-Type": "application/yaml"}
@@ -51,7 +56,10 @@ def test_a_list_too_long_for_a_rule_is_refused_before_parsing_with_its_place() -
         load_and_check(with_eligibility(f"industry in [{items}]"), "t.yaml")
     (issue,) = refused.value.issues
     assert issue.field == "eligibility"
-    assert (issue.line, issue.column) == (17, 3 + len("industry in "))
+    assert (issue.line, issue.column) == (
+        ELIGIBILITY_LINE,
+        ELIGIBILITY_COLUMN + len("industry in "),
+    )
     assert f"{limits.MAX_LIST_ITEMS + 1:,} items" in issue.message
 
 

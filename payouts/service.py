@@ -43,6 +43,7 @@ from subsidy.audit import service as audit
 from subsidy.db import utcnow
 from subsidy.ledger import service as ledger
 from subsidy.ledger.models import Account
+from subsidy.localtime import local_date
 from subsidy.redemption.models import RedemptionStatus
 from subsidy.registry.schema import MONEY_DTYPE
 
@@ -359,7 +360,7 @@ def _item_id(key: str) -> int:
 def _pay(item: PayoutItem, result: ItemResult, now: dt.datetime) -> None:
     item.state = ItemState.PAID
     item.bank_reference = result.bank_reference
-    item.paid_on = now.date()
+    item.paid_on = local_date(now)  # the bank's value date: the business day where it books
     item.reason_code = item.reason = None
     item.updated_at = now
 

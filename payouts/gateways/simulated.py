@@ -64,6 +64,7 @@ from payouts.gateways._types import (
 )
 from payouts.gateways.errors import InstructionConflict, OutcomeUnknown, TransientBankError
 from subsidy.errors import ConfigurationError
+from subsidy.localtime import local_date
 
 _BUSY_TIMEOUT_S = 30.0
 _SQLITE_NEEDED = (3, 35)  # INSERT ... RETURNING
@@ -302,7 +303,7 @@ class SimulatedBank:
         self, db: sqlite3.Connection, instructions: list[PaymentInstruction], now: datetime
     ) -> dict[str, ItemResult]:
         payments, movements, results = [], [], {}
-        value_date = now.date().isoformat()
+        value_date = local_date(now).isoformat()  # a bank books by its own business day
         return_due = now.timestamp() + self.faults.return_delay_s
         for i in instructions:
             fate = key_fate(self.faults, i.idempotency_key)
@@ -366,7 +367,7 @@ class SimulatedBank:
         db.executemany(
             "INSERT INTO movement (kind, idempotency_key, bank_reference, amount_fen, "
             "value_date, reason) VALUES ('return', ?, ?, ?, ?, ?)",
-            [(key, ref, fen, now.date().isoformat(), why) for key, ref, fen, _, why in due],
+            [(key, ref, fen, local_date(now).isoformat(), why) for key, ref, fen, _, why in due],
         )
 
     # -- the connection --------------------------------------------------------------------

@@ -27,6 +27,13 @@ def list_all(session: Session, *, offset: int = 0, limit: int | None = None) -> 
     return list(session.execute(query).scalars())
 
 
+def by_ids(session: Session, policy_ids: set[str]) -> list[Policy]:
+    if not policy_ids:
+        return []
+    query = select(Policy).where(col(Policy.id).in_(sorted(policy_ids)))
+    return list(session.execute(query).scalars())
+
+
 def count_all(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(Policy)).scalar_one())
 

@@ -142,6 +142,11 @@ def policies(session: Session, *, offset: int = 0, limit: int | None = None) -> 
     return repository.list_all(session, offset=offset, limit=limit)
 
 
+def titles(session: Session, policy_ids: set[str], language: str) -> dict[str, str]:
+    """Each policy's title in `language`, for pages that list rows of several policies."""
+    return {p.id: p.title_in(language) for p in repository.by_ids(session, policy_ids)}
+
+
 def count_policies(session: Session) -> int:
     return repository.count_all(session)
 

@@ -492,12 +492,13 @@ def review(
     request: Request, me: RedemptionReader, session: DbSession, done: str | None = None
 ) -> HTMLResponse:
     context: dict[str, object] = {"mask": mask, "done": done}
+    shown: set[str] = set()
     for name, status in (("held", RedemptionStatus.HELD), ("returned", RedemptionStatus.RETURNED)):
         paged = pager(request, queries.count_redemptions(session, status=status), param=name)
-        context[name] = queries.redemptions(
-            session, status=status, limit=paged.size, offset=paged.offset
-        )
-        context[f"{name}_pager"] = paged
+        rows = queries.redemptions(session, status=status, limit=paged.size, offset=paged.offset)
+        context[name], context[f"{name}_pager"] = rows, paged
+        shown |= {r.policy_id for r in rows}
+    context["titles"] = policy_service.titles(session, shown, language(request))
     return render(request, "review.html", context, me=me)
 
 

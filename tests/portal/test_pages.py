@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from payouts import approval
+from policies.models import Policy
 from subsidy import db
 from subsidy.auth import Principal, Role
 from subsidy.redemption.models import Redemption
@@ -324,3 +325,26 @@ def test_a_held_redemption_is_approved_once_by_an_officer(
     again = client.post(f"/review/{redemption_id}/approve", data={"csrf": csrf})
     assert again.status_code == 409
     assert "未能完成" in again.text
+
+
+def test_the_review_queue_names_each_policy_by_its_title_in_the_page_language(
+    client: TestClient, world: World, portal_env: Engine
+) -> None:
+    with db.session_scope(portal_env) as session:
+        approval.flag(session, world.firm, "tip-off", by="officer:li")
+    csrf = sign_in(client, Role.ENTERPRISE, world.firm)
+    confirm = client.get(f"/firm/subsidies/{world.policy_id}/redeem").text
+    key = re.search(r'name="key" value="(\w+)"', confirm)
+    assert key
+    client.post(
+        f"/firm/subsidies/{world.policy_id}/redeem", data={"csrf": csrf, "key": key.group(1)}
+    )
+    client.cookies.clear()
+    sign_in(client, Role.OFFICER)
+    with db.session_scope(portal_env) as session:
+        policy = session.get(Policy, world.policy_id)
+        assert policy is not None
+        assert policy.title_en
+        zh, en = policy.title, policy.title_en
+    assert f'title="{world.policy_id}">{zh}</td>' in client.get("/review").text
+    assert f'title="{world.policy_id}">{en}</td>' in client.get("/review?lang=en").text

@@ -1,7 +1,9 @@
 """Reading a registry file (CSV, XLSX or Parquet) into a polars frame, cells untouched.
 
 CSV and XLSX cells are read as text so that the validator, not a type guess, decides what a cell
-means and can quote it back to the user. Parquet keeps its own types. Empty rows are kept so that
+means and can quote it back to the user; an XLSX number cell becomes the decimal the spreadsheet
+shows (the shortest that round-trips its double), a date cell its date and time, a boolean cell
+true or false. Parquet keeps its own types. Empty rows are kept so that
 row numbers match what the user sees in the file.
 
 Before a file is parsed its size is checked where the file declares it cheaply (`limits`: the
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import fastexcel
 import polars as pl
+from fastexcel import DType
 
 from subsidy.registry import _xlsx
 from subsidy.registry.errors import Problem, RegistryFileError, RegistryValidationError
@@ -26,6 +30,8 @@ from subsidy.registry.limits import ImportLimits
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 FIRST_RECORD_ROW = 2  # the header is row 1
 SHOWN_RAGGED = 100
+_BOOLEAN_TEXTS = ("true", "false")
+"""How calamine writes a boolean cell as text."""
 
 
 def read_source(path: Path, limits: ImportLimits | None = None) -> pl.DataFrame:
@@ -77,17 +83,71 @@ def _read_xlsx(path: Path, limits: ImportLimits) -> pl.DataFrame:
     sheet = _xlsx.inspect(path, limits)
     if sheet.rows is not None and sheet.columns is not None:
         limits.check_shape(path.name, sheet.rows - 1, sheet.columns)
-    frame = pl.read_excel(
-        path,
-        engine="calamine",
-        sheet_id=1,
-        read_options={"dtypes": "string"},
-        drop_empty_rows=False,
-        drop_empty_cols=False,
-    )
+    book = fastexcel.read_excel(path)
+    frame = _load(book, "string")
     if sheet.formulas:
         raise RegistryValidationError(path.name, _formula_problems(path.name, sheet, frame))
-    return frame
+    return _numbers_as_shown(book, frame)
+
+
+def _load(
+    book: fastexcel.ExcelReader, dtype: DType, columns: list[int] | None = None
+) -> pl.DataFrame:
+    """The first sheet, header row 1, every row kept (empty ones too), each cell as `dtype`."""
+    return book.load_sheet(0, dtypes=dtype, use_columns=columns).to_polars()
+
+
+def _numbers_as_shown(book: fastexcel.ExcelReader, text: pl.DataFrame) -> pl.DataFrame:
+    """Every number cell as the decimal the spreadsheet shows: the shortest that gives back its
+    double (169039555.94, not calamine's text 169039555.939999998), an integral one without
+    ".0"; every other cell as its text.
+
+    calamine shows a cell's type only by how it converts, so the sheet is read up to three times:
+    as text; as booleans, where a number or boolean cell gives a value and a text cell none (even
+    "true"), and a boolean cell's text says true or false; as floats, where a number cell gives
+    its double. The float read alone cannot tell the number 123 from the text "0123" (it parses
+    the text), which would lose an account number's leading zero: hence the boolean read.
+    """
+    flags = _load(book, "boolean")
+    is_number = [
+        flags.to_series(i).is_not_null()
+        & text.to_series(i).is_in(_BOOLEAN_TEXTS).not_().fill_null(True)
+        for i in range(text.width)
+    ]
+    with_numbers = [i for i, numbers in enumerate(is_number) if numbers.any()]
+    if not with_numbers:
+        return text
+    doubles = _load(book, "float", with_numbers)
+    shown = [
+        pl.select(
+            pl.when(is_number[i])
+            .then(_shortest(doubles.to_series(j)))
+            .otherwise(text.to_series(i))
+            .alias(text.columns[i])
+        ).to_series()
+        for j, i in enumerate(with_numbers)
+    ]
+    return text.with_columns(shown)
+
+
+def _shortest(doubles: pl.Series) -> pl.Series:
+    """The shortest decimal that round-trips each double, positional, integral without ".0".
+
+    polars formats a double as Python's repr does (shortest round-trip), with an exponent for
+    very large or small ones, which Decimal writes out positionally (no float is involved)."""
+    text = doubles.cast(pl.String)
+    exponent = text.str.contains("e")
+    if exponent.any():
+        text = pl.select(
+            pl.when(exponent)
+            .then(text.map_elements(_positional, return_dtype=pl.String))
+            .otherwise(text)
+        ).to_series()
+    return text.str.strip_suffix(".0")
+
+
+def _positional(shortest: str) -> str:
+    return format(Decimal(shortest), "f")
 
 
 def _formula_problems(source: str, sheet: _xlsx.FirstSheet, frame: pl.DataFrame) -> list[Problem]:

@@ -14,6 +14,7 @@ more fields than the header is named by row and line, in our words rather than p
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Iterator
 from decimal import Decimal
@@ -30,6 +31,7 @@ from subsidy.registry.limits import ImportLimits
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 FIRST_RECORD_ROW = 2  # the header is row 1
 SHOWN_RAGGED = 100
+CHUNK = 1 << 20
 _BOOLEAN_TEXTS = ("true", "false")
 """How calamine writes a boolean cell as text."""
 
@@ -49,6 +51,8 @@ def read_source(path: Path, limits: ImportLimits | None = None) -> pl.DataFrame:
     except pl.exceptions.ComputeError as exc:
         if fmt == "csv" and "more fields than defined" in str(exc):
             raise RegistryValidationError(path.name, _ragged_rows(path, limits)) from exc
+        if fmt == "csv" and "invalid utf-8" in str(exc):
+            raise RegistryFileError(_not_utf8(path)) from exc
         raise RegistryFileError(f"{path.name}: cannot be read as {fmt}: {exc}") from exc
     except (pl.exceptions.PolarsError, fastexcel.FastExcelError, OSError, ValueError) as exc:
         raise RegistryFileError(f"{path.name}: cannot be read as {fmt}: {exc}") from exc
@@ -165,6 +169,39 @@ def _formula_problems(source: str, sheet: _xlsx.FirstSheet, frame: pl.DataFrame)
             )
         )
     return problems
+
+
+def _not_utf8(path: Path) -> str:
+    """Where a CSV stops being UTF-8, and how to save it as UTF-8; named GBK when all of it
+    reads as GB18030 (its superset), as Excel in China saves "CSV (逗号分隔)". Only a refusal,
+    never a guess: the same bytes may be another encoding, and a name read wrongly would be
+    imported wrongly."""
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    gbk = codecs.getincrementaldecoder("gb18030")()
+    offset, lines, bad_at, is_gbk = 0, 1, None, True
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK):
+            if bad_at is None:
+                try:
+                    utf8.decode(chunk)
+                    lines += chunk.count(b"\n")
+                except UnicodeDecodeError as exc:
+                    bad_at = offset + exc.start
+                    lines += chunk.count(b"\n", 0, exc.start)
+            try:
+                gbk.decode(chunk)
+            except UnicodeDecodeError:
+                is_gbk = False
+                break
+            offset += len(chunk)
+    where = f"line {lines}" if bad_at is None else f"line {lines}, byte {bad_at + 1:,}"
+    if is_gbk:
+        return (
+            f"{path.name}: is not UTF-8 ({where}); it looks GBK-encoded, as Excel in China "
+            'saves CSV: save it as UTF-8 (in Excel: 另存为 "CSV UTF-8 (逗号分隔)"; or '
+            f"`iconv -f GBK -t UTF-8 {path.name} > {path.stem}-utf8.csv`) and import that"
+        )
+    return f"{path.name}: is not UTF-8 ({where}): save it as UTF-8 CSV and import that"
 
 
 def _ragged_rows(path: Path, limits: ImportLimits) -> list[Problem]:

@@ -33,6 +33,8 @@ FIRST_RECORD_ROW = 2  # the header is row 1
 SHOWN_RAGGED = 100
 CHUNK = 1 << 20
 _BOOLEAN_TEXTS = ("true", "false")
+_NUMBER_TEXT = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+"""How calamine writes a number cell as text (only columns with such text may hold numbers)."""
 """How calamine writes a boolean cell as text."""
 
 
@@ -106,19 +108,27 @@ def _numbers_as_shown(book: fastexcel.ExcelReader, text: pl.DataFrame) -> pl.Dat
     double (169039555.94, not calamine's text 169039555.939999998), an integral one without
     ".0"; every other cell as its text.
 
-    calamine shows a cell's type only by how it converts, so the sheet is read up to three times:
-    as text; as booleans, where a number or boolean cell gives a value and a text cell none (even
-    "true"), and a boolean cell's text says true or false; as floats, where a number cell gives
-    its double. The float read alone cannot tell the number 123 from the text "0123" (it parses
-    the text), which would lose an account number's leading zero: hence the boolean read.
+    calamine shows a cell's type only by how it converts, so the sheet is read up to three
+    times: as text; then, for the columns with a cell written like a number, as booleans, where
+    a number or boolean cell gives a value and a text cell none (even "true"), and a boolean
+    cell's text says true or false; and, for the columns with number cells, as floats, where a
+    number cell gives its double. The float read alone cannot tell the number 123 from the text
+    "0123" (it parses the text), which would lose an account number's leading zero: hence the
+    boolean read.
     """
-    flags = _load(book, "boolean")
-    is_number = [
-        flags.to_series(i).is_not_null()
+    if text.width == 0:
+        return text
+    looks_numeric = text.select(pl.all().str.contains(_NUMBER_TEXT).any()).row(0)
+    candidates = [i for i, found in enumerate(looks_numeric) if found]
+    if not candidates:  # the parses below cost as much as the text read: skip them if we can
+        return text
+    flags = _load(book, "boolean", candidates)
+    is_number = {
+        i: flags.to_series(j).is_not_null()
         & text.to_series(i).is_in(_BOOLEAN_TEXTS).not_().fill_null(True)
-        for i in range(text.width)
-    ]
-    with_numbers = [i for i, numbers in enumerate(is_number) if numbers.any()]
+        for j, i in enumerate(candidates)
+    }
+    with_numbers = [i for i in candidates if is_number[i].any()]
     if not with_numbers:
         return text
     doubles = _load(book, "float", with_numbers)

@@ -31,6 +31,9 @@ from subsidy.registry.limits import ImportLimits
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 FIRST_RECORD_ROW = 2  # the header is row 1
 SHOWN_RAGGED = 100
+SHOWN_INEXACT = 100
+INEXACT_FROM = 1e15
+"""The smallest number with 16 digits: Excel keeps 15 significant digits of a number."""
 CHUNK = 1 << 20
 _BOOLEAN_TEXTS = ("true", "false")
 _NUMBER_TEXT = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
@@ -93,7 +96,7 @@ def _read_xlsx(path: Path, limits: ImportLimits) -> pl.DataFrame:
     frame = _load(book, "string")
     if sheet.formulas:
         raise RegistryValidationError(path.name, _formula_problems(path.name, sheet, frame))
-    return _numbers_as_shown(book, frame)
+    return _numbers_as_shown(path.name, book, frame)
 
 
 def _load(
@@ -103,7 +106,7 @@ def _load(
     return book.load_sheet(0, dtypes=dtype, use_columns=columns).to_polars()
 
 
-def _numbers_as_shown(book: fastexcel.ExcelReader, text: pl.DataFrame) -> pl.DataFrame:
+def _numbers_as_shown(source: str, book: fastexcel.ExcelReader, text: pl.DataFrame) -> pl.DataFrame:
     """Every number cell as the decimal the spreadsheet shows: the shortest that gives back its
     double (169039555.94, not calamine's text 169039555.939999998), an integral one without
     ".0"; every other cell as its text.
@@ -132,6 +135,7 @@ def _numbers_as_shown(book: fastexcel.ExcelReader, text: pl.DataFrame) -> pl.Dat
     if not with_numbers:
         return text
     doubles = _load(book, "float", with_numbers)
+    _refuse_inexact(source, text, doubles, {i: is_number[i] for i in with_numbers})
     shown = [
         pl.select(
             pl.when(is_number[i])
@@ -142,6 +146,28 @@ def _numbers_as_shown(book: fastexcel.ExcelReader, text: pl.DataFrame) -> pl.Dat
         for j, i in enumerate(with_numbers)
     ]
     return text.with_columns(shown)
+
+
+def _refuse_inexact(
+    source: str, text: pl.DataFrame, doubles: pl.DataFrame, is_number: dict[int, pl.Series]
+) -> None:
+    """Refuse number cells of 16 digits or more: Excel keeps 15 (an account number typed as a
+    number is stored with its last digits zeroed), so their digits are not the ones typed."""
+    found: list[tuple[int, int, Problem]] = []
+    for j, (i, numbers) in enumerate(is_number.items()):
+        double = doubles.to_series(j)
+        long = (numbers & (double.abs() >= INEXACT_FROM)).fill_null(False)
+        for row in long.arg_true().head(SHOWN_INEXACT).to_list():
+            shown = _shortest(double.slice(row, 1)).item()
+            message = (
+                "is a number cell of 16 digits or more, which a spreadsheet does not keep "
+                "exactly (15 digits): format the column as text and type the digits again"
+            )
+            problem = Problem(source, row + FIRST_RECORD_ROW, text.columns[i], shown, message)
+            found.append((row, i, problem))
+    if found:
+        problems = [problem for _, _, problem in sorted(found, key=lambda f: f[:2])]
+        raise RegistryValidationError(source, problems[:SHOWN_INEXACT])
 
 
 def _shortest(doubles: pl.Series) -> pl.Series:

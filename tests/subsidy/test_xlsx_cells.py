@@ -62,7 +62,7 @@ def test_number_cells_are_the_decimals_the_sheet_shows(tmp_path: Path) -> None:
     rows: list[Row] = [
         enterprise(1) | {"revenue": 169039555.94, "tax_paid": 77712.29, "ui_premium": 12},
         enterprise(2) | {"revenue": 8743419769.03, "tax_paid": 0.1, "ui_premium": 12.5},
-        enterprise(3) | {"name": 4321, "bank_account": 6222021234567890},
+        enterprise(3) | {"name": 4321, "bank_account": 622202123456789},
     ]
     frame = typed(write_xlsx(tmp_path / "e.xlsx", rows, ENTERPRISES))
     money = frame.select("revenue", "tax_paid", "ui_premium").rows()
@@ -72,7 +72,7 @@ def test_number_cells_are_the_decimals_the_sheet_shows(tmp_path: Path) -> None:
     ]
     # an integral number cell in a text column is its digits, not "4321.0"
     assert frame.row(2, named=True)["name"] == "4321"
-    assert frame.row(2, named=True)["bank_account"] == "6222021234567890"
+    assert frame.row(2, named=True)["bank_account"] == "622202123456789"
 
 
 def test_number_cells_with_more_than_two_decimals_are_refused_where_they_are(
@@ -87,6 +87,22 @@ def test_number_cells_with_more_than_two_decimals_are_refused_where_they_are(
     assert problems_of(path) == [
         (3, "revenue", "1.005", money),
         (5, "tax_paid", "0.30000000000000004", money),
+    ]
+
+
+def test_a_number_cell_of_sixteen_digits_is_refused(tmp_path: Path) -> None:
+    """Excel keeps 15 digits of a number: an account typed as a number has lost its last ones."""
+    rows: list[Row] = firms(3)
+    rows[1] = rows[1] | {"bank_account": 6222021234567890123}
+    rows[2] = rows[2] | {"revenue": 1e15}
+    path = write_xlsx(tmp_path / "e.xlsx", rows, ENTERPRISES)
+    message = (
+        "is a number cell of 16 digits or more, which a spreadsheet does not keep exactly "
+        "(15 digits): format the column as text and type the digits again"
+    )
+    assert problems_of(path) == [
+        (3, "bank_account", "6222021234567890000", message),
+        (4, "revenue", "1000000000000000", message),
     ]
 
 

@@ -18,12 +18,14 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
 from subsidy.registry import demo
 from subsidy.registry.errors import RegistryFileError, RegistryValidationError
 from subsidy.registry.reader import read_source
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
 from subsidy.registry.validation import validate
+from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 from tests.subsidy.factories import Row, enterprise, firms, write_xlsx
 
 SOFFICE_SECONDS = 180
@@ -332,3 +334,25 @@ def test_a_csv_in_another_encoding_is_refused_without_the_gbk_hint(tmp_path: Pat
         str(refused.value)
         == "e.csv: is not UTF-8 (line 2, byte 16): save it as UTF-8 CSV and import that"
     )
+
+
+def test_the_demo_xlsx_imports_from_the_command_line(app_env: Engine, tmp_path: Path) -> None:
+    """Issue 14's report, as a user runs it."""
+    out = tmp_path / "d"
+    code, output = qinqing("demo-data", "--firms", 50, "--format", "xlsx", "--out", out)
+    assert code == 0, output
+    code, output = qinqing("import", "enterprises", out / "enterprises.xlsx")
+    assert code == 0, output
+    assert "enterprises: 50 rows from enterprises.xlsx" in output
+    code, output = qinqing("import", "employees", out / "employees.xlsx")
+    assert code == 0, output
+
+
+def test_a_gbk_csv_is_refused_by_the_command_with_the_hint(app_env: Engine, tmp_path: Path) -> None:
+    path = _gbk_csv(tmp_path / "firms.csv", firms(2))
+    code, output = qinqing("import", "enterprises", path)
+    output = " ".join(output.split())  # rich wraps long lines
+    assert code == 1
+    assert "firms.csv: is not UTF-8" in output
+    assert "looks GBK-encoded" in output
+    assert "iconv -f GBK -t UTF-8 firms.csv > firms-utf8.csv" in output

@@ -3,8 +3,8 @@
 CSV and XLSX cells are read as text so that the validator, not a type guess, decides what a cell
 means and can quote it back to the user; an XLSX number cell becomes the decimal the spreadsheet
 shows (the shortest that round-trips its double), a date cell its date and time, a boolean cell
-true or false. Parquet keeps its own types. Empty rows are kept so that
-row numbers match what the user sees in the file.
+true or false. Parquet keeps its own types. Empty rows are kept so that row numbers match what
+the user sees in the file.
 
 Before a file is parsed its size is checked where the file declares it cheaply (`limits`: the
 CSV header line and row count, the Parquet metadata, the XLSX zip directory and dimension); an
@@ -36,9 +36,9 @@ INEXACT_FROM = 1e15
 """The smallest number with 16 digits: Excel keeps 15 significant digits of a number."""
 CHUNK = 1 << 20
 _BOOLEAN_TEXTS = ("true", "false")
+"""How calamine writes a boolean cell as text."""
 _NUMBER_TEXT = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 """How calamine writes a number cell as text (only columns with such text may hold numbers)."""
-"""How calamine writes a boolean cell as text."""
 
 
 def read_source(path: Path, limits: ImportLimits | None = None) -> pl.DataFrame:

@@ -94,8 +94,11 @@ def _read_xlsx(path: Path, limits: ImportLimits) -> pl.DataFrame:
         limits.check_shape(path.name, sheet.rows - 1, sheet.columns)
     book = fastexcel.read_excel(path)
     frame = _load(book, "string")
-    if sheet.formulas:
-        raise RegistryValidationError(path.name, _formula_problems(path.name, sheet, frame))
+    if sheet.formulas or sheet.errors:
+        problems = _formula_problems(path.name, sheet, frame) + _error_problems(
+            path.name, sheet, frame
+        )
+        raise RegistryValidationError(path.name, problems)
     return _numbers_as_shown(path.name, book, frame)
 
 
@@ -188,6 +191,26 @@ def _shortest(doubles: pl.Series) -> pl.Series:
 
 def _positional(shortest: str) -> str:
     return format(Decimal(shortest), "f")
+
+
+def error_message(sheet: str, ref: str) -> str:
+    return (
+        f"cell {sheet}!{ref} is an error (as a lookup that found nothing leaves), not a value: "
+        "correct it at its source, or clear the cell if the value is unknown"
+    )
+
+
+def _error_problems(source: str, sheet: _xlsx.FirstSheet, frame: pl.DataFrame) -> list[Problem]:
+    problems = []
+    for error in sheet.errors:
+        index = _xlsx.column_index(error.cell.column)
+        column = frame.columns[index] if index < frame.width else None
+        message = error_message(sheet.name, error.cell.ref)
+        problems.append(Problem(source, error.cell.row, column, error.value or None, message))
+    hidden = sheet.error_count - len(sheet.errors)
+    if hidden > 0:
+        problems.append(Problem(source, None, None, None, f"and {hidden:,} more error cells"))
+    return problems
 
 
 def _formula_problems(source: str, sheet: _xlsx.FirstSheet, frame: pl.DataFrame) -> list[Problem]:

@@ -166,6 +166,38 @@ def test_a_formula_cell_is_still_refused(tmp_path: Path) -> None:
     assert [(row, column) for row, column, _, _ in problems_of(path)] == [(3, "revenue")]
 
 
+def test_an_error_cell_is_refused_not_read_as_empty(tmp_path: Path) -> None:
+    """#N/A pasted from a lookup: calamine reads it as empty, an optional amount gone missing."""
+    path = tmp_path / "e.xlsx"
+    write_xlsx(path, firms(3), ENTERPRISES)
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    for ref, value in (("K3", "#N/A"), ("L4", "#DIV/0!")):  # revenue, tax_paid
+        sheet[ref] = value
+        sheet[ref].data_type = "e"
+    sheet["M4"] = "=1/0"
+    book.save(path)
+    found = problems_of(path)
+    assert found == [
+        (4, "ui_premium", None, "cell Sheet!M4 is a formula, not a value: paste values only"),
+        (
+            3,
+            "revenue",
+            "#N/A",
+            "cell Sheet!K3 is an error (as a lookup that found nothing leaves), not a value: "
+            "correct it at its source, or clear the cell if the value is unknown",
+        ),
+        (
+            4,
+            "tax_paid",
+            "#DIV/0!",
+            "cell Sheet!L4 is an error (as a lookup that found nothing leaves), not a value: "
+            "correct it at its source, or clear the cell if the value is unknown",
+        ),
+    ]
+
+
 @pytest.fixture(scope="module")
 def demo_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return demo.generate(60, seed=14)

@@ -266,7 +266,9 @@ _CSV_FILTER = {
 
 
 def _libreoffice_xlsx(csv_path: Path, table: Table, profile: Path, out: Path) -> Path:
-    subprocess.run(
+    """The CSV converted by LibreOffice headless, with a private profile (parallel runs would
+    otherwise share one and wait on its lock)."""
+    done = subprocess.run(
         [
             _soffice(),
             f"-env:UserInstallation={profile.as_uri()}",
@@ -278,12 +280,15 @@ def _libreoffice_xlsx(csv_path: Path, table: Table, profile: Path, out: Path) ->
             str(out),
             str(csv_path),
         ],
-        check=True,
         capture_output=True,
+        text=True,
         timeout=SOFFICE_SECONDS,
+        check=False,
     )
     converted = out / f"{csv_path.stem}.xlsx"
-    assert converted.is_file(), f"LibreOffice wrote no {converted.name}"
+    failed = f"LibreOffice did not convert {csv_path.name}: {done.stdout} {done.stderr}"
+    assert done.returncode == 0, failed
+    assert converted.is_file(), failed
     return converted
 
 

@@ -5,7 +5,8 @@ bounds a zip bomb before anything is inflated; every part is then inflated once,
 by `zipfile`, which stops at the declared size and checks the CRC, so a part that lies about its
 size is refused rather than believed. On the way the first sheet (the one the importer reads) is
 searched for formula cells (`<f>`), which calamine would read as their cached value, or as
-nothing when the file was never opened in Excel, and for its `<dimension>`.
+nothing when the file was never opened in Excel, for cells holding an error value (`t="e"`,
+#N/A), which calamine reads as empty, and for its `<dimension>`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class _Patterns:
     cell_or_formula: re.Pattern[bytes]
     row: re.Pattern[bytes]
     dimension: re.Pattern[bytes]
+    error_cell: re.Pattern[bytes]
 
 
 @functools.cache
@@ -60,6 +62,9 @@ def _patterns(prefix: bytes) -> _Patterns:
         dimension=re.compile(
             tag + rb'dimension\s+ref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"'
         ),
+        error_cell=re.compile(
+            tag + rb'c\s([^>]*?\bt="e"[^>]*)>(?:<' + re.escape(prefix) + rb"v>([^<]{0,32}))?"
+        ),
     )
 
 
@@ -74,6 +79,17 @@ class FormulaCell:
         return f"{self.column}{self.row}"
 
 
+@dataclass(frozen=True)
+class ErrorCell:
+    """A cell holding an error value (#N/A, #DIV/0!, ...): calamine reads it as empty."""
+
+    cell: FormulaCell
+    value: str
+
+
+_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+
+
 @dataclass
 class FirstSheet:
     name: str
@@ -82,6 +98,8 @@ class FirstSheet:
     columns: int | None = None
     formulas: list[FormulaCell] = field(default_factory=list)
     formula_count: int = 0
+    errors: list[ErrorCell] = field(default_factory=list)
+    error_count: int = 0
     last_row: int = 0
     """The last `<row r=...>`: rows come in ascending order."""
     prefix: bytes | None = None
@@ -215,9 +233,11 @@ def _scan(
                 _note_dimension(scanned, sheet)
             _note_span(source, scanned, sheet, limits)
             last_cell = _note_formulas(scanned, sheet, last_cell)
+            _note_errors(scanned, sheet)
     if first is not None and carry:
         _note_span(source, carry, *first)
         _note_formulas(carry, first[0], last_cell)
+        _note_errors(carry, first[0])
 
 
 def _note_span(source: str, text: bytes, sheet: FirstSheet, limits: ImportLimits) -> None:
@@ -274,6 +294,24 @@ def _note_formulas(
             if len(sheet.formulas) < SHOWN_FORMULAS and last_cell not in sheet.formulas:
                 sheet.formulas.append(last_cell)
     return last_cell
+
+
+def _note_errors(text: bytes, sheet: FirstSheet) -> None:
+    """Cells holding an error value, pasted from a formula's result (#N/A from a lookup): they
+    would read as empty, an optional amount silently missing. A tag is never cut between two
+    chunks; its value may be, and is then not shown."""
+    if b't="e"' not in text:  # the usual case, at the speed of one search
+        return
+    formula = b"<" + (sheet.prefix or b"") + b"f"
+    for found in sheet.tags.error_cell.finditer(text):
+        ref = _REF.search(found.group(1))
+        if ref is None or text.startswith(formula, found.end()):  # a formula: named as one
+            continue
+        sheet.error_count += 1
+        if len(sheet.errors) < SHOWN_FORMULAS:
+            cell = FormulaCell(ref.group(1).decode(), int(ref.group(2)))
+            value = (found.group(2) or b"").decode("utf-8", errors="replace")
+            sheet.errors.append(ErrorCell(cell, value))
 
 
 def _last_cell(sheet: FirstSheet, text: bytes) -> FormulaCell | None:

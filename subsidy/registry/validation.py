@@ -22,6 +22,7 @@ _BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no"
 _MONEY_TEXT = r"^-?[0-9]{1,14}(\.[0-9]{1,2})?$"
 _INDUSTRY = r"^[A-T]([0-9]{2}([0-9]{1,2})?)?$"
 _MIDNIGHT = r"[ T]00:00(:00(\.0+)?)?$"
+_WITH_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}"
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # C0 but tab and line breaks
 _NO_PROBLEM = pl.lit(None, dtype=pl.String)
 
@@ -105,12 +106,27 @@ def _parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
             )
             return _where_ok(text, value, value.is_not_null(), "is not true or false")
         case Kind.DATE:
-            value = text.str.replace(_MIDNIGHT, "").str.to_date("%Y-%m-%d", strict=False)
-            return _where_ok(text, value, value.is_not_null(), "is not a date (YYYY-MM-DD)")
+            return _date(text)
         case Kind.MONEY:
             well_formed = text.str.contains(_MONEY_TEXT)
             value = pl.when(well_formed).then(text.cast(MONEY_DTYPE, strict=False))
             return _money(value, malformed=well_formed.not_())
+
+
+def _date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """A date, written YYYY-MM-DD or a date cell (read as its date at 00:00:00); a time of day
+    other than midnight is refused by name, not dropped."""
+    value = text.str.replace(_MIDNIGHT, "").str.to_date("%Y-%m-%d", strict=False)
+    bad = text.is_not_null() & value.is_null()
+    timed = text.str.contains(_WITH_TIME)
+    problem = (
+        pl.when(bad & timed)
+        .then(pl.lit("has a time of day; a date column takes the date alone (YYYY-MM-DD)"))
+        .when(bad)
+        .then(pl.lit("is not a date (YYYY-MM-DD)"))
+        .otherwise(_NO_PROBLEM)
+    )
+    return value, problem
 
 
 def _free_text(text: pl.Expr, max_length: int | None) -> tuple[pl.Expr, pl.Expr]:

@@ -277,6 +277,7 @@ def paid_by_day(session: Session, period: Period) -> list[Day]:
 class Budget:
     policy_id: str
     title: str
+    title_en: str
     state: str
     budget: Decimal
     reserved: Decimal
@@ -289,12 +290,21 @@ class Budget:
     def remaining(self) -> Decimal:
         return self.budget - self.reserved
 
+    def title_in(self, language: str) -> str:
+        """As `Policy.title_in`: the English title for English, else the Chinese."""
+        return self.title_en if language == "en" else self.title
+
 
 def budgets(session: Session, policy_id: str | None) -> list[Budget]:
     """Every policy with a budget row (it has been redeemed at least once), as at now."""
     rows = session.execute(
         select(
-            BUDGET.c.policy_id, POLICY.c.title, POLICY.c.state, BUDGET.c.budget, BUDGET.c.reserved
+            BUDGET.c.policy_id,
+            POLICY.c.title,
+            POLICY.c.title_en,
+            POLICY.c.state,
+            BUDGET.c.budget,
+            BUDGET.c.reserved,
         )
         .select_from(BUDGET.join(POLICY, POLICY.c.id == BUDGET.c.policy_id))
         .where(*([BUDGET.c.policy_id == policy_id] if policy_id else []))
@@ -313,13 +323,14 @@ def budgets(session: Session, policy_id: str | None) -> list[Budget]:
         Budget(
             pid,
             title,
+            title_en,
             state,
             budget,
             reserved,
             paid.get(pid, ZERO),
             balances.get(pid, dict.fromkeys(ACCOUNTS, ZERO)),
         )
-        for pid, title, state, budget, reserved in rows
+        for pid, title, title_en, state, budget, reserved in rows
     ]
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import getpass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ from reports.errors import ReportError
 from reports.queries import Period
 from subsidy.console import make_console, progress_bars, refusals
 from subsidy.db import require_current_schema, session_scope
-from subsidy.i18n import DEFAULT, Language
+from subsidy.i18n import DEFAULT
 from subsidy.settings import get_settings
 
 report_app = typer.Typer(help="Excel reports for finance and policy officers.")
@@ -103,7 +103,7 @@ def disbursements_command(
                     period,
                     part,
                     by=_by(),
-                    language=cast(Language, lang.value),
+                    language=lang.value,
                     progress=progress,
                 )
         except ReportError as exc:
@@ -142,7 +142,7 @@ def policy_command(
                     part,
                     by=_by(),
                     data_dir=get_settings().data_dir,
-                    language=cast(Language, lang.value),
+                    language=lang.value,
                     progress=progress,
                 )
         except ReportError as exc:

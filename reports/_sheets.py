@@ -450,7 +450,7 @@ class Sheet:
         chart.legend = None
         chart.y_axis.numFmt = YUAN_FORMAT
         chart.y_axis.title = axis
-        chart.x_axis.number_format = DATE_FORMAT
+        chart.x_axis.number_format = "mm-dd"  # the year is the period's: days fit unbroken
         self._plot(chart, span, category_column, [value_column])
 
     def charts_page(self) -> None:
@@ -463,8 +463,9 @@ class Sheet:
         self.ws.row_breaks.append(Break(id=self.row))
         sheet_cm = max(self.width * CM_PER_CHARACTER, PRINTABLE_CM[0])
         scale = PRINTABLE_CM[0] / sheet_cm  # printed size / size on the sheet
-        width = sheet_cm / 2 * 0.95
-        height = min(width * 0.6, PRINTABLE_CM[1] / scale * 0.8)
+        pair = len(self._charts) > 1
+        width = sheet_cm * (0.47 if pair else 0.7)
+        height = min(width * (0.7 if pair else 0.5), PRINTABLE_CM[1] / scale * 0.75)
         row = self.row + 2
         for n, chart in enumerate(self._charts):
             sized: Any = chart  # the stubs say whole centimetres; openpyxl takes any number

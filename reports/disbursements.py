@@ -40,6 +40,9 @@ NOTES = (
     "workbook.note.firms_once",
 )
 
+SECTION_NAME_WIDTH = 24
+"""A section's name may be long (in English above all): it runs on into the empty cells to its
+right rather than widening a column the tables above share, and with it the printed page."""
 POLICY_COLUMNS = (
     Column("workbook.col.policy"),
     Column("workbook.col.title"),
@@ -66,7 +69,7 @@ SECTION_COLUMNS = (
     Column("workbook.col.items_paid", Kind.INTEGER),
     Column("workbook.col.firms_paid", Kind.INTEGER),
     Column("workbook.col.employees_covered", Kind.INTEGER),
-    Column("workbook.col.industry"),
+    Column("workbook.col.industry", width=SECTION_NAME_WIDTH),
 )
 DAY_COLUMNS = (
     Column("workbook.col.day", Kind.DATE),
@@ -124,7 +127,7 @@ EXCEPTION_COLUMNS = (
 MISMATCH_COLUMNS = (
     Column("workbook.col.found_at", Kind.DATETIME, 19),
     Column("workbook.col.statement", width=30),
-    Column("workbook.col.line", Kind.INTEGER, 6),
+    Column("workbook.col.line", Kind.INTEGER, 8),
     Column("workbook.col.kind", width=18),
     Column("workbook.col.item", width=15),
     Column("workbook.col.policy", width=22),

@@ -39,6 +39,7 @@ from policies.service import published_document
 from reports import _sheets as sheets
 from reports import queries
 from reports._sheets import Column, Kind
+from reports.disbursements import SECTION_NAME_WIDTH
 from reports.errors import UnknownPolicy
 from reports.queries import FIRM, NOT_REGISTERED, ZERO, district_of, money, section_of
 from reports.words import Words
@@ -74,7 +75,11 @@ _GROUP_TAIL = (
     Column("workbook.col.evaluation_errors", Kind.INTEGER),
 )
 DISTRICT_COLUMNS = (Column("workbook.col.district"), *_GROUP_TAIL)
-SECTION_COLUMNS = (Column("workbook.col.section"), *_GROUP_TAIL, Column("workbook.col.industry"))
+SECTION_COLUMNS = (
+    Column("workbook.col.section"),
+    *_GROUP_TAIL,
+    Column("workbook.col.industry", width=SECTION_NAME_WIDTH),
+)
 ERROR_COLUMNS = (
     Column("workbook.col.uscc", width=21),
     Column("workbook.col.firm", width=36),

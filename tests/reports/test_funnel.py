@@ -59,8 +59,9 @@ def matched(engine: Engine, data_dir: Path, payouts: Payouts) -> Payouts:
 
 
 def write(engine: Engine, data_dir: Path, policy_id: str, path: Path) -> Any:
+    """The funnel in English (its words in both languages: test_words.py)."""
     with db.session_scope(engine) as session:
-        funnel.write(session, policy_id, path, by="officer:test", data_dir=data_dir)
+        funnel.write(session, policy_id, path, by="officer:test", data_dir=data_dir, language="en")
     return openpyxl.load_workbook(path)
 
 

@@ -131,7 +131,7 @@ def test_tables_are_filtered_frozen_fitted_and_totalled(tmp_path: Path) -> None:
         Column("Paid", Kind.YUAN),
         Column("Items", Kind.INTEGER),
         Column("Share", Kind.PERCENT),
-        Column("At (UTC)", Kind.DATETIME),
+        Column("At (Asia/Shanghai)", Kind.DATETIME),
     ]
     at = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     rows = [
@@ -162,7 +162,7 @@ def test_tables_are_filtered_frozen_fitted_and_totalled(tmp_path: Path) -> None:
     assert ws["A2"].number_format == "yyyy-mm-dd"
     assert ws["D2"].number_format == "#,##0"
     assert ws["E2"].number_format == "0.00%"
-    assert ws["F2"].value == dt.datetime(2026, 3, 1, 0, 30)  # in UTC
+    assert ws["F2"].value == dt.datetime(2026, 3, 1, 8, 30)  # in the users' zone (Beijing)
     assert wb.properties.title == "T"
     assert wb.properties.creator == "tester"
     assert {p.name: p.value for p in cast(Any, wb).custom_doc_props} == {"k": "v"}

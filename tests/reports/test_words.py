@@ -78,7 +78,7 @@ def _tables(ws: Any) -> Iterator[tuple[str, int, int, int]]:
 
 def _words_of(path: Path, data: set[str]) -> list[tuple[str, str]]:
     """(where, text) of every text in the workbook that is not data."""
-    wb = openpyxl.load_workbook(path)
+    wb: Any = openpyxl.load_workbook(path)
     found = [("properties", v) for v in (wb.properties.title, wb.properties.subject) if v]
     found.append(("properties", wb.properties.keywords))
     for ws in wb.worksheets:

@@ -71,7 +71,7 @@ def _sheet_pages(printed: list[Printed], sheet: str) -> list[Printed]:
 
 
 def test_the_workbooks_print_one_page_wide_with_their_headers_on_every_page(
-    engine: Engine, payouts: Payouts, data_dir: Path, tmp_path: Path
+    engine: Engine, matched: Payouts, data_dir: Path, tmp_path: Path
 ) -> None:
     require_printing()
     _many_items(engine)

@@ -135,9 +135,17 @@ CM_PER_CHARACTER = 0.2
 """About what one character of column width takes (7 pixels at 96 dpi, and the cell's padding)."""
 
 
+HEADER_TEXT = 120
+"""Characters of a page header's own text: a header holds 255 in all, codes and "&&" included."""
+
+
 def header_text(text: str) -> str:
-    """Text as a page header shows it: "&" starts a code there (`&P`, `&A`), so it is doubled."""
-    return clean_text(text).replace("&", "&&")
+    """Text as a page header shows it: at most HEADER_TEXT characters (a long policy title is
+    cut), "&" doubled (it starts a code there: `&P`, `&A`)."""
+    text = clean_text(text)
+    if len(text) > HEADER_TEXT:
+        text = text[: HEADER_TEXT - 1] + "…"
+    return text.replace("&", "&&")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from subsidy.api.problems import NotFound, ProblemError
 from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal
-from subsidy.i18n import Language
+from subsidy.i18n import DEFAULT, Language
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -71,7 +71,7 @@ def disbursements_xlsx(
     date_from: Annotated[dt.date | None, Query(alias="from")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to")] = None,
     policy: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    lang: Annotated[Language, Query(description="The workbook's language.")] = "zh",
+    lang: Annotated[Language, Query(description="The workbook's language.")] = DEFAULT,
 ) -> Response:
     """The disbursement report of payouts dated from..to (both included), of one policy or all,
     in Chinese (the default) or English."""

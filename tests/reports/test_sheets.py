@@ -265,6 +265,9 @@ def test_every_sheet_prints_a4_landscape_one_page_wide_headed_and_numbered(
     assert data.print_title_rows == "$1:$2"
     assert data.freeze_panes == "A3"
     assert wb["Empty"].print_title_rows is None
+    long = sheets.header_text("&" * 500)  # a header holds 255 characters, codes included
+    assert long.startswith("&&&&")
+    assert len(long) + len(" · &A") <= 255
     assert wb["Empty"]["A2"].value == "（无）"
     # both charts below the table, after a page break, side by side, each within the page
     (brk,) = data.row_breaks.brk

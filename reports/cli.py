@@ -87,8 +87,8 @@ def disbursements_command(
 ) -> None:
     """The disbursement workbook: summary and charts, ledger, budgets, exceptions.
 
-    Payout items dated --from..--to (value date, or the UTC day of an unpaid item's last
-    change), of --policy or every policy."""
+    Payout items dated --from..--to (value date, or the day of an unpaid item's last change,
+    in Beijing time), of --policy or every policy."""
     out = _checked_out(out)
     period = Period(
         date_from.date() if date_from else None, date_to.date() if date_to else None, policy

@@ -6,7 +6,8 @@ ledger, the exceptions) are read by keyset pagination on the primary key, `chunk
 and never held whole in memory.
 
 What "in the period" means for a payout item: its value date (`paid_on`) when the bank paid it,
-otherwise the UTC day of its last change. Budget, reservations and ledger balances are as at the
+otherwise the day of its last change where users are (`subsidy.localtime`: Beijing time unless
+set otherwise), as they would say it. Budget, reservations and ledger balances are as at the
 report's time, whatever the period.
 """
 
@@ -33,6 +34,7 @@ from sqlmodel import Session
 
 from payouts.models import ItemState, PayoutItem, ReconciliationException
 from policies.models import Policy
+from subsidy import localtime
 from subsidy.db import Money
 from subsidy.ledger.models import Account, LedgerEntry
 from subsidy.masking import mask
@@ -117,7 +119,8 @@ def in_period(period: Period) -> list[ColumnElement[bool]]:
 
 
 def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), dt.UTC)
+    """The moment a day begins where users are (00:00 in Beijing is 16:00 UTC the day before)."""
+    return dt.datetime.combine(day, dt.time(), localtime.zone())
 
 
 def count_items(session: Session, period: Period) -> int:
@@ -363,7 +366,7 @@ def _item_date(paid_on: dt.date | None, updated_at: dt.datetime | None) -> dt.da
     if paid_on is not None:
         return paid_on
     assert updated_at is not None  # UNPAID_CHANGED reads it whenever paid_on is missing
-    return updated_at.astimezone(dt.UTC).date()
+    return localtime.local_date(updated_at)
 
 
 def _chunks(session: Session, stmt: Select[Any], key: Any, chunk: int) -> Iterator[Sequence[Any]]:

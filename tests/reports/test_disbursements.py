@@ -9,6 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -26,6 +27,7 @@ from subsidy.registry.models import Employee, Enterprise
 from tests.reports.helpers import HOSTILE_NAMES, Payouts, table_rows
 
 ZERO = Decimal("0.00")
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def yuan(value: Any) -> Decimal:
@@ -63,7 +65,7 @@ class Truth:
 
     @staticmethod
     def day(item: PayoutItem) -> dt.date:
-        return item.paid_on or item.updated_at.astimezone(dt.UTC).date()
+        return item.paid_on or item.updated_at.astimezone(BEIJING).date()
 
     def in_period(self, item: PayoutItem, period: Period) -> bool:
         if period.policy_id and item.policy_id != period.policy_id:
@@ -252,8 +254,8 @@ def test_budget_and_exceptions_equal_the_database(
 def test_the_period_and_the_policy_select_items_by_their_day(
     engine: Engine, payouts: Payouts, tmp_path: Path
 ) -> None:
-    """Paid items by value date; the others by the UTC day of their last change (the fixture
-    changes them at 23:30 and 00:30 UTC, on either side of midnight)."""
+    """Paid items by value date; the others by the day of their last change in Beijing (the
+    fixture changes them at 23:30 and 00:30 there, on either side of its midnight)."""
     for n, period in enumerate(
         [
             Period(dt.date(2026, 3, 14), dt.date(2026, 3, 14)),

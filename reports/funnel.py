@@ -309,7 +309,7 @@ def write(
             },
             created=now,
         ),
-        sheets.Page(f"{words(TITLE)} · {policy_id} {title}", words("workbook.none")),
+        sheets.Page(f"{words(TITLE)} · {_period(words, funnel)}", words("workbook.none")),
     )
     try:
         _funnel_sheet(book, words, funnel, by, now)
@@ -319,6 +319,16 @@ def write(
         book.discard()
         raise
     return funnel
+
+
+def _period(words: Words, funnel: Funnel) -> str:
+    """What a funnel covers, for its pages' header: the policy, and the as-of date it was
+    matched on."""
+    policy, run = funnel.policy, funnel.errors.run
+    title = policy.title_in(words.language)
+    if run is None:
+        return f"{policy.id} {title}"
+    return words("workbook.funnel.page", policy=policy.id, title=title, as_of=run.as_of)
 
 
 def _share(part: Any, whole: Any) -> Decimal | None:

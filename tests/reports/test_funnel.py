@@ -110,6 +110,10 @@ def test_funnel_numbers_equal_direct_counts(
         )
         assert all(r[9] == 0 for r in rows)  # the flat policy never errs
     assert wb.properties.title == "Qinqing policy funnel"
+    # every page is headed by the report, the policy and the day it was matched as of
+    header = wb["Funnel"].oddHeader.center.text
+    assert header.startswith("Qinqing policy funnel · rep-a ")
+    assert header.endswith(" (as of 2020-06-30) · &A")
     assert wb.properties.creator == "officer:test"
     assert "rep-a" in wb.properties.subject
 

@@ -19,6 +19,11 @@ What it guarantees, whatever the data:
 * Each table is an Excel table (header row, filter buttons, banded rows) with an optional total
   row below it, outside the table so that sorting and filtering never move it. Column widths and
   frozen header rows are set before the first row, as write-only mode requires.
+* **Every sheet prints.** A4 landscape, scaled to one page wide (as many pages tall as it needs),
+  the header rows repeated on every page, the report's name, period and sheet name at the top of
+  each page and "page / pages" at its foot (`Page`). Charts go below the tables, on a page of
+  their own, sized to stay within it (`Sheet.charts_page`).
+* Times are shown in the users' zone (`subsidy.localtime`): Excel has no time zones.
 
 The hot path (a million ledger rows) makes one cell object per styled or forced value and passes
 safe text and integers to openpyxl as they are; see bench/README.md for its cost against a bare
@@ -49,8 +54,12 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.pagebreak import Break
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
+from subsidy import localtime
 from subsidy.progress import NO_PROGRESS, Progress
 
 YUAN_FORMAT = "#,##0.00"
@@ -110,6 +119,36 @@ class Properties:
 
 
 @dataclass(frozen=True)
+class Page:
+    """How every sheet of a workbook prints: `header` (the report's name and its period, plain
+    text) heads each page with the sheet's name; `empty` stands in a table without rows."""
+
+    header: str = ""
+    empty: str = "(none)"
+
+
+PAGE_MARGINS = PageMargins(left=0.4, right=0.4, top=0.75, bottom=0.6, header=0.3, footer=0.3)
+"""Inches: room for the page header and footer, little else wasted."""
+PRINTABLE_CM = (29.7 - 2 * 0.4 * 2.54, 21.0 - (0.75 + 0.6) * 2.54)
+"""The printable width and height of an A4 landscape page within PAGE_MARGINS, in cm."""
+CM_PER_CHARACTER = 0.2
+"""About what one character of column width takes (7 pixels at 96 dpi, and the cell's padding)."""
+
+
+HEADER_TEXT = 120
+"""Characters of a page header's own text: a header holds 255 in all, codes and "&&" included."""
+
+
+def header_text(text: str) -> str:
+    """Text as a page header shows it: at most HEADER_TEXT characters (a long policy title is
+    cut), "&" doubled (it starts a code there: `&P`, `&A`)."""
+    text = clean_text(text)
+    if len(text) > HEADER_TEXT:
+        text = text[: HEADER_TEXT - 1] + "…"
+    return text.replace("&", "&&")
+
+
+@dataclass(frozen=True)
 class Span:
     """Where a table landed: its sheet, header row and data rows (for charts and tests)."""
 
@@ -145,8 +184,9 @@ def clean_text(value: str) -> str:
 class Book:
     """A write-only workbook: sheets are written in the order they are made, then saved once."""
 
-    def __init__(self, properties: Properties) -> None:
+    def __init__(self, properties: Properties, page: Page | None = None) -> None:
         self._book = Workbook(write_only=True)
+        self.page = page or Page()
         self._set_properties(properties)
         self._table_names: set[str] = set()
         self._styles: dict[tuple[str, bool, bool, bool], StyleArray] = {}
@@ -165,18 +205,43 @@ class Book:
         for name, value in properties.custom.items():
             custom.append(StringProperty(name=name, value=value))
 
-    def sheet(self, title: str, widths: Sequence[float] = (), freeze: str | None = None) -> Sheet:
-        """A new sheet; `widths` (characters per column) and `freeze` (e.g. "A2") must be known
-        now: write-only mode writes them before the first row."""
+    def sheet(
+        self,
+        title: str,
+        widths: Sequence[float] = (),
+        freeze: str | None = None,
+        repeat: str | None = None,
+    ) -> Sheet:
+        """A new sheet; `widths` (characters per column), `freeze` (e.g. "A2") and its page setup
+        must be known now: write-only mode writes them before the first row. `repeat` ("1:2"):
+        the rows printed again at the top of every page (a table's header)."""
         if title in self._sheet_titles:
             raise ValueError(f"sheet {title!r} already exists")
         self._sheet_titles.add(title)
         ws = self._book.create_sheet(title)
+        widths = [min(width, _MAX_WIDTH) for width in widths]
         for index, width in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = min(width, _MAX_WIDTH)
+            ws.column_dimensions[get_column_letter(index)].width = width
         if freeze is not None:
             ws.freeze_panes = freeze
-        return Sheet(self, ws, title)
+        self._page_setup(ws, repeat)
+        return Sheet(self, ws, title, sum(widths))
+
+    def _page_setup(self, ws: Any, repeat: str | None) -> None:
+        """A4 landscape, one page wide and as many tall as needed, header and footer."""
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        setup = ws.page_setup
+        setup.orientation = "landscape"
+        setup.paperSize = 9  # A4
+        setup.fitToWidth, setup.fitToHeight = 1, 0
+        ws.page_margins = PAGE_MARGINS
+        ws.print_options.horizontalCentered = False
+        header = header_text(self.page.header)
+        ws.oddHeader.center.text = f"{header} · &A" if header else "&A"
+        ws.oddFooter.center.text = "&P / &N"
+        ws.oddHeader.center.size = ws.oddFooter.center.size = 9
+        if repeat is not None:
+            ws.print_title_rows = repeat
 
     def style(
         self,
@@ -254,12 +319,15 @@ class _StyleHost:
 
 
 class Sheet:
-    def __init__(self, book: Book, ws: WriteOnlyWorksheet, title: str) -> None:
+    def __init__(self, book: Book, ws: WriteOnlyWorksheet, title: str, width: float = 0) -> None:
         self.book = book
         self.ws: Any = ws  # the stubs type add_table / add_chart for the ordinary worksheet
         self.title = title
+        self.width = width
+        """The columns' widths added up, in characters."""
         self.row = 0
         """The last row written."""
+        self._charts: list[BarChart | LineChart] = []
 
     def line(self, *values: Any, bold: bool = False, style: str | None = None) -> int:
         """A row of free text (a title, a note); every value is written as text."""
@@ -326,7 +394,7 @@ class Sheet:
             progress.advance(pending)
         self.row += written
         if written == 0:
-            self.line("(none)")
+            self.line(self.book.page.empty)
         last = self.row
         ref = f"A{header_row}:{get_column_letter(len(columns))}{last}"
         table = Table(
@@ -364,11 +432,11 @@ class Sheet:
         span: Span,
         category_column: int,
         value_columns: Sequence[int],
-        anchor: str,
-        axis: str = "yuan",
+        axis: str,
+        money: bool = True,
     ) -> None:
         """Bars of one or more columns of a table's data rows (1-based column numbers), named by
-        their headers, against the categories of another column."""
+        their headers, against the categories of another column; placed by `charts_page`."""
         if span.rows <= 0:
             return
         chart = BarChart()
@@ -376,13 +444,12 @@ class Sheet:
         chart.title = title
         if len(value_columns) == 1:
             chart.legend = None
-        chart.y_axis.numFmt = YUAN_FORMAT if axis == "yuan" else INTEGER_FORMAT
+        chart.y_axis.numFmt = YUAN_FORMAT if money else INTEGER_FORMAT
         chart.y_axis.title = axis
-        chart.height, chart.width = 9, 18
-        self._plot(chart, span, category_column, value_columns, anchor, text_categories=True)
+        self._plot(chart, span, category_column, value_columns, text_categories=True)
 
     def line_chart(
-        self, title: str, span: Span, category_column: int, value_column: int, anchor: str
+        self, title: str, span: Span, category_column: int, value_column: int, axis: str
     ) -> None:
         if span.rows <= 0:
             return
@@ -390,10 +457,43 @@ class Sheet:
         chart.title = title
         chart.legend = None
         chart.y_axis.numFmt = YUAN_FORMAT
-        chart.y_axis.title = "yuan"
-        chart.x_axis.number_format = DATE_FORMAT
-        chart.height, chart.width = 9, 18
-        self._plot(chart, span, category_column, [value_column], anchor)
+        chart.y_axis.title = axis
+        chart.x_axis.number_format = "mm-dd"  # the year is the period's: days fit unbroken
+        self._plot(chart, span, category_column, [value_column])
+
+    def charts_page(self) -> None:
+        """Place the charts made so far below what is written, on a page of their own, side by
+        side, each as wide as half the sheet's columns (which the page is scaled to) and less
+        high than the page: printed, none is cut by a page break or the page's edge."""
+        if not self._charts:
+            return
+        self.blank()
+        self.ws.row_breaks.append(Break(id=self.row))
+        sheet_cm = max(self.width * CM_PER_CHARACTER, PRINTABLE_CM[0])
+        scale = PRINTABLE_CM[0] / sheet_cm  # printed size / size on the sheet
+        pair = len(self._charts) > 1
+        width = sheet_cm * (0.47 if pair else 0.7)
+        height = min(width * (0.7 if pair else 0.5), PRINTABLE_CM[1] / scale * 0.75)
+        row = self.row + 2
+        for n, chart in enumerate(self._charts):
+            sized: Any = chart  # the stubs say whole centimetres; openpyxl takes any number
+            sized.width, sized.height = width, height
+            column = 1 if n % 2 == 0 else self._half()
+            self.ws.add_chart(chart, f"{column_letter(column)}{row}")
+            if n % 2 == 1:
+                row += int(height / 0.5) + 2  # rows are 0.5 cm high
+        self._charts = []
+
+    def _half(self) -> int:
+        """The column where the right half of the sheet's width starts."""
+        dims = self.ws.column_dimensions
+        widths = [float(dims[column_letter(i)].width or 13) for i in range(1, len(dims) + 1)]
+        covered = 0.0
+        for index, width in enumerate(widths, start=1):
+            covered += width
+            if covered >= sum(widths) / 2:
+                return index + 1
+        return len(widths) + 1
 
     def _plot(
         self,
@@ -401,7 +501,6 @@ class Sheet:
         span: Span,
         category_column: int,
         value_columns: Sequence[int],
-        anchor: str,
         text_categories: bool = False,
     ) -> None:
         for column in value_columns:
@@ -419,7 +518,7 @@ class Sheet:
         # openpyxl hides both axes of a new chart unless told otherwise
         chart.x_axis.delete = False
         chart.y_axis.delete = False
-        self.ws.add_chart(chart, anchor)
+        self._charts.append(chart)
 
 
 def _unique_header(columns: Sequence[Column], index: int) -> str:
@@ -448,7 +547,7 @@ def stream_table(
         first = next(pulled, None)
         if first is None and spans:
             return spans
-        sheet = book.sheet(book.next_title(title), widths, freeze="A2")
+        sheet = book.sheet(book.next_title(title), widths, freeze="A2", repeat="1:1")
         # chain, not a generator with `yield from`: closing that would close `pulled` too
         chained = pulled if first is None else itertools.chain([first], pulled)
         span = sheet._table(name, columns, chained, None, progress, limit=limit)
@@ -586,8 +685,8 @@ def _maker(sheet: Sheet, kind: Kind, bold: bool = False) -> Callable[[Any], Any]
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"a datetime cell takes a datetime, not {value!r}")
-        # Excel has no time zones: shown in UTC, as the column's header says
-        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        # Excel has no time zones: shown in the users' zone, as the column's header says
+        naive = localtime.local(value).replace(tzinfo=None)
         return _cell(ws, naive, "d", style)
 
     return moment

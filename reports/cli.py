@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from reports.errors import ReportError
 from reports.queries import Period
 from subsidy.console import make_console, progress_bars, refusals
 from subsidy.db import require_current_schema, session_scope
+from subsidy.i18n import DEFAULT
 from subsidy.settings import get_settings
 
 report_app = typer.Typer(help="Excel reports for finance and policy officers.")
@@ -29,6 +31,19 @@ Out = Annotated[
     typer.Option(
         "--out", help="The workbook to write (.xlsx); replaced if it exists.", dir_okay=False
     ),
+]
+
+
+class WorkbookLanguage(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+DEFAULT_LANGUAGE = WorkbookLanguage(DEFAULT)
+
+Lang = Annotated[
+    WorkbookLanguage,
+    typer.Option("--lang", help="The workbook's language: zh (Chinese, the default) or en."),
 ]
 
 
@@ -68,11 +83,12 @@ def disbursements_command(
         typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period, included."),
     ] = None,
     policy: Annotated[str | None, typer.Option("--policy", help="Only this policy.")] = None,
+    lang: Lang = DEFAULT_LANGUAGE,
 ) -> None:
     """The disbursement workbook: summary and charts, ledger, budgets, exceptions.
 
-    Payout items dated --from..--to (value date, or the UTC day of an unpaid item's last
-    change), of --policy or every policy."""
+    Payout items dated --from..--to (value date, or the day of an unpaid item's last change,
+    in Beijing time), of --policy or every policy."""
     out = _checked_out(out)
     period = Period(
         date_from.date() if date_from else None, date_to.date() if date_to else None, policy
@@ -82,7 +98,14 @@ def disbursements_command(
         require_current_schema()
         try:
             with progress_bars() as progress, session_scope() as session:
-                written = disbursements.write(session, period, part, by=_by(), progress=progress)
+                written = disbursements.write(
+                    session,
+                    period,
+                    part,
+                    by=_by(),
+                    language=lang.value,
+                    progress=progress,
+                )
         except ReportError as exc:
             part.unlink(missing_ok=True)
             raise _refused(exc, {"from": "'--from' / '--to'", "policy": "'--policy'"}) from exc
@@ -102,6 +125,7 @@ def disbursements_command(
 def policy_command(
     policy_id: Annotated[str, typer.Argument(metavar="POLICY_ID", help="The policy.")],
     out: Out,
+    lang: Lang = DEFAULT_LANGUAGE,
 ) -> None:
     """A policy's funnel: qualified, redeemed, paid by district and industry; errors.
 
@@ -118,6 +142,7 @@ def policy_command(
                     part,
                     by=_by(),
                     data_dir=get_settings().data_dir,
+                    language=lang.value,
                     progress=progress,
                 )
         except ReportError as exc:

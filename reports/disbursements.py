@@ -2,7 +2,9 @@
 
 Sheets: Summary (per policy, district, industry section and day, with charts), Ledger (one row
 per payout item, streamed; "Ledger 2"... past a million rows), Budget (utilisation and ledger
-balances per policy), Exceptions (returned and failed items, reconciliation mismatches).
+balances per policy), Exceptions (returned and failed items), Mismatches (reconciliation).
+Every word in it is in the language asked for (Chinese by default; `reports.words`), the sheet
+names too; policies by their title in that language.
 
 The workbook is read in one database snapshot (`queries.begin_snapshot`), so its totals and its
 ledger agree with each other and with the database at one instant.
@@ -11,7 +13,7 @@ ledger agree with each other and with the database at one instant.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,117 +26,119 @@ from reports import _sheets as sheets
 from reports import queries
 from reports._sheets import Column, Kind
 from reports.errors import BadPeriod, UnknownPolicy
-from reports.industries import section_name
 from reports.queries import Line, Period
+from reports.words import Words
+from subsidy.i18n import DEFAULT, Language
 from subsidy.progress import NO_PROGRESS, Progress
 
-TITLE = "Qinqing disbursement report"
-PERIOD_NOTE = (
-    "Paid, returned, firms and employees: the payout items of the period, each dated by its value "
-    "date, or for an item the bank has not paid by the UTC day of its last change. Budget, "
-    "reserved and remaining: as at the report's time. Amounts in yuan."
-)
-FIRMS_NOTE = (
-    "Employees covered: the current registry's employees (not left) of the firms paid. A firm "
-    "paid under several policies counts once in a total."
+TITLE = "workbook.disbursements.title"
+NOTES = (
+    "workbook.note.items_dated",
+    "workbook.note.items_unpaid",
+    "workbook.note.budget_now",
+    "workbook.note.employees",
+    "workbook.note.firms_once",
 )
 
+SECTION_NAME_WIDTH = 24
+"""A section's name may be long (in English above all): it runs on into the empty cells to its
+right rather than widening a column the tables above share, and with it the printed page."""
 POLICY_COLUMNS = (
-    Column("Policy"),
-    Column("Title"),
-    Column("Budget", Kind.YUAN),
-    Column("Reserved", Kind.YUAN),
-    Column("Paid", Kind.YUAN),
-    Column("Returned", Kind.YUAN),
-    Column("Remaining", Kind.YUAN),
-    Column("Firms paid", Kind.INTEGER),
-    Column("Employees covered", Kind.INTEGER),
+    Column("workbook.col.policy"),
+    Column("workbook.col.title"),
+    Column("workbook.col.budget", Kind.YUAN),
+    Column("workbook.col.reserved", Kind.YUAN),
+    Column("workbook.col.paid", Kind.YUAN),
+    Column("workbook.col.returned", Kind.YUAN),
+    Column("workbook.col.remaining", Kind.YUAN),
+    Column("workbook.col.firms_paid", Kind.INTEGER),
+    Column("workbook.col.employees_covered", Kind.INTEGER),
 )
 DISTRICT_COLUMNS = (
-    Column("District"),
-    Column("Paid", Kind.YUAN),
-    Column("Returned", Kind.YUAN),
-    Column("Items paid", Kind.INTEGER),
-    Column("Firms paid", Kind.INTEGER),
-    Column("Employees covered", Kind.INTEGER),
+    Column("workbook.col.district"),
+    Column("workbook.col.paid", Kind.YUAN),
+    Column("workbook.col.returned", Kind.YUAN),
+    Column("workbook.col.items_paid", Kind.INTEGER),
+    Column("workbook.col.firms_paid", Kind.INTEGER),
+    Column("workbook.col.employees_covered", Kind.INTEGER),
 )
 SECTION_COLUMNS = (
-    Column("Section"),
-    Column("Paid", Kind.YUAN),
-    Column("Returned", Kind.YUAN),
-    Column("Items paid", Kind.INTEGER),
-    Column("Firms paid", Kind.INTEGER),
-    Column("Employees covered", Kind.INTEGER),
-    Column("Industry"),
+    Column("workbook.col.section"),
+    Column("workbook.col.paid", Kind.YUAN),
+    Column("workbook.col.returned", Kind.YUAN),
+    Column("workbook.col.items_paid", Kind.INTEGER),
+    Column("workbook.col.firms_paid", Kind.INTEGER),
+    Column("workbook.col.employees_covered", Kind.INTEGER),
+    Column("workbook.col.industry", width=SECTION_NAME_WIDTH),
 )
 DAY_COLUMNS = (
-    Column("Day", Kind.DATE),
-    Column("Paid", Kind.YUAN),
-    Column("Cumulative paid", Kind.YUAN),
-    Column("Items paid", Kind.INTEGER),
+    Column("workbook.col.day", Kind.DATE),
+    Column("workbook.col.paid", Kind.YUAN),
+    Column("workbook.col.cumulative_paid", Kind.YUAN),
+    Column("workbook.col.items_paid", Kind.INTEGER),
 )
 LEDGER_COLUMNS = (
-    Column("Date", Kind.DATE, 11),
-    Column("Batch", width=13),
-    Column("Item", width=15),
-    Column("Policy", width=22),
-    Column("USCC", width=21),
-    Column("Payee", width=36),
-    Column("District", width=12),
-    Column("Industry", width=9),
-    Column("Bank", width=8),
-    Column("Account", width=22),
-    Column("Amount", Kind.YUAN, 16),
-    Column("Offset", Kind.YUAN, 12),
-    Column("Net", Kind.YUAN, 16),
-    Column("State", width=10),
-    Column("Bank reference", width=20),
+    Column("workbook.col.date", Kind.DATE, 11),
+    Column("workbook.col.batch", width=13),
+    Column("workbook.col.item", width=15),
+    Column("workbook.col.policy", width=22),
+    Column("workbook.col.uscc", width=21),
+    Column("workbook.col.payee", width=36),
+    Column("workbook.col.district", width=12),
+    Column("workbook.col.industry", width=9),
+    Column("workbook.col.bank", width=16),
+    Column("workbook.col.account", width=22),
+    Column("workbook.col.amount", Kind.YUAN, 16),
+    Column("workbook.col.offset", Kind.YUAN, 12),
+    Column("workbook.col.net", Kind.YUAN, 16),
+    Column("workbook.col.state", width=12),
+    Column("workbook.col.bank_reference", width=20),
 )
 BUDGET_COLUMNS = (
-    Column("Policy", width=22),
-    Column("Title", width=40),
-    Column("State", width=10),
-    Column("Budget", Kind.YUAN, 18),
-    Column("Reserved", Kind.YUAN, 18),
-    Column("Remaining", Kind.YUAN, 18),
-    Column("Reserved of budget", Kind.PERCENT, 12),
-    Column("Paid to date", Kind.YUAN, 18),
-    Column("Paid of budget", Kind.PERCENT, 12),
-    Column("Ledger: reserved", Kind.YUAN, 18),
-    Column("Ledger: payable", Kind.YUAN, 18),
-    Column("Ledger: paid", Kind.YUAN, 18),
-    Column("Ledger: receivable", Kind.YUAN, 18),
+    Column("workbook.col.policy", width=22),
+    Column("workbook.col.title", width=40),
+    Column("workbook.col.state", width=12),
+    Column("workbook.col.budget", Kind.YUAN, 18),
+    Column("workbook.col.reserved", Kind.YUAN, 18),
+    Column("workbook.col.remaining", Kind.YUAN, 18),
+    Column("workbook.col.reserved_of_budget", Kind.PERCENT, 12),
+    Column("workbook.col.paid_to_date", Kind.YUAN, 18),
+    Column("workbook.col.paid_of_budget", Kind.PERCENT, 12),
+    Column("workbook.col.ledger_reserved", Kind.YUAN, 18),
+    Column("workbook.col.ledger_payable", Kind.YUAN, 18),
+    Column("workbook.col.ledger_paid", Kind.YUAN, 18),
+    Column("workbook.col.ledger_receivable", Kind.YUAN, 18),
 )
 EXCEPTION_COLUMNS = (
-    Column("Date", Kind.DATE, 11),
-    Column("Item", width=15),
-    Column("Policy", width=22),
-    Column("USCC", width=21),
-    Column("Payee", width=36),
-    Column("District", width=12),
-    Column("Account", width=22),
-    Column("Amount", Kind.YUAN, 16),
-    Column("State", width=10),
-    Column("Attempts", Kind.INTEGER, 9),
-    Column("Reason code", width=12),
-    Column("Reason", width=40),
-    Column("Bank reference", width=20),
+    Column("workbook.col.date", Kind.DATE, 11),
+    Column("workbook.col.item", width=15),
+    Column("workbook.col.policy", width=22),
+    Column("workbook.col.uscc", width=21),
+    Column("workbook.col.payee", width=36),
+    Column("workbook.col.district", width=12),
+    Column("workbook.col.account", width=22),
+    Column("workbook.col.amount", Kind.YUAN, 16),
+    Column("workbook.col.state", width=16),
+    Column("workbook.col.attempts", Kind.INTEGER, 9),
+    Column("workbook.col.reason_code", width=12),
+    Column("workbook.col.reason", width=40),
+    Column("workbook.col.bank_reference", width=20),
 )
 MISMATCH_COLUMNS = (
-    Column("Found at (UTC)", Kind.DATETIME),
-    Column("Statement"),
-    Column("Line", Kind.INTEGER),
-    Column("Kind"),
-    Column("Item"),
-    Column("Policy"),
-    Column("USCC"),
-    Column("Bank reference"),
-    Column("Amount", Kind.YUAN),
-    Column("Expected", Kind.YUAN),
-    Column("Difference", Kind.YUAN),
-    Column("Detail"),
-    Column("Resolved at (UTC)", Kind.DATETIME),
-    Column("Resolved by"),
+    Column("workbook.col.found_at", Kind.DATETIME, 19),
+    Column("workbook.col.statement", width=30),
+    Column("workbook.col.line", Kind.INTEGER, 8),
+    Column("workbook.col.kind", width=18),
+    Column("workbook.col.item", width=15),
+    Column("workbook.col.policy", width=22),
+    Column("workbook.col.uscc", width=21),
+    Column("workbook.col.bank_reference", width=16),
+    Column("workbook.col.amount", Kind.YUAN, 14),
+    Column("workbook.col.expected", Kind.YUAN, 14),
+    Column("workbook.col.difference", Kind.YUAN, 12),
+    Column("workbook.col.detail", width=30),
+    Column("workbook.col.resolved_at", Kind.DATETIME, 19),
+    Column("workbook.col.resolved_by", width=14),
 )
 
 
@@ -161,33 +165,38 @@ def write(
     out: Path,
     *,
     by: str,
+    language: Language = DEFAULT,
     progress: Progress = NO_PROGRESS,
     now: dt.datetime | None = None,
     sheet_rows: int | None = None,
 ) -> Written:
-    """Write the report of `period` to `out` (an .xlsx file), as seen by one snapshot."""
+    """Write the report of `period` to `out` (an .xlsx file) in `language`, as seen by one
+    snapshot."""
     queries.begin_snapshot(session)
     check(session, period)
     now = now or dt.datetime.now(dt.UTC)
+    words = Words(language)
     progress.stage("summarising")
     summary = queries.summary(session, period)
     budgets = queries.budgets(session, period.policy_id)
-    book = sheets.Book(_properties(period, by, now, summary.total.items))
+    page = sheets.Page(f"{words(TITLE)} · {words.period(period)}", words("workbook.none"))
+    book = sheets.Book(_properties(words, period, by, now, summary.total.items), page)
     try:
-        _summary(book, session, period, summary, budgets, by, now)
+        _summary(book, words, session, period, summary, budgets, by, now)
         progress.stage("writing the ledger", total=summary.total.items)
         ledger = sheets.stream_table(
             book,
+            words("workbook.sheet.ledger"),
             "Ledger",
-            "Ledger",
-            LEDGER_COLUMNS,
-            queries.ledger_rows(session, period),
+            words.columns(LEDGER_COLUMNS),
+            _ledger(words, queries.ledger_rows(session, period)),
             progress,
             sheet_rows,
         )
         progress.stage("writing budgets and exceptions")
-        _budget(book, budgets)
-        _exceptions(book, session, period)
+        _budget(book, words, budgets)
+        _exceptions(book, words, session, period)
+        _mismatches(book, words, session, period)
         progress.stage("saving the workbook")
         book.save(out)
     except BaseException:
@@ -196,23 +205,29 @@ def write(
     return Written(out, sum(span.rows for span in ledger), book.titles())
 
 
-def _properties(period: Period, by: str, now: dt.datetime, rows: int) -> sheets.Properties:
-    stamp = f"{now.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+def _properties(
+    words: Words, period: Period, by: str, now: dt.datetime, rows: int
+) -> sheets.Properties:
+    described = words.period(period)
     return sheets.Properties(
-        title=TITLE,
-        subject=f"Payouts: {period.described()}",
+        title=words(TITLE),
+        subject=words("workbook.disbursements.subject", period=described),
         creator=by,
-        description=(
-            f"Disbursements for {period.described()}; generated {stamp} by {by}; "
-            f"{rows:,} payout items. {PERIOD_NOTE}"
+        description=words(
+            "workbook.disbursements.description",
+            period=described,
+            stamp=words.stamp(now),
+            by=by,
+            rows=f"{rows:,}",
         ),
-        keywords="qinqing; disbursements; payouts; yuan",
+        keywords=words("workbook.disbursements.keywords"),
         custom={
             "report": "disbursements",
+            "language": words.language,
             "period_from": str(period.date_from or ""),
             "period_to": str(period.date_to or ""),
             "policy": period.policy_id or "",
-            "generated_at": stamp,
+            "generated_at": f"{now.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC",
             "generated_by": by,
             "ledger_rows": str(rows),
         },
@@ -220,14 +235,21 @@ def _properties(period: Period, by: str, now: dt.datetime, rows: int) -> sheets.
     )
 
 
-def heading(sheet: sheets.Sheet, title: str, period: Period, by: str, now: dt.datetime) -> None:
+def heading(
+    sheet: sheets.Sheet, words: Words, title: str, period: Period, by: str, now: dt.datetime
+) -> None:
+    """Three lines: the report's name, its period, when and by whom it was made."""
     sheet.line(title, bold=True)
-    sheet.line(f"Period: {period.described()}")
-    sheet.line(f"Generated {now.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC by {by}")
+    sheet.line(words("workbook.period", period=words.period(period)))
+    sheet.line(words.generated(now, by))
+
+
+HEADING_ROWS = 3
 
 
 def _summary(
     book: sheets.Book,
+    words: Words,
     session: Session,
     period: Period,
     summary: queries.Summary,
@@ -245,7 +267,7 @@ def _summary(
         policy_rows.append(
             (
                 pid,
-                budget.title if budget else "",
+                budget.title_in(words.language) if budget else "",
                 budget.budget if budget else None,
                 budget.reserved if budget else None,
                 line.paid,
@@ -257,8 +279,9 @@ def _summary(
         )
     budget_total = sum((b.budget for b in budgets.values()), queries.ZERO)
     reserved_total = sum((b.reserved for b in budgets.values()), queries.ZERO)
+    label = words("workbook.total")
     policy_total = (
-        "Total",
+        label,
         None,
         budget_total,
         reserved_total,
@@ -269,51 +292,61 @@ def _summary(
         total.employees_covered,
     )
     districts = sorted(summary.district.values(), key=_by_paid)
-    district_rows = [_group_row(line) for line in districts]
+    district_rows = [_group_row(line, words.district(line.key)) for line in districts]
     sections = sorted(summary.section.values(), key=lambda x: x.key)
-    section_rows = [(*_group_row(line), section_name(line.key)) for line in sections]
+    section_rows = [(*_group_row(line), words.section(line.key)) for line in sections]
     days = queries.paid_by_day(session, period)
     day_rows, running = [], queries.ZERO
     for day in days:
         running += day.paid
         day_rows.append((day.day, day.paid, running, day.items))
-    group_total = ("Total", total.paid, total.returned, total.items_paid, total.firms_paid,
+    group_total = (label, total.paid, total.returned, total.items_paid, total.firms_paid,
                    total.employees_covered)  # fmt: skip
+    policy_columns = words.columns(POLICY_COLUMNS)
+    district_columns = words.columns(DISTRICT_COLUMNS)
+    section_columns = words.columns(SECTION_COLUMNS)
+    day_columns = words.columns(DAY_COLUMNS)
     tables: list[tuple[Sequence[Column], Sequence[Sequence[Any]]]] = [
-        (POLICY_COLUMNS, [*policy_rows, policy_total]),
-        (DISTRICT_COLUMNS, [*district_rows, group_total]),
-        (SECTION_COLUMNS, [*section_rows, (*group_total, None)]),
-        (DAY_COLUMNS, day_rows),
+        (policy_columns, [*policy_rows, policy_total]),
+        (district_columns, [*district_rows, group_total]),
+        (section_columns, [*section_rows, (*group_total, None)]),
+        (day_columns, day_rows),
     ]
-    sheet = book.sheet("Summary", sheets.fitted_widths(tables))
-    heading(sheet, TITLE, period, by, now)
-    sheet.line(PERIOD_NOTE)
-    sheet.line(FIRMS_NOTE)
+    sheet = book.sheet(
+        words("workbook.sheet.summary"),
+        sheets.fitted_widths(tables),
+        freeze=f"A{HEADING_ROWS + 1}",
+        repeat=f"1:{HEADING_ROWS}",
+    )
+    heading(sheet, words, words(TITLE), period, by, now)
+    for note in NOTES:
+        sheet.line(words(note))
     sheet.blank()
-    sheet.line("By policy", bold=True)
-    sheet.table("ByPolicy", POLICY_COLUMNS, policy_rows, policy_total)
+    sheet.line(words("workbook.by_policy"), bold=True)
+    sheet.table("ByPolicy", policy_columns, policy_rows, policy_total)
     sheet.blank()
-    sheet.line("By district", bold=True)
-    by_district = sheet.table("ByDistrict", DISTRICT_COLUMNS, district_rows, group_total)
+    sheet.line(words("workbook.by_district"), bold=True)
+    by_district = sheet.table("ByDistrict", district_columns, district_rows, group_total)
     sheet.blank()
-    sheet.line("By industry section (GB/T 4754-2017)", bold=True)
-    sheet.table("BySection", SECTION_COLUMNS, section_rows, (*group_total, None))
+    sheet.line(words("workbook.by_section"), bold=True)
+    sheet.table("BySection", section_columns, section_rows, (*group_total, None))
     sheet.blank()
-    sheet.line("By day (paid items by value date)", bold=True)
-    day_total = ("Total", total.paid, total.paid, total.items_paid)
-    by_day = sheet.table("ByDay", DAY_COLUMNS, day_rows, day_total)
-    anchor = sheets.column_letter(len(POLICY_COLUMNS) + 2)
-    sheet.bar_chart("Paid by district", by_district, 1, [2], f"{anchor}9")
-    sheet.line_chart("Cumulative paid by day", by_day, 1, 3, f"{anchor}28")
+    sheet.line(words("workbook.by_day"), bold=True)
+    day_total = (label, total.paid, total.paid, total.items_paid)
+    by_day = sheet.table("ByDay", day_columns, day_rows, day_total)
+    yuan = words("workbook.axis.yuan")
+    sheet.bar_chart(words("workbook.chart.paid_by_district"), by_district, 1, [2], yuan)
+    sheet.line_chart(words("workbook.chart.cumulative_paid"), by_day, 1, 3, yuan)
+    sheet.charts_page()
 
 
 def _by_paid(line: Line) -> tuple[Decimal, str]:
     return (-line.paid, line.key)
 
 
-def _group_row(line: Line) -> tuple[Any, ...]:
+def _group_row(line: Line, key: str | None = None) -> tuple[Any, ...]:
     return (
-        line.key,
+        line.key if key is None else key,
         line.paid,
         line.returned,
         line.items_paid,
@@ -322,12 +355,27 @@ def _group_row(line: Line) -> tuple[Any, ...]:
     )
 
 
-def _budget(book: sheets.Book, found: list[queries.Budget]) -> None:
+def _ledger(words: Words, rows: Iterable[queries.LedgerRow]) -> Iterator[queries.LedgerRow]:
+    """The ledger's rows with their district, bank and state in words (each word looked up once,
+    not once per row: a ledger may have a million rows)."""
+    states: dict[str, str | None] = {}
+    banks: dict[str, str | None] = {}
+    for row in rows:
+        bank, state = row[8], row[13]
+        if bank not in banks:
+            banks[bank] = words.bank(bank)
+        if state not in states:
+            states[state] = words.state("item", state)
+        yield (*row[:6], words.district(row[6]), row[7], banks[bank], *row[9:13], states[state],
+               row[14])  # fmt: skip
+
+
+def _budget(book: sheets.Book, words: Words, found: list[queries.Budget]) -> None:
     rows = [
         (
             b.policy_id,
-            b.title,
-            b.state,
+            b.title_in(words.language),
+            words.state("policy", b.state),
             b.budget,
             b.reserved,
             b.remaining,
@@ -342,7 +390,7 @@ def _budget(book: sheets.Book, found: list[queries.Budget]) -> None:
     reserved = sum((b.reserved for b in found), queries.ZERO)
     paid = sum((b.paid_to_date for b in found), queries.ZERO)
     total = (
-        "Total",
+        words("workbook.total"),
         None,
         None,
         budget,
@@ -354,40 +402,54 @@ def _budget(book: sheets.Book, found: list[queries.Budget]) -> None:
         *(sum((b.balances[a] for b in found), queries.ZERO) for a in queries.ACCOUNTS),
     )
     widths = [c.width or 12 for c in BUDGET_COLUMNS]
-    sheet = book.sheet("Budget", widths, freeze="A2")
-    sheet.table("Budget", BUDGET_COLUMNS, rows, total)
+    sheet = book.sheet(words("workbook.sheet.budget"), widths, freeze="A2", repeat="1:1")
+    sheet.table("Budget", words.columns(BUDGET_COLUMNS), rows, total)
     sheet.blank()
-    sheet.line(
-        "As at the report's time, whatever the period. Reserved: promised to redemptions "
-        "(held, approved, being paid or paid); remaining = budget - reserved. Ledger: each "
-        "account's balance (what entered it minus what left it)."
-    )
+    sheet.line(words("workbook.budget_note"))
+    sheet.line(words("workbook.ledger_note"))
 
 
 def _share(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole).quantize(Decimal("0.0001")) if whole else None
 
 
-def _exceptions(book: sheets.Book, session: Session, period: Period) -> None:
-    widths = [max(a.width or 12, 12) for a in EXCEPTION_COLUMNS]
-    widths[0] = 19  # the mismatches' timestamps share the first column
-    sheet = book.sheet("Exceptions", widths, freeze="A3")
-    sheet.line("Returned and failed payments", bold=True)
+def _exceptions(book: sheets.Book, words: Words, session: Session, period: Period) -> None:
+    widths = [c.width or 12 for c in EXCEPTION_COLUMNS]
+    sheet = book.sheet(words("workbook.sheet.exceptions"), widths, freeze="A3", repeat="1:2")
+    sheet.line(words("workbook.returned_failed"), bold=True)
     count, amount = queries.exception_totals(session, period)
-    total = ("Total", f"{count:,} items", *([None] * 5), amount, *([None] * 5))
-    _capped(sheet, "ReturnedFailed", EXCEPTION_COLUMNS, queries.exception_items(session, period),
-            total, count)  # fmt: skip
-    sheet.blank()
-    sheet.line("Reconciliation mismatches", bold=True)
+    total = (words("workbook.total"), words.count("workbook.items", count), *([None] * 5), amount,
+             *([None] * 5))  # fmt: skip
+    states: dict[str, str | None] = {}
+
+    def worded(rows: Iterable[queries.LedgerRow]) -> Iterator[queries.LedgerRow]:
+        for row in rows:
+            state = row[8]
+            if state not in states:
+                states[state] = words.state("item", state)
+            yield (*row[:5], words.district(row[5]), row[6], row[7], states[state], *row[9:])
+
+    _capped(sheet, words, "ReturnedFailed", words.columns(EXCEPTION_COLUMNS),
+            worded(queries.exception_items(session, period)), total, count)  # fmt: skip
+
+
+def _mismatches(book: sheets.Book, words: Words, session: Session, period: Period) -> None:
+    widths = [c.width or 12 for c in MISMATCH_COLUMNS]
+    sheet = book.sheet(words("workbook.sheet.mismatches"), widths, freeze="A3", repeat="1:2")
+    sheet.line(words("workbook.mismatches"), bold=True)
     n, amount, expected, difference = queries.mismatch_totals(session, period)
-    mismatch_total = ("Total", f"{n:,} lines", *([None] * 6), amount, expected, difference,
-                      None, None, None)  # fmt: skip
-    _capped(sheet, "Mismatches", MISMATCH_COLUMNS, queries.mismatches(session, period),
-            mismatch_total, n)  # fmt: skip
+    total = (words("workbook.total"), words.count("workbook.lines", n), *([None] * 6), amount,
+             expected, difference, None, None, None)  # fmt: skip
+    rows = (
+        (*row[:3], words.state("exception", row[3]), *row[4:13], words.actor(row[13]))
+        for row in queries.mismatches(session, period)
+    )
+    _capped(sheet, words, "Mismatches", words.columns(MISMATCH_COLUMNS), rows, total, n)
 
 
 def _capped(
     sheet: sheets.Sheet,
+    words: Words,
     name: str,
     columns: Sequence[Column],
     rows: Iterable[Sequence[Any]],
@@ -398,7 +460,7 @@ def _capped(
     limit = sheets.SHEET_ROWS // 2
     sheet.table(name, columns, _first(rows, limit), total)
     if count > limit:
-        sheet.line(f"{count - limit:,} more not listed here; the Ledger has every item.")
+        sheet.line(words("workbook.more_not_listed", n=f"{count - limit:,}"))
 
 
 def _first(rows: Iterable[Sequence[Any]], n: int) -> Iterable[Sequence[Any]]:

@@ -29,6 +29,7 @@ from subsidy.api.problems import NotFound, ProblemError
 from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal
+from subsidy.i18n import DEFAULT, Language
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -70,11 +71,13 @@ def disbursements_xlsx(
     date_from: Annotated[dt.date | None, Query(alias="from")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to")] = None,
     policy: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    lang: Annotated[Language, Query(description="The workbook's language.")] = DEFAULT,
 ) -> Response:
-    """The disbursement report of payouts dated from..to (both included), of one policy or all."""
+    """The disbursement report of payouts dated from..to (both included), of one policy or all,
+    in Chinese (the default) or English."""
     period = Period(date_from, date_to, policy)
     try:
-        done = service.export_disbursements(session, period, _by(me))
+        done = service.export_disbursements(session, period, _by(me), lang)
     except ReportError as exc:
         raise _InvalidFilter(exc) from exc
     if isinstance(done, service.Queued):

@@ -11,6 +11,9 @@ District and industry are the firm's on the current registry. Evaluation errors 
 match run; the firms behind them are found again by re-running the run's policy version on the
 run's own registry snapshots (their Parquet copies in the data directory), and the first
 `EXPLAINED` of them are explained by the reference evaluator.
+
+The workbook is written in the language asked for (Chinese by default; `reports.words`), the
+policy by its title in that language.
 """
 
 from __future__ import annotations
@@ -36,15 +39,17 @@ from policies.service import published_document
 from reports import _sheets as sheets
 from reports import queries
 from reports._sheets import Column, Kind
+from reports.disbursements import SECTION_NAME_WIDTH
 from reports.errors import UnknownPolicy
-from reports.industries import section_name
 from reports.queries import FIRM, NOT_REGISTERED, ZERO, district_of, money, section_of
+from reports.words import Words
+from subsidy.i18n import DEFAULT, Language
 from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.redemption.models import PolicyBudget, Redemption, RedemptionStatus
 from subsidy.registry.models import RegistrySnapshot
 from subsidy.registry.service import snapshot_frame
 
-TITLE = "Qinqing policy funnel"
+TITLE = "workbook.funnel.title"
 EXPLAINED = 200
 """Errored firms explained one by one (the reference evaluator takes milliseconds a firm)."""
 
@@ -52,31 +57,35 @@ QUALIFIED: Table = Qualification.__table__  # type: ignore[attr-defined]
 REDEEMED: Table = Redemption.__table__  # type: ignore[attr-defined]
 
 STAGE_COLUMNS = (
-    Column("Stage"),
-    Column("Firms", Kind.INTEGER),
-    Column("Amount", Kind.YUAN),
-    Column("Firms, of qualified", Kind.PERCENT),
-    Column("Amount, of qualified", Kind.PERCENT),
+    Column("workbook.col.stage"),
+    Column("workbook.col.firms", Kind.INTEGER),
+    Column("workbook.col.amount", Kind.YUAN),
+    Column("workbook.col.firms_of_qualified", Kind.PERCENT),
+    Column("workbook.col.amount_of_qualified", Kind.PERCENT),
 )
 _GROUP_TAIL = (
-    Column("Qualified firms", Kind.INTEGER),
-    Column("Qualified amount", Kind.YUAN),
-    Column("Redeemed firms", Kind.INTEGER),
-    Column("Redeemed amount", Kind.YUAN),
-    Column("Paid firms", Kind.INTEGER),
-    Column("Paid amount", Kind.YUAN),
-    Column("Redeemed, of qualified", Kind.PERCENT),
-    Column("Paid, of redeemed", Kind.PERCENT),
-    Column("Evaluation errors", Kind.INTEGER),
+    Column("workbook.col.qualified_firms", Kind.INTEGER),
+    Column("workbook.col.qualified_amount", Kind.YUAN),
+    Column("workbook.col.redeemed_firms", Kind.INTEGER),
+    Column("workbook.col.redeemed_amount", Kind.YUAN),
+    Column("workbook.col.paid_firms", Kind.INTEGER),
+    Column("workbook.col.paid_amount", Kind.YUAN),
+    Column("workbook.col.redeemed_of_qualified", Kind.PERCENT),
+    Column("workbook.col.paid_of_redeemed", Kind.PERCENT),
+    Column("workbook.col.evaluation_errors", Kind.INTEGER),
 )
-DISTRICT_COLUMNS = (Column("District"), *_GROUP_TAIL)
-SECTION_COLUMNS = (Column("Section"), *_GROUP_TAIL, Column("Industry"))
+DISTRICT_COLUMNS = (Column("workbook.col.district"), *_GROUP_TAIL)
+SECTION_COLUMNS = (
+    Column("workbook.col.section"),
+    *_GROUP_TAIL,
+    Column("workbook.col.industry", width=SECTION_NAME_WIDTH),
+)
 ERROR_COLUMNS = (
-    Column("USCC", width=21),
-    Column("Firm", width=36),
-    Column("District", width=12),
-    Column("Industry", width=9),
-    Column("Error (reference evaluator)", width=80),
+    Column("workbook.col.uscc", width=21),
+    Column("workbook.col.firm", width=36),
+    Column("workbook.col.district", width=12),
+    Column("workbook.col.industry", width=9),
+    Column("workbook.col.error", width=80),
 )
 
 Grouping = Literal["district", "section", "all"]
@@ -100,6 +109,8 @@ class Errors:
     """uscc, name, district, industry; None when the run's snapshots are not available."""
     messages: dict[str, str]
     note: str
+    """What is known of them: a `workbook.errors.*` key, filled with `values`."""
+    values: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -213,7 +224,7 @@ def _errors(session: Session, policy_id: str, data_dir: Path) -> Errors:
         .first()
     )
     if run is None:
-        return Errors(None, None, {}, "The policy has not been matched yet.")
+        return Errors(None, None, {}, "workbook.errors.not_matched")
     version = session.execute(
         select(PolicyVersion).where(
             col(PolicyVersion.policy_id) == policy_id,
@@ -228,13 +239,7 @@ def _errors(session: Session, policy_id: str, data_dir: Path) -> Errors:
         enterprises = snapshot_frame(data_dir, firm_snapshot)
         employees = snapshot_frame(data_dir, staff_snapshot)
     except OSError:
-        return Errors(
-            run,
-            None,
-            {},
-            f"The run's registry snapshots are not in {data_dir}: only the count of errors "
-            "(from the run) is known.",
-        )
+        return Errors(run, None, {}, "workbook.errors.no_snapshots", {"folder": data_dir})
     document = published_document(version)
     compiled = compile_document(document, run.as_of)
     outcome = evaluate(prepare(enterprises, employees, [compiled]), compiled)
@@ -248,15 +253,15 @@ def _errors(session: Session, policy_id: str, data_dir: Path) -> Errors:
     for uscc in errored["uscc"].head(EXPLAINED):
         record = explaining.firm_of(enterprises, employees, uscc)
         messages[uscc] = explaining.explain(document, record, run.as_of).error or ""
-    found = errored.height
-    note = (
-        f"Match run {run.id} (version {run.policy_version}, as of {run.as_of}) evaluated "
-        f"{run.firms:,} firms, evaluation errors: {run.evaluation_errors:,}; re-run on its "
-        f"snapshots, firms in error: {found:,}."
-    )
-    if found > EXPLAINED:
-        note += f" The first {EXPLAINED} are explained."
-    return Errors(run, errored, messages, note)
+    values = {
+        "run": run.id,
+        "version": run.policy_version,
+        "as_of": run.as_of,
+        "firms": f"{run.firms:,}",
+        "errors": f"{run.evaluation_errors:,}",
+        "found": f"{errored.height:,}",
+    }
+    return Errors(run, errored, messages, "workbook.errors.found", values)
 
 
 def check(session: Session, policy_id: str) -> None:
@@ -271,38 +276,44 @@ def write(
     *,
     by: str,
     data_dir: Path,
+    language: Language = DEFAULT,
     progress: Progress = NO_PROGRESS,
     now: dt.datetime | None = None,
 ) -> Funnel:
     queries.begin_snapshot(session)
     check(session, policy_id)
     now = now or dt.datetime.now(dt.UTC)
+    words = Words(language)
     funnel = compute(session, policy_id, data_dir, progress)
     progress.stage("writing the workbook")
-    stamp = f"{now.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    title = funnel.policy.title_in(language)
     book = sheets.Book(
         sheets.Properties(
-            title=TITLE,
-            subject=f"Policy {policy_id}: qualified, redeemed, paid",
+            title=words(TITLE),
+            subject=words("workbook.funnel.subject", policy=policy_id),
             creator=by,
-            description=(
-                f"Funnel of policy {policy_id} ({funnel.policy.title}); generated {stamp} by "
-                f"{by}. Qualified: the latest match run; redeemed: redemptions not reversed; "
-                "paid: redemptions paid. Amounts in yuan."
+            description=words(
+                "workbook.funnel.description",
+                policy=policy_id,
+                title=title,
+                stamp=words.stamp(now),
+                by=by,
             ),
-            keywords="qinqing; policy funnel; yuan",
+            keywords=words("workbook.funnel.keywords"),
             custom={
                 "report": "policy-funnel",
+                "language": language,
                 "policy": policy_id,
-                "generated_at": stamp,
+                "generated_at": f"{now.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC",
                 "generated_by": by,
             },
             created=now,
-        )
+        ),
+        sheets.Page(f"{words(TITLE)} · {_period(words, funnel)}", words("workbook.none")),
     )
     try:
-        _funnel_sheet(book, funnel, by, stamp)
-        _errors_sheet(book, funnel.errors)
+        _funnel_sheet(book, words, funnel, by, now)
+        _errors_sheet(book, words, funnel.errors)
         book.save(out)
     except BaseException:
         book.discard()
@@ -310,14 +321,24 @@ def write(
     return funnel
 
 
+def _period(words: Words, funnel: Funnel) -> str:
+    """What a funnel covers, for its pages' header: the policy, and the as-of date it was
+    matched on."""
+    policy, run = funnel.policy, funnel.errors.run
+    title = policy.title_in(words.language)
+    if run is None:
+        return f"{policy.id} {title}"
+    return words("workbook.funnel.page", policy=policy.id, title=title, as_of=run.as_of)
+
+
 def _share(part: Any, whole: Any) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
 
 
-def _group_row(group: Group) -> tuple[Any, ...]:
+def _group_row(group: Group, key: str | None = None) -> tuple[Any, ...]:
     f, a = group.firms, group.amounts
     return (
-        group.key,
+        group.key if key is None else key,
         f["qualified"],
         a["qualified"],
         f["redeemed"],
@@ -330,11 +351,17 @@ def _group_row(group: Group) -> tuple[Any, ...]:
     )
 
 
-def _funnel_sheet(book: sheets.Book, funnel: Funnel, by: str, stamp: str) -> None:
+HEADING_ROWS = 4
+"""The funnel sheet's title, policy, when and by whom, state: frozen, and on every page."""
+
+
+def _funnel_sheet(
+    book: sheets.Book, words: Words, funnel: Funnel, by: str, now: dt.datetime
+) -> None:
     total, policy = funnel.total, funnel.policy
     stage_rows = [
         (
-            stage.capitalize(),
+            words(f"workbook.stage.{stage}"),
             total.firms[stage],
             total.amounts[stage],
             _share(total.firms[stage], total.firms["qualified"]),
@@ -342,50 +369,85 @@ def _funnel_sheet(book: sheets.Book, funnel: Funnel, by: str, stamp: str) -> Non
         )
         for stage in STAGES
     ]
-    district_rows = [_group_row(g) for g in funnel.districts]
-    section_rows = [(*_group_row(g), section_name(g.key)) for g in funnel.sections]
-    group_total = ("Total", *_group_row(total)[1:])
+    district_rows = [_group_row(g, words.district(g.key)) for g in funnel.districts]
+    section_rows = [(*_group_row(g), words.section(g.key)) for g in funnel.sections]
+    group_total = (words("workbook.total"), *_group_row(total)[1:])
+    stage_columns = words.columns(STAGE_COLUMNS)
+    district_columns = words.columns(DISTRICT_COLUMNS)
+    section_columns = words.columns(SECTION_COLUMNS)
     tables: list[tuple[Sequence[Column], Sequence[Sequence[Any]]]] = [
-        (STAGE_COLUMNS, stage_rows),
-        (DISTRICT_COLUMNS, [*district_rows, group_total]),
-        (SECTION_COLUMNS, [*section_rows, (*group_total, None)]),
+        (stage_columns, stage_rows),
+        (district_columns, [*district_rows, group_total]),
+        (section_columns, [*section_rows, (*group_total, None)]),
     ]
-    sheet = book.sheet("Funnel", sheets.fitted_widths(tables))
-    sheet.line(f"{TITLE}: {policy.id}", bold=True)
-    sheet.line(policy.title)
-    sheet.line(f"Generated {stamp} by {by}")
-    budget = f"{funnel.budget:,.2f} yuan" if funnel.budget is not None else "none reserved yet"
-    sheet.line(f"State {policy.state}, version {policy.latest_version}; budget {budget}")
+    sheet = book.sheet(
+        words("workbook.sheet.funnel"),
+        sheets.fitted_widths(tables),
+        freeze=f"A{HEADING_ROWS + 1}",
+        repeat=f"1:{HEADING_ROWS}",
+    )
+    sheet.line(words("workbook.heading", report=words(TITLE), subject=policy.id), bold=True)
+    sheet.line(policy.title_in(words.language))
+    sheet.line(words.generated(now, by))
+    budget = (
+        words("workbook.funnel.budget", amount=f"{funnel.budget:,.2f}")
+        if funnel.budget is not None
+        else words("workbook.funnel.no_budget")
+    )
+    sheet.line(
+        words(
+            "workbook.funnel.state",
+            state=words.state("policy", policy.state),
+            version=policy.latest_version,
+            budget=budget,
+        )
+    )
     run = funnel.errors.run
     sheet.line(
-        f"Latest match run {run.id}: version {run.policy_version}, as of {run.as_of}, "
-        f"{run.firms:,} firms evaluated, {run.qualified:,} qualified, "
-        f"evaluation errors: {run.evaluation_errors:,}"
+        words(
+            "workbook.funnel.run",
+            run=run.id,
+            version=run.policy_version,
+            as_of=run.as_of,
+            firms=f"{run.firms:,}",
+            qualified=f"{run.qualified:,}",
+            errors=f"{run.evaluation_errors:,}",
+        )
         if run is not None
-        else "Not matched yet: nothing qualified."
+        else words("workbook.funnel.not_matched")
     )
-    sheet.line(
-        "Qualified: the latest match run. Redeemed: redemptions not reversed. Paid: "
-        "redemptions paid. District and industry: the current registry. Amounts in yuan."
+    sheet.line(words("workbook.funnel.note_stages"))
+    sheet.line(words("workbook.funnel.note_groups"))
+    sheet.blank()
+    sheet.line(words("workbook.stages"), bold=True)
+    sheet.table("Stages", stage_columns, stage_rows)
+    sheet.blank()
+    sheet.line(words("workbook.by_district"), bold=True)
+    span = sheet.table("FunnelByDistrict", district_columns, district_rows, group_total)
+    sheet.blank()
+    sheet.line(words("workbook.by_section"), bold=True)
+    sheet.table("FunnelBySection", section_columns, section_rows, (*group_total, None))
+    firms = words("workbook.axis.firms")
+    sheet.bar_chart(
+        words("workbook.chart.firms_by_district"), span, 1, [2, 4, 6], firms, money=False
     )
-    sheet.blank()
-    sheet.line("Stages", bold=True)
-    sheet.table("Stages", STAGE_COLUMNS, stage_rows)
-    sheet.blank()
-    sheet.line("By district", bold=True)
-    span = sheet.table("FunnelByDistrict", DISTRICT_COLUMNS, district_rows, group_total)
-    sheet.blank()
-    sheet.line("By industry section (GB/T 4754-2017)", bold=True)
-    sheet.table("FunnelBySection", SECTION_COLUMNS, section_rows, (*group_total, None))
-    anchor = sheets.column_letter(len(SECTION_COLUMNS) + 2)
-    sheet.bar_chart("Firms by district", span, 1, [2, 4, 6], f"{anchor}9", axis="firms")
+    sheet.charts_page()
 
 
-def _errors_sheet(book: sheets.Book, errors: Errors) -> None:
-    sheet = book.sheet("Evaluation errors", [c.width or 12 for c in ERROR_COLUMNS], freeze="A3")
-    sheet.line(errors.note)
+def _errors_sheet(book: sheets.Book, words: Words, errors: Errors) -> None:
+    sheet = book.sheet(
+        words("workbook.sheet.errors"),
+        [c.width or 12 for c in ERROR_COLUMNS],
+        freeze="A3",
+        repeat="1:2",
+    )
+    note = words(errors.note, **errors.values)
+    if errors.firms is not None and errors.firms.height > EXPLAINED:
+        note += " " + words("workbook.errors.explained_first", n=EXPLAINED)
+    sheet.line(note)
+    columns = words.columns(ERROR_COLUMNS)
     if errors.firms is None:
-        sheet.table("EvaluationErrors", ERROR_COLUMNS, [])
+        sheet.table("EvaluationErrors", columns, [])
         return
     rows = (
         (uscc, name, district, industry, errors.messages.get(uscc))
@@ -393,7 +455,8 @@ def _errors_sheet(book: sheets.Book, errors: Errors) -> None:
     )
     sheet.table(
         "EvaluationErrors",
-        ERROR_COLUMNS,
+        columns,
         rows,
-        ("Total", f"{errors.firms.height:,} firms", None, None, None),
-    )
+        (words("workbook.total"), words.count("workbook.firms", errors.firms.height), None, None,
+         None),
+    )  # fmt: skip

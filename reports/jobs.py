@@ -15,22 +15,30 @@ from sqlmodel import Session, col
 
 from reports.models import JobState, ReportJob
 from reports.queries import Period
+from subsidy import i18n
 from subsidy.db import utcnow
+from subsidy.i18n import Language
 
 DISBURSEMENTS = "disbursements"
 LARGE = 100_000
 """Ledger rows above which an HTTP export runs as a job instead of in the request."""
 
 
-def parameters(period: Period) -> str:
+def parameters(period: Period, language: Language = i18n.DEFAULT) -> str:
     return json.dumps(
         {
             "from": period.date_from.isoformat() if period.date_from else None,
             "to": period.date_to.isoformat() if period.date_to else None,
             "policy": period.policy_id,
+            "lang": language,
         },
         sort_keys=True,
     )
+
+
+def language_of(job: ReportJob) -> Language:
+    """The workbook's language (a job queued before languages were recorded: the default)."""
+    return i18n.language_of(json.loads(job.parameters).get("lang"))
 
 
 def period_of(job: ReportJob) -> Period:
@@ -42,10 +50,12 @@ def period_of(job: ReportJob) -> Period:
     )
 
 
-def create(session: Session, period: Period, by: str, rows: int) -> ReportJob:
+def create(
+    session: Session, period: Period, by: str, rows: int, language: Language = i18n.DEFAULT
+) -> ReportJob:
     job = ReportJob(
         kind=DISBURSEMENTS,
-        parameters=parameters(period),
+        parameters=parameters(period, language),
         state=JobState.QUEUED,
         rows_total=rows,
         requested_by=by,

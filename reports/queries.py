@@ -6,7 +6,8 @@ ledger, the exceptions) are read by keyset pagination on the primary key, `chunk
 and never held whole in memory.
 
 What "in the period" means for a payout item: its value date (`paid_on`) when the bank paid it,
-otherwise the UTC day of its last change. Budget, reservations and ledger balances are as at the
+otherwise the day of its last change where users are (`subsidy.localtime`: Beijing time unless
+set otherwise), as they would say it. Budget, reservations and ledger balances are as at the
 report's time, whatever the period.
 """
 
@@ -33,6 +34,7 @@ from sqlmodel import Session
 
 from payouts.models import ItemState, PayoutItem, ReconciliationException
 from policies.models import Policy
+from subsidy import localtime
 from subsidy.db import Money
 from subsidy.ledger.models import Account, LedgerEntry
 from subsidy.masking import mask
@@ -117,7 +119,8 @@ def in_period(period: Period) -> list[ColumnElement[bool]]:
 
 
 def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), dt.UTC)
+    """The moment a day begins where users are (00:00 in Beijing is 16:00 UTC the day before)."""
+    return dt.datetime.combine(day, dt.time(), localtime.zone())
 
 
 def count_items(session: Session, period: Period) -> int:
@@ -277,6 +280,7 @@ def paid_by_day(session: Session, period: Period) -> list[Day]:
 class Budget:
     policy_id: str
     title: str
+    title_en: str
     state: str
     budget: Decimal
     reserved: Decimal
@@ -289,12 +293,21 @@ class Budget:
     def remaining(self) -> Decimal:
         return self.budget - self.reserved
 
+    def title_in(self, language: str) -> str:
+        """As `Policy.title_in`: the English title for English, else the Chinese."""
+        return self.title_en if language == "en" else self.title
+
 
 def budgets(session: Session, policy_id: str | None) -> list[Budget]:
     """Every policy with a budget row (it has been redeemed at least once), as at now."""
     rows = session.execute(
         select(
-            BUDGET.c.policy_id, POLICY.c.title, POLICY.c.state, BUDGET.c.budget, BUDGET.c.reserved
+            BUDGET.c.policy_id,
+            POLICY.c.title,
+            POLICY.c.title_en,
+            POLICY.c.state,
+            BUDGET.c.budget,
+            BUDGET.c.reserved,
         )
         .select_from(BUDGET.join(POLICY, POLICY.c.id == BUDGET.c.policy_id))
         .where(*([BUDGET.c.policy_id == policy_id] if policy_id else []))
@@ -313,13 +326,14 @@ def budgets(session: Session, policy_id: str | None) -> list[Budget]:
         Budget(
             pid,
             title,
+            title_en,
             state,
             budget,
             reserved,
             paid.get(pid, ZERO),
             balances.get(pid, dict.fromkeys(ACCOUNTS, ZERO)),
         )
-        for pid, title, state, budget, reserved in rows
+        for pid, title, title_en, state, budget, reserved in rows
     ]
 
 
@@ -352,7 +366,7 @@ def _item_date(paid_on: dt.date | None, updated_at: dt.datetime | None) -> dt.da
     if paid_on is not None:
         return paid_on
     assert updated_at is not None  # UNPAID_CHANGED reads it whenever paid_on is missing
-    return updated_at.astimezone(dt.UTC).date()
+    return localtime.local_date(updated_at)
 
 
 def _chunks(session: Session, stmt: Select[Any], key: Any, chunk: int) -> Iterator[Sequence[Any]]:

@@ -21,6 +21,7 @@ from reports.errors import JobFileMissing, JobNotReady
 from reports.models import JobState, ReportJob
 from reports.queries import Period
 from subsidy.auth import Role
+from subsidy.i18n import DEFAULT, Language
 from subsidy.jobs import after_commit, celery_app
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -52,17 +53,20 @@ class Queued:
         return self.job.id
 
 
-def export_disbursements(session: Session, period: Period, by: str) -> Written | Queued:
-    """The disbursement report of `period` for `by`, written now or queued as a job.
+def export_disbursements(
+    session: Session, period: Period, by: str, language: Language = DEFAULT
+) -> Written | Queued:
+    """The disbursement report of `period` for `by` in `language`, written now or queued as a
+    job (which remembers the language).
 
     Raises `ReportError` (with the field at fault) for a filter that cannot be reported."""
     queries.begin_snapshot(session)  # the count and a small report see the same snapshot
     disbursements.check(session, period)
     rows = queries.count_items(session, period)
     if rows > jobs.LARGE:  # read at call time: tests lower it
-        job = jobs.create(session, period, by, rows)
+        job = jobs.create(session, period, by, rows, language)
         return Queued(job, _enqueue(session, job))
-    return Written(_write_aside(session, period, by), download_name(period))
+    return Written(_write_aside(session, period, by, language), download_name(period))
 
 
 def _enqueue(session: Session, job: ReportJob) -> Callable[[], None] | None:
@@ -80,12 +84,12 @@ def _enqueue(session: Session, job: ReportJob) -> Callable[[], None] | None:
     return None
 
 
-def _write_aside(session: Session, period: Period, by: str) -> Path:
+def _write_aside(session: Session, period: Period, by: str, language: Language) -> Path:
     handle, name = tempfile.mkstemp(suffix=".xlsx", prefix="qinqing-report-")
     os.close(handle)
     path = Path(name)
     try:
-        disbursements.write(session, period, path, by=by)
+        disbursements.write(session, period, path, by=by, language=language)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -64,13 +64,19 @@ def run(job_id: int, engine: Engine | None = None, data_dir: Path | None = None)
         if job is None:
             return
         period, by, name = jobs.period_of(job), job.requested_by, jobs.file_name(job)
+        language = jobs.language_of(job)
     target = jobs.folder(data_dir) / name
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{name}.part")
     try:
         with db.session_scope(engine) as session:
             written = disbursements.write(
-                session, period, part, by=by, progress=JobProgress(job_id, engine)
+                session,
+                period,
+                part,
+                by=by,
+                language=language,
+                progress=JobProgress(job_id, engine),
             )
         part.replace(target)
     except Exception as exc:

@@ -661,7 +661,9 @@ def disbursements_report(
         return _reports_page(request, me, session, form, errors, status=422)
     period = form.period()
     try:
-        done = report_service.export_disbursements(session, period, actor(me.role, me.subject))
+        done = report_service.export_disbursements(
+            session, period, actor(me.role, me.subject), language(request)
+        )
     except ReportError as exc:
         session.rollback()
         errors = views.report_refusal(exc, period)

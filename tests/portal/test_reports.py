@@ -120,7 +120,7 @@ def test_a_small_report_downloads_and_adds_up(
     wb = book(answer.content)
     assert wb.properties.creator == "finance:finance-tester"
     truth = Truth(portal_env, Period(dt.date(2026, 3, 1), dt.date(2026, 3, 10), "rep-b"))
-    _, rows, total = table_rows(wb["Summary"], "ByPolicy")
+    _, rows, total = table_rows(wb["汇总"], "ByPolicy")  # in the portal's language
     assert [r[0] for r in rows] == ["rep-b"]
     paid_b, returned_b, *_ = truth.lines("policy")["rep-b"]
     assert paid_b > 0
@@ -135,7 +135,7 @@ def test_an_empty_form_is_every_date_and_policy(client: TestClient, paid: Payout
     answer = client.get(URL, params={"from": "", "to": "", "policy": ""})
     assert answer.status_code == 200, answer.text
     assert 'filename="disbursements.xlsx"' in answer.headers["content-disposition"]
-    _, rows, _ = table_rows(book(answer.content)["Summary"], "ByPolicy")
+    _, rows, _ = table_rows(book(answer.content)["汇总"], "ByPolicy")
     assert [r[0] for r in rows] == paid.policies
 
 
@@ -205,8 +205,8 @@ def test_a_large_report_is_a_job_with_a_page_and_a_download(
     assert download.headers["content-type"] == XLSX
     assert 'filename="disbursements.xlsx"' in download.headers["content-disposition"]
     for name in ("ByPolicy", "ByDistrict", "ByDay"):
-        assert table_rows(book(download.content)["Summary"], name) == table_rows(
-            book(small.content)["Summary"], name
+        assert table_rows(book(download.content)["汇总"], name) == table_rows(
+            book(small.content)["汇总"], name
         )
 
     listed = client.get("/finance/reports").text
@@ -231,7 +231,8 @@ def test_a_job_page_shows_progress_then_a_download_link(
     celery_app.conf.task_always_eager = False  # the autouse fixture configures it back
     monkeypatch.setattr(tasks.build_disbursements, "delay", sent.append)
     sign_in(client, Role.FINANCE)
-    answer = client.get(URL, params={"policy": "rep-a"}, follow_redirects=False)
+    english = {"policy": "rep-a", "lang": "en"}  # the workbook in English; the job keeps it
+    answer = client.get(URL, params=english, follow_redirects=False)
     assert answer.status_code == 303
     location = answer.headers["location"]
     (job_id,) = sent  # sent once the request committed

@@ -95,8 +95,9 @@ def _items(session: Session) -> None:
             reason_code="R01" if kind == 3 else ("T02" if kind == 4 else None),
             reason="account closed" if kind == 3 else ("bank busy" if kind == 4 else None),
             paid_on=dt.date(2026, 3, 1 + i % 10) if kind < 3 else None,
-            # the last change of unpaid items: around midnight UTC, to test the day boundary
-            updated_at=dt.datetime(2026, 3, 14, 23, 30, tzinfo=UTC) + dt.timedelta(hours=i % 2),
+            # the last change of unpaid items: 23:30 and 00:30 in Beijing (15:30 and 16:30 UTC),
+            # to test the day boundary where users are
+            updated_at=dt.datetime(2026, 3, 14, 15, 30, tzinfo=UTC) + dt.timedelta(hours=i % 2),
         )
         items.append(item)
         if kind == 3:  # returned, corrected and paid again by a later item

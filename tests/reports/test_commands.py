@@ -26,10 +26,19 @@ def test_disbursements_to_a_file(paid: Payouts, tmp_path: Path) -> None:
     assert code == 0, output
     assert "2026-03-01 to 2026-03-31, policy rep-a" in output
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["Summary", "Ledger", "Budget", "Exceptions"]
+    assert wb.sheetnames == ["汇总", "明细", "预算", "异常", "对账差异"]  # Chinese by default
     assert wb.properties.creator.startswith("cli")
-    assert {r[3] for r in wb["Ledger"].iter_rows(min_row=2, values_only=True)} == {"rep-a"}
+    assert {r[3] for r in wb["明细"].iter_rows(min_row=2, values_only=True)} == {"rep-a"}
     assert not list(tmp_path.glob(".*.part"))
+    english = tmp_path / "march-en.xlsx"
+    code, output = qinqing("report", "disbursements", "--lang", "en", "--out", english)
+    assert code == 0, output
+    wb = openpyxl.load_workbook(english)
+    assert wb.sheetnames == ["Summary", "Ledger", "Budget", "Exceptions", "Mismatches"]
+    assert wb["Ledger"]["A1"].value == "Date"
+    code, output = qinqing("report", "disbursements", "--lang", "fr", "--out", english)
+    assert code == 2
+    assert "--lang" in output
 
 
 def test_policy_funnel_to_a_file(paid: Payouts, tmp_path: Path) -> None:
@@ -37,6 +46,9 @@ def test_policy_funnel_to_a_file(paid: Payouts, tmp_path: Path) -> None:
     code, output = qinqing("report", "policy", "rep-a", "--out", out)
     assert code == 0, output
     assert "redeemed 40" in output
+    assert openpyxl.load_workbook(out).sheetnames == ["漏斗", "评估错误"]
+    code, output = qinqing("report", "policy", "rep-a", "--out", out, "--lang", "en")
+    assert code == 0, output
     assert openpyxl.load_workbook(out).sheetnames == ["Funnel", "Evaluation errors"]
 
 

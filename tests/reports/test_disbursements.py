@@ -9,6 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -19,13 +20,14 @@ from payouts.models import ItemState, PayoutItem, ReconciliationException
 from reports import disbursements, queries
 from reports.errors import BadPeriod, UnknownPolicy
 from reports.queries import Period
-from subsidy import db
+from subsidy import db, i18n
 from subsidy.ledger.models import LedgerEntry
 from subsidy.redemption.models import PolicyBudget
 from subsidy.registry.models import Employee, Enterprise
 from tests.reports.helpers import HOSTILE_NAMES, Payouts, table_rows
 
 ZERO = Decimal("0.00")
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def yuan(value: Any) -> Decimal:
@@ -35,6 +37,8 @@ def yuan(value: Any) -> Decimal:
 
 
 def report(engine: Engine, path: Path, period: Period | None = None, **kw: Any) -> Any:
+    """The workbook in English unless told (its words in both languages: test_words.py)."""
+    kw.setdefault("language", "en")
     with db.session_scope(engine) as session:
         disbursements.write(session, period or Period(), path, by="finance:test", **kw)
     return openpyxl.load_workbook(path)
@@ -61,7 +65,7 @@ class Truth:
 
     @staticmethod
     def day(item: PayoutItem) -> dt.date:
-        return item.paid_on or item.updated_at.astimezone(dt.UTC).date()
+        return item.paid_on or item.updated_at.astimezone(BEIJING).date()
 
     def in_period(self, item: PayoutItem, period: Period) -> bool:
         if period.policy_id and item.policy_id != period.policy_id:
@@ -177,11 +181,12 @@ def test_ledger_lists_every_item_and_adds_up(
     for row in rows:
         item = by_ref[row[2]]
         assert row[0].date() == Truth.day(item)
-        assert (row[3], row[4], row[5], row[13]) == (
+        assert (row[3], row[4], row[5], row[8], row[13]) == (
             item.policy_id,
             item.uscc,
             item.payee_name.replace("\x07", "\ufffd"),
-            item.state,
+            "Industrial and Commercial Bank of China",
+            i18n.state("en", "item", item.state),
         )
         assert (yuan(row[10]), yuan(row[11]), yuan(row[12])) == (item.amount, item.offset, item.net)
     paid_cells = sum((yuan(r[10]) for r in rows if r[13] == "paid"), ZERO)
@@ -233,20 +238,24 @@ def test_budget_and_exceptions_equal_the_database(
     assert yuan(total[7]) == sum((i.amount for i in bad), ZERO)
     assert total[1] == f"{len(bad):,} items"
     assert {r[10] for r in rows} == {"R01", "T02"}
-    _, rows, total = table_rows(exceptions, "Mismatches")
+    assert {r[8] for r in rows} == {"returned", "failed, will retry"}
+    _, rows, total = table_rows(wb["Mismatches"], "Mismatches")
     assert len(rows) == len(truth.mismatches) == 3
     assert yuan(total[8]) == sum((m.amount for m in truth.mismatches if m.amount), ZERO)
     assert yuan(total[9]) == sum((m.expected for m in truth.mismatches if m.expected), ZERO)
     assert yuan(total[10]) == Decimal("-0.01")
-    mismatch = next(r for r in rows if r[3] == "amount_mismatch")
+    mismatch = next(r for r in rows if r[3] == "amount differs")
     assert yuan(mismatch[10]) == Decimal("-0.01")
+    resolved = next(r for r in rows if r[12] is not None)
+    assert resolved[12] == dt.datetime(2026, 3, 22, 18, 0)  # 10:00 UTC, shown in Beijing time
+    assert resolved[13] == "Finance lin"
 
 
 def test_the_period_and_the_policy_select_items_by_their_day(
     engine: Engine, payouts: Payouts, tmp_path: Path
 ) -> None:
-    """Paid items by value date; the others by the UTC day of their last change (the fixture
-    changes them at 23:30 and 00:30 UTC, on either side of midnight)."""
+    """Paid items by value date; the others by the day of their last change in Beijing (the
+    fixture changes them at 23:30 and 00:30 there, on either side of its midnight)."""
     for n, period in enumerate(
         [
             Period(dt.date(2026, 3, 14), dt.date(2026, 3, 14)),
@@ -300,12 +309,12 @@ def test_properties_charts_and_layout(engine: Engine, payouts: Payouts, tmp_path
     when = dt.datetime(2026, 3, 31, 16, 0, tzinfo=dt.UTC)
     period = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     wb = report(engine, path, period, now=when)
-    assert wb.sheetnames == ["Summary", "Ledger", "Budget", "Exceptions"]
+    assert wb.sheetnames == ["Summary", "Ledger", "Budget", "Exceptions", "Mismatches"]
     p = wb.properties
     assert p.title == "Qinqing disbursement report"
     assert p.creator == "finance:test"
     assert p.subject == "Payouts: 2026-03-01 to 2026-03-31, all policies"
-    assert "2026-03-31 16:00:00 UTC" in p.description
+    assert "2026-04-01 00:00:00 (Asia/Shanghai)" in p.description  # 16:00 UTC
     assert "finance:test" in p.description
     assert p.created == dt.datetime(2026, 3, 31, 16, 0)
     custom = {c.name: c.value for c in wb.custom_doc_props}
@@ -318,7 +327,7 @@ def test_properties_charts_and_layout(engine: Engine, payouts: Payouts, tmp_path
     assert "<barChart>" in xml
     assert "<lineChart>" in xml
     _, districts, _ = table_rows(wb["Summary"], "ByDistrict")
-    span = f"$A$16:$A${15 + len(districts)}"  # the district names, as text categories
+    span = f"$A$19:$A${18 + len(districts)}"  # the district names, as text categories
     assert f"<strRef><f>'Summary'!{span}</f></strRef>" in xml
     for ws in wb.worksheets:
         widths = [d.width for d in ws.column_dimensions.values() if d.width]
@@ -328,7 +337,23 @@ def test_properties_charts_and_layout(engine: Engine, payouts: Payouts, tmp_path
         ws = wb[title]
         (table,) = ws.tables.values()
         assert ws.freeze_panes == "A2"
+        assert ws.print_title_rows == "$1:$1"
         assert table.autoFilter.ref == table.ref
+    assert wb["Summary"].freeze_panes == "A4"  # below the report's name, period and maker
+    assert wb["Exceptions"].print_title_rows == "$1:$2"  # its title and the table's header
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.paperSize == 9  # A4
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        header = "Qinqing disbursement report · 2026-03-01 to 2026-03-31, all policies · &A"
+        assert ws.oddHeader.center.text == header
+        assert ws.oddFooter.center.text == "&P / &N"
+    summary = wb["Summary"]
+    (brk,) = summary.row_breaks.brk
+    anchors = [chart.anchor._from.row + 1 for chart in summary._charts]
+    assert len(anchors) == 2
+    assert all(row > brk.id for row in anchors)  # the charts begin a page of their own
 
 
 def test_an_empty_database_gives_an_empty_report(engine: Engine, tmp_path: Path) -> None:
@@ -337,6 +362,8 @@ def test_an_empty_database_gives_an_empty_report(engine: Engine, tmp_path: Path)
     assert rows == []
     assert total[4] == 0
     assert wb["Ledger"]["A2"].value == "(none)"
+    zh = report(engine, tmp_path / "zh.xlsx", language="zh")
+    assert zh["明细"]["A2"].value == "（无）"
 
 
 def test_refusals_name_the_field(engine: Engine, payouts: Payouts, tmp_path: Path) -> None:

@@ -47,14 +47,16 @@ def book(content: bytes) -> Any:
 
 
 def test_finance_and_auditors_download_the_workbook(client: TestClient, paid: Payouts) -> None:
-    for role in (Role.FINANCE, Role.AUDITOR):
-        answer = client.get(URL, params={"policy": "rep-b"}, headers=token(role))
+    # Chinese unless asked for English
+    for role, lang, summary in ((Role.FINANCE, None, "汇总"), (Role.AUDITOR, "en", "Summary")):
+        params = {"policy": "rep-b"} | ({"lang": lang} if lang else {})
+        answer = client.get(URL, params=params, headers=token(role))
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"] == XLSX
         assert 'filename="disbursements-rep-b.xlsx"' in answer.headers["content-disposition"]
         wb = book(answer.content)
         assert wb.properties.creator == f"{role}:{role}-tester"
-        _, rows, _ = table_rows(wb["Summary"], "ByPolicy")
+        _, rows, _ = table_rows(wb[summary], "ByPolicy")
         assert [r[0] for r in rows] == ["rep-b"]
     for role, uscc in ((Role.OFFICER, None), (Role.ENTERPRISE, paid.usccs[0])):
         answer = client.get(URL, headers=token(role, uscc))
@@ -67,6 +69,7 @@ def test_a_bad_filter_is_a_problem_naming_the_parameter(client: TestClient) -> N
         ({"from": "2026-04-01", "to": "2026-03-01"}, "query.from", "after it ends"),
         ({"policy": "nope"}, "query.policy", "no policy 'nope'"),
         ({"from": "2026-13-01"}, "query.from", ""),
+        ({"lang": "fr"}, "query.lang", ""),
     ]
     for params, field, said in cases:
         answer = client.get(URL, params=params, headers=token(Role.FINANCE))
@@ -92,16 +95,17 @@ def test_a_large_report_runs_as_a_job(
     monkeypatch.setattr(jobs, "advance", spy)
     monkeypatch.setattr(tasks, "PROGRESS_SECONDS", 0.0)
     monkeypatch.setattr(_sheets, "PROGRESS_EVERY", 20)
-    small = client.get(URL, headers=token(Role.AUDITOR))  # what the job must also write
+    english = {"lang": "en"}
+    small = client.get(URL, params=english, headers=token(Role.AUDITOR))  # as the job writes it
     assert small.status_code == 200
     monkeypatch.setattr(jobs, "LARGE", 10)
 
-    answer = client.get(URL, headers=token(Role.FINANCE))
+    answer = client.get(URL, params=english, headers=token(Role.FINANCE))
     assert answer.status_code == 202, answer.text
     queued = answer.json()
     assert queued["state"] == "queued"  # as answered; the task ran once the request committed
     assert queued["rows_total"] == 82
-    assert queued["parameters"] == {"from": None, "to": None, "policy": None}
+    assert queued["parameters"] == {"from": None, "to": None, "policy": None, "lang": "en"}
     location = answer.headers["location"]
     assert location == f"/api/v1/reports/jobs/{queued['id']}"
 

@@ -3,7 +3,6 @@ are the match run's, found again and explained."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -11,13 +10,10 @@ from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from matching import service as matching_service
 from matching.models import MatchRun, Qualification
-from policies import service as policy_service
-from policies.document import load_path
 from reports import funnel
 from reports.errors import UnknownPolicy
 from subsidy import db
@@ -25,42 +21,13 @@ from subsidy.redemption.models import Redemption, RedemptionStatus
 from subsidy.registry.models import Enterprise
 from tests.reports.helpers import Payouts, table_rows
 
-EXAMPLE = Path(__file__).parents[2] / "policies" / "examples" / "hz-2020-ui-refund.yaml"
 ZERO = Decimal("0.00")
 
 
-@pytest.fixture
-def matched(engine: Engine, data_dir: Path, payouts: Payouts) -> Payouts:
-    """The fixture's policies and the UI refund (which errs on a firm without a premium) matched;
-    some redemptions paid, one reversed."""
-    approved = policy_service.approve(
-        load_path(EXAMPLE), "ui.yaml", [matching_service.compile_issues]
-    )
-    with db.session_scope(engine) as session:
-        policy_service.publish(session, approved, by="officer")
-    with db.session_scope(engine) as session:
-        matching_service.run_match(session, data_dir, as_of=dt.date(2020, 6, 30))
-        ids = list(
-            session.execute(
-                select(col(Redemption.id)).where(col(Redemption.policy_id) == "rep-a")
-            ).scalars()
-        )
-        session.execute(
-            update(Redemption)
-            .where(col(Redemption.id).in_(ids[:12]))
-            .values(status=RedemptionStatus.PAID.value)
-        )
-        session.execute(
-            update(Redemption)
-            .where(col(Redemption.id) == ids[-1])
-            .values(status=RedemptionStatus.REVERSED.value)
-        )
-    return payouts
-
-
 def write(engine: Engine, data_dir: Path, policy_id: str, path: Path) -> Any:
+    """The funnel in English (its words in both languages: test_words.py)."""
     with db.session_scope(engine) as session:
-        funnel.write(session, policy_id, path, by="officer:test", data_dir=data_dir)
+        funnel.write(session, policy_id, path, by="officer:test", data_dir=data_dir, language="en")
     return openpyxl.load_workbook(path)
 
 
@@ -143,6 +110,10 @@ def test_funnel_numbers_equal_direct_counts(
         )
         assert all(r[9] == 0 for r in rows)  # the flat policy never errs
     assert wb.properties.title == "Qinqing policy funnel"
+    # every page is headed by the report, the policy and the day it was matched as of
+    header = wb["Funnel"].oddHeader.center.text
+    assert header.startswith("Qinqing policy funnel · rep-a ")
+    assert header.endswith(" (as of 2020-06-30) · &A")
     assert wb.properties.creator == "officer:test"
     assert "rep-a" in wb.properties.subject
 

@@ -131,7 +131,7 @@ def test_tables_are_filtered_frozen_fitted_and_totalled(tmp_path: Path) -> None:
         Column("Paid", Kind.YUAN),
         Column("Items", Kind.INTEGER),
         Column("Share", Kind.PERCENT),
-        Column("At (UTC)", Kind.DATETIME),
+        Column("At (Asia/Shanghai)", Kind.DATETIME),
     ]
     at = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     rows = [
@@ -162,7 +162,7 @@ def test_tables_are_filtered_frozen_fitted_and_totalled(tmp_path: Path) -> None:
     assert ws["A2"].number_format == "yyyy-mm-dd"
     assert ws["D2"].number_format == "#,##0"
     assert ws["E2"].number_format == "0.00%"
-    assert ws["F2"].value == dt.datetime(2026, 3, 1, 0, 30)  # in UTC
+    assert ws["F2"].value == dt.datetime(2026, 3, 1, 8, 30)  # in the users' zone (Beijing)
     assert wb.properties.title == "T"
     assert wb.properties.creator == "tester"
     assert {p.name: p.value for p in cast(Any, wb).custom_doc_props} == {"k": "v"}
@@ -233,3 +233,52 @@ def test_a_failed_workbook_leaves_no_temporary_files(tmp_path: Path) -> None:
     book.discard()
     assert written
     assert not any(Path(p).exists() for p in written)
+
+
+def test_every_sheet_prints_a4_landscape_one_page_wide_headed_and_numbered(
+    tmp_path: Path,
+) -> None:
+    page = sheets.Page(header="R&D report · 2026-03", empty="（无）")
+    book = sheets.Book(props(), page)
+    columns = [Column("Day", Kind.DATE), Column("Paid", Kind.YUAN), Column("Items", Kind.INTEGER)]
+    rows = [(dt.date(2026, 3, d), Decimal(d), d) for d in range(1, 11)]
+    sheet = book.sheet("Data", [12, 14, 10], freeze="A3", repeat="1:2")
+    sheet.line("Title", bold=True)
+    span = sheet.table("Paid", columns, rows)
+    sheet.bar_chart("Paid by day", span, 1, [2], "yuan")
+    sheet.line_chart("Paid, a line", span, 1, 2, "yuan")
+    sheet.charts_page()
+    book.sheet("Empty").table("Nothing", columns, [])
+    book.save(tmp_path / "p.xlsx")
+
+    wb: Any = openpyxl.load_workbook(tmp_path / "p.xlsx")
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert (setup.orientation, setup.paperSize) == ("landscape", 9)
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0)
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        # "&" is a page header's code character: the report's own is doubled
+        assert ws.oddHeader.center.text == "R&&D report · 2026-03 · &A"
+        assert ws.oddFooter.center.text == "&P / &N"
+        assert ws.page_margins.left == sheets.PAGE_MARGINS.left
+    data = wb["Data"]
+    assert data.print_title_rows == "$1:$2"
+    assert data.freeze_panes == "A3"
+    assert wb["Empty"].print_title_rows is None
+    long = sheets.header_text("&" * 500)  # a header holds 255 characters, codes included
+    assert long.startswith("&&&&")
+    assert len(long) + len(" · &A") <= 255
+    assert wb["Empty"]["A2"].value == "（无）"
+    # both charts below the table, after a page break, side by side, each within the page
+    (brk,) = data.row_breaks.brk
+    assert brk.id > span.last_row
+    charts = data._charts
+    assert len(charts) == 2
+    starts = [(c.anchor._from.row + 1, c.anchor._from.col) for c in charts]
+    assert all(row > brk.id for row, _ in starts)
+    assert starts[0][0] == starts[1][0]
+    assert starts[0][1] < starts[1][1]
+    width, height = sheets.PRINTABLE_CM
+    for chart in charts:  # the anchor keeps the size, in EMU (360,000 a centimetre)
+        assert chart.anchor.ext.width / 360_000 <= width / 2
+        assert chart.anchor.ext.height / 360_000 < height

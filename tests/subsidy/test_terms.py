@@ -45,6 +45,7 @@ NOT_STATES = {
     "policies.models.DraftFormat",  # yaml / json
     "policies.models.PolicyAction",  # action.<value> in portal.po
     "reports._sheets.Kind",  # a workbook column's kind
+    "reports.cli.WorkbookLanguage",  # --lang zh / en: a language code, not a state
 }
 """Enums that are not states, each with why; a new enum must be put in one list or the other."""
 

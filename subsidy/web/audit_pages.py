@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from subsidy import localtime
 from subsidy.api.security import DbSession
 from subsidy.audit import queries
 from subsidy.audit import service as audit
@@ -47,7 +48,9 @@ def _form(request: Request) -> tuple[dict[str, str], queries.Filter, dict[str, s
             except ValueError:
                 errors[field] = "audit.bad_day"
                 continue
-            days[field] = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+            days[field] = dt.datetime.combine(
+                day, dt.time(), tzinfo=localtime.zone()
+            )  # the day users read
     until = days["to"] + dt.timedelta(days=1) if days["to"] else None
     wanted = queries.Filter(
         sent["subject"] or None, sent["actor"] or None, sent["action"] or None, days["from"], until

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -281,6 +281,21 @@ def test_the_auditor_reads_filters_verifies_and_exports_the_trail(
     cell = openpyxl.load_workbook(io.BytesIO(xlsx))["audit"]["E2"]
     assert cell.value == '=HYPERLINK("http://evil")'
     assert cell.data_type == "s"
+
+
+def test_the_trail_is_filtered_by_the_day_users_read(
+    client: TestClient, portal_env: Engine
+) -> None:
+    """01:30 on 1 July in Beijing is 17:30 on 30 June in UTC: the entry is on 1 July's page."""
+    with db.session_scope(portal_env) as session:
+        audit.record(session, actor="officer:zhang", action="policy.publish", subject="policy:late")
+    with db.session_scope(portal_env) as session:
+        session.execute(update(AuditEntry).values(at=datetime(2020, 6, 30, 17, 30, tzinfo=UTC)))
+    sign_in(client, Role.AUDITOR)
+    first_of_july = client.get("/audit?from=2020-07-01&to=2020-07-01").text
+    assert "policy:late" in first_of_july
+    assert "2020-07-01 01:30:00" in first_of_july
+    assert "policy:late" not in client.get("/audit?from=2020-06-30&to=2020-06-30").text
 
 
 def test_a_broken_chain_is_named_on_the_page(client: TestClient, portal_env: Engine) -> None:

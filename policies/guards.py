@@ -42,6 +42,13 @@ class Finding:
     offset: int | None
     message: str
 
+    # What a rule may not do keeps the guard's own words in every language for now: one code.
+    code = "policy.rule_refused"
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return {"detail": self.message}
+
 
 @cache
 def _lexer() -> Any:

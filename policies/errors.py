@@ -26,9 +26,10 @@ so a caller can show every failure, not just the first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from subsidy import i18n
 from subsidy.errors import QinqingError, english, worded
@@ -46,7 +47,9 @@ class Issue:
     column: int | None
     message: str
     code: str = dataclasses.field(default="policy.issue", compare=False)
-    fields: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False, hash=False)
+    fields: Mapping[str, object] = dataclasses.field(
+        default_factory=dict, compare=False, hash=False
+    )
 
     @classmethod
     def coded(
@@ -161,6 +164,7 @@ class RequestDecidedError(ActionRequestError):
     """The request is confirmed or withdrawn; nothing more can happen to it."""
 
     code = "policy.request_decided"
+    states: ClassVar[Mapping[str, str]] = {"status": "request"}
 
 
 class SameOfficerError(ActionRequestError):

@@ -76,7 +76,7 @@ def preview_draft(
             session, get_settings().data_dir, checked.document, as_of or _today()
         )
     except RegistryError as exc:
-        raise RegistryUnavailable(str(exc)) from exc
+        raise RegistryUnavailable(str(exc), cause=exc) from exc
     return PreviewOut(
         draft_id=draft_id,
         policy_id=report.policy_id,

@@ -111,7 +111,7 @@ class _BadStatement(ProblemError):
             {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
             for p in exc.problems
         ]
-        super().__init__(str(exc).splitlines()[0], problems=problems)
+        super().__init__(str(exc).splitlines()[0], cause=exc, problems=problems)
 
 
 class _Refused(ProblemError):
@@ -121,7 +121,7 @@ class _Refused(ProblemError):
             (400, "bad-request", "Bad request"),
         )
         self.status, self.slug, self.title = problem
-        super().__init__(str(exc))
+        super().__init__(str(exc), cause=exc)
 
 
 @contextmanager

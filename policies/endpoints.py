@@ -90,6 +90,7 @@ class InvalidPolicy(ProblemError):
         count = len(exc.issues)
         super().__init__(
             f"{exc.source}: {count} problem{'s' if count != 1 else ''}",
+            cause=exc,
             issues=[IssueOut.of(issue).model_dump() for issue in exc.issues],
         )
 
@@ -171,7 +172,7 @@ def policy_problems() -> Iterator[None]:
         problem = _PROBLEMS.get(type(exc))
         if problem is None:
             raise
-        raise problem(str(exc)) from exc
+        raise problem(str(exc), cause=exc) from exc
 
 
 # --- the document in the request body --------------------------------------------------------

@@ -21,7 +21,7 @@ def caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
-        raise AuthenticationError("send a bearer token in the Authorization header")
+        raise AuthenticationError(code="auth.missing")
     return verify(get_settings(), credentials.credentials)
 
 

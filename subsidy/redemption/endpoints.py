@@ -34,7 +34,7 @@ class _Refused(ProblemError):
     def __init__(self, exc: errors.RedemptionError) -> None:
         self.status, self.slug, self.title = _PROBLEMS[type(exc)]
         extra = {"explanation": exc.explanation} if isinstance(exc, errors.NotEligible) else {}
-        super().__init__(str(exc), **extra)
+        super().__init__(str(exc), cause=exc, **extra)
 
 
 @router.post(

@@ -115,6 +115,8 @@ class _BadStatement(ProblemError):
 
 
 class _Refused(ProblemError):
+    code = "api.payout_refused"  # an instance carries its payout error's code
+
     def __init__(self, exc: errors.PayoutError) -> None:
         problem = next(
             (_PROBLEMS[t] for t in type(exc).__mro__ if t in _PROBLEMS),

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from subsidy import i18n
-from subsidy.errors import QinqingError, english, worded
+from subsidy.errors import QinqingError, english, key_of, worded
 
 _CLAUSES = ("eligibility", "amount")
 
@@ -63,6 +63,7 @@ class Issue:
         **fields: object,
     ) -> Issue:
         """An issue with its code: its message is the code's English words with `fields`."""
+        assert i18n.has("en", key_of(code)), f"issue code {code} has no words in errors.po"
         return cls(source, field, line, column, english(code, fields), code, fields)
 
     def message_in(self, language: i18n.Language) -> str:

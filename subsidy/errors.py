@@ -89,7 +89,7 @@ class QinqingError(Exception):
 
     def __init__(self, message: str | None = None, /, *, code: str | None = None, **fields: object):
         chosen = code or type(self).code
-        if chosen != type(self).code and chosen not in type(self).variants:
+        if chosen not in type(self).codes():
             raise ValueError(f"{type(self).__name__} has no code {chosen!r}")
         if message is not None and not fields:
             fields = {"detail": message}  # words written elsewhere: a code's `{detail}` shows them
@@ -100,7 +100,7 @@ class QinqingError(Exception):
     @classmethod
     def codes(cls) -> tuple[str, ...]:
         """Every code an instance of exactly this class may carry."""
-        return (cls.code, *cls.variants)
+        return (cls.code, *cls.__dict__.get("variants", ()))  # a subclass has its own
 
     def message_in(self, language: i18n.Language) -> str:
         """The message in `language` (Chinese on the portal by default, English on request)."""

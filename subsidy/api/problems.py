@@ -72,6 +72,8 @@ class Forbidden(ProblemError):
 class _TryLater(ProblemError):
     """A refusal that passes: the answer says when to try again (Retry-After, in seconds)."""
 
+    code = "api.try_later"
+
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.retry_after = retry_after

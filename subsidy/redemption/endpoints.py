@@ -31,6 +31,8 @@ _PROBLEMS: dict[type[errors.RedemptionError], tuple[int, str, str]] = {
 
 
 class _Refused(ProblemError):
+    code = "api.redemption_refused"  # an instance carries its redemption error's code
+
     def __init__(self, exc: errors.RedemptionError) -> None:
         self.status, self.slug, self.title = _PROBLEMS[type(exc)]
         extra = {"explanation": exc.explanation} if isinstance(exc, errors.NotEligible) else {}

@@ -17,6 +17,9 @@ from subsidy import i18n
 from subsidy.errors import QinqingError, key_of, worded
 
 PROBLEM_CODES = (
+    "registry.uscc_length",
+    "registry.uscc_shape",
+    "registry.uscc_check",
     "registry.column_missing",
     "registry.unknown_column",
     "registry.column_repeated",

@@ -83,7 +83,8 @@ def test_errors_po_has_the_same_keys_and_placeholders_in_both_languages() -> Non
     assert set(zh) == set(en), sorted(set(zh) ^ set(en))
     for key, words in zh.items():
         assert placeholders(words) == placeholders(en[key]), key
-        assert words.strip() and en[key].strip(), key
+        assert words.strip(), key
+        assert en[key].strip(), key
 
 
 VALUES_A_USER_TYPES = {"true", "false", "payment", "return"}
@@ -108,8 +109,10 @@ def test_english_is_todays_message_and_chinese_fills_the_same_fields() -> None:
     assert refused.code == "redemption.already_redeemed"
     assert refused.message_in("en") == str(refused)
     chinese = refused.message_in("zh")
-    assert "91330106MA27XXXX0L" in chinese and "flat-500" in chinese
-    assert "已兑付" in chinese and "redeemed" not in chinese
+    assert "91330106MA27XXXX0L" in chinese
+    assert "flat-500" in chinese
+    assert "已兑付" in chinese
+    assert "redeemed" not in chinese
 
 
 def test_an_unknown_variant_is_a_bug_not_a_message() -> None:
@@ -154,8 +157,8 @@ def _registry_problems(tmp_path: Path) -> Iterator[Problem]:
         rows = [employee(i) for i in range(1, 6)]
         rows[1] = rows[1] | {column: value}
         path = write_csv(tmp_path / f"staff-{number}.csv", rows)
+        known = read_source(write_csv(tmp_path / "known.csv", [{"uscc": make_uscc(1)}]))
         with pytest.raises(QinqingError) as refused:
-            known = read_source(write_csv(tmp_path / "known.csv", [{"uscc": make_uscc(1)}]))
             validate(read_source(path), EMPLOYEES, path.name, known_usccs=known["uscc"])
         yield from refused.value.problems  # type: ignore[attr-defined]
 
@@ -168,7 +171,8 @@ def test_every_registry_problem_has_its_code_and_chinese_words(tmp_path: Path) -
         assert code in PROBLEM_CODES, problem.message
         assert problem.message_in("en") == problem.message
         chinese = problem.shown("zh")
-        assert f"第 {problem.row} 行" in chinese and problem.column in chinese
+        assert f"第 {problem.row} 行" in chinese
+        assert f"列 {problem.column}" in chinese
         # the English words around the values (never the values: a choice, a date) are gone
         code, fields = problem_code(problem.message)
         values = " ".join(str(v) for v in fields.values())

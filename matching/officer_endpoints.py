@@ -115,10 +115,10 @@ def explain_firm(
     wanted = version if version is not None else policy.latest_version
     chosen = next((v for v in versions if v.version == wanted), None)
     if chosen is None:
-        raise UnknownVersion(f"policy {policy_id} has no version {wanted}")
+        raise UnknownVersion(fields={"policy_id": policy_id, "version": wanted})
     record = registered_firm(session, uscc)
     if record is None:
-        raise UnknownFirm(f"no firm {uscc} in the current enterprise registry")
+        raise UnknownFirm(fields={"uscc": uscc})
     day = as_of or _today()
     document = policy_service.published_document(chosen)
     result = explain(document, record, day)

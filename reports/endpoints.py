@@ -119,7 +119,7 @@ def job_file(job_id: RowId, session: DbSession, me: Reader) -> Response:
 def _job(session: DbSession, job_id: int) -> ReportJob:
     job = session.get(ReportJob, job_id)
     if job is None:
-        raise NotFound(f"no report job {job_id}")
+        raise NotFound(code="api.not_found.report_job", fields={"job_id": job_id})
     return job
 
 

@@ -86,6 +86,8 @@ class QinqingError(Exception):
     states: ClassVar[Mapping[str, str]] = {}
     """Fields that hold a state, by the state's kind (`{"state": "policy"}`): shown in the
     page's language (`terms.po`), never a raw `suspended`."""
+    terms: ClassVar[Mapping[str, str]] = {}
+    """Fields whose value names a term, by its key's prefix (`{"role": "role."}`)."""
 
     def __init__(self, message: str | None = None, /, *, code: str | None = None, **fields: object):
         chosen = code or type(self).code
@@ -108,6 +110,9 @@ class QinqingError(Exception):
         for name, kind in self.states.items():
             if name in fields:
                 fields[name] = i18n.state(language, kind, str(fields[name]))
+        for name, prefix in self.terms.items():
+            if name in fields and i18n.has(language, f"{prefix}{fields[name]}"):
+                fields[name] = i18n.text(language, f"{prefix}{fields[name]}")
         return worded(language, self.code, fields, str(self))
 
 

@@ -11,7 +11,8 @@ from `errors.po`. A client shows `message` and branches on `type` or `code`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,9 +43,21 @@ class ProblemError(QinqingError):
         if "code" not in cls.__dict__:
             cls.code = "api." + cls.slug.replace("-", "_")
 
-    def __init__(self, detail: str, /, *, cause: QinqingError | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(
+        self,
+        detail: str | None = None,
+        /,
+        *,
+        cause: QinqingError | None = None,
+        code: str | None = None,
+        fields: Mapping[str, object] | None = None,
+        **extra: Any,
+    ) -> None:
+        """`detail` as text, or `code=` one of the class's codes with the `fields` its words name
+        (`NotFound(code="api.not_found.redemption", fields={"redemption_id": 5})`); `extra`
+        goes into the body."""
+        super().__init__(detail, code=code, **(fields or {}))
+        self.detail = str(self.args[0])
         self.extra = extra
         self.cause = cause
         if cause is not None:  # the domain's refusal: its code and its words
@@ -63,10 +76,18 @@ class ProblemError(QinqingError):
 
 class NotFound(ProblemError):
     status, slug, title = 404, "not-found", "Not found"
+    variants = (
+        "api.not_found.page",
+        "api.not_found.redemption",
+        "api.not_found.report_job",
+        "api.not_found.own_firm",
+    )
 
 
 class Forbidden(ProblemError):
     status, slug, title = 403, "forbidden", "Your role may not do this"
+    variants = ("api.forbidden.role",)
+    terms: ClassVar[Mapping[str, str]] = {"role": "role."}
 
 
 class _TryLater(ProblemError):

@@ -44,7 +44,7 @@ def allow(*roles: Role) -> Callable[[Principal], Principal]:
 
     def admitted(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         if principal.role not in roles:
-            raise Forbidden(f"the {principal.role} role may not use this endpoint")
+            raise Forbidden(code="api.forbidden.role", fields={"role": principal.role})
         return principal
 
     admitted.roles = roles  # type: ignore[attr-defined]  # read by the role-matrix test

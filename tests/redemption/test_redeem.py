@@ -174,9 +174,14 @@ def test_a_problem_body_carries_the_errors_code_and_its_words(
     assert english.json()["message"] == english.json()["detail"]
     unknown = client.get("/api/v1/redemptions/999999", headers=me)
     assert (unknown.json()["code"], unknown.json()["message"]) == (
-        "api.not_found",
-        "未找到：no redemption 999999",
+        "api.not_found.redemption",
+        "没有兑付记录 999999",
     )
+    assert unknown.json()["detail"] == "no redemption 999999"
+    officer = client.get("/api/v1/me/redemptions", headers=bearer(Role.OFFICER))
+    assert (officer.status_code, officer.json()["code"]) == (403, "api.forbidden.role")
+    assert officer.json()["detail"] == "the officer role may not use this endpoint"
+    assert "officer" not in officer.json()["message"]
     anonymous = client.get("/api/v1/me/redemptions", headers={"Accept-Language": "en"})
     assert anonymous.json()["code"] == "auth.missing"
     assert anonymous.json()["message"] == anonymous.json()["detail"]

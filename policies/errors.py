@@ -32,9 +32,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from subsidy import i18n
-from subsidy.errors import QinqingError, english, key_of, worded
+from subsidy.errors import QinqingError, english, key_of, read_back, worded
 
 _CLAUSES = ("eligibility", "amount")
+READ_BACK = ("policy.document_too_large", "policy.document_nests")
+"""The codes an issue built from another module's words (no code of its own) may read back."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,10 @@ class Issue:
 
     def message_in(self, language: i18n.Language) -> str:
         """What is wrong, in `language` (an issue without its own words keeps its message)."""
-        fields = self.fields or {"detail": self.message}
-        return worded(language, self.code, fields, self.message)
+        code, fields = self.code, self.fields or {"detail": self.message}
+        if code == "policy.issue":  # words written elsewhere: a guard's or a limit's, perhaps
+            code, fields = read_back(self.message, READ_BACK) or (code, fields)
+        return worded(language, code, fields, self.message)
 
     def shown(self, language: i18n.Language) -> str:
         """The issue as the editor lists it: line, column, field and what is wrong, in

@@ -22,6 +22,8 @@ A code never changes once published (API clients branch on it); its words may.
 
 from __future__ import annotations
 
+import functools
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,6 +69,33 @@ def worded(language: i18n.Language, code: str, fields: Mapping[str, object], fal
         for name, value in fields.items()
     }
     return words.format(**filled)
+
+
+@functools.cache
+def _patterns(codes: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each code with a pattern of its English words, `{name}` a named group (again: the same)."""
+    found = []
+    for code in codes:
+        words = i18n.translations("en").gettext(key_of(code))
+        pattern, seen = "", set()
+        for literal, name, _, _ in string.Formatter().parse(words):
+            pattern += re.escape(literal)
+            if name:
+                pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+                seen.add(name)
+        found.append((code, re.compile(pattern + r"\Z", re.DOTALL)))
+    return tuple(found)
+
+
+def read_back(message: str, codes: tuple[str, ...]) -> tuple[str, dict[str, object]] | None:
+    """The code among `codes` whose English words render as `message`, and its fields; for
+    messages built in bulk (a polars column of problems) or by a library's caller. The first
+    code that fits wins, so a more general one goes last. Its words have no format specs."""
+    for code, pattern in _patterns(codes):
+        matched = pattern.match(message)
+        if matched:
+            return code, dict(matched.groupdict())
+    return None
 
 
 def english(code: str, fields: Mapping[str, object]) -> str:

@@ -8,13 +8,10 @@ whose words match and fills the target language's words with the same fields.
 
 from __future__ import annotations
 
-import functools
-import re
-import string
 from dataclasses import dataclass
 
 from subsidy import i18n
-from subsidy.errors import QinqingError, key_of, worded
+from subsidy.errors import QinqingError, read_back, worded
 
 PROBLEM_CODES = (
     "registry.uscc_length",
@@ -51,28 +48,9 @@ PROBLEM_CODES = (
 """The problems a file's cells can have (registry imports and bank files), by code."""
 
 
-@functools.cache
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """Each problem code with a pattern of its English words: `{name}` a named group."""
-    found = []
-    for code in PROBLEM_CODES:
-        words = i18n.translations("en").gettext(key_of(code))
-        pattern = ""
-        for literal, name, _, _ in string.Formatter().parse(words):
-            pattern += re.escape(literal)
-            if name:
-                pattern += f"(?P<{name}>.+?)"
-        found.append((code, re.compile(pattern + r"\Z", re.DOTALL)))
-    return tuple(found)
-
-
 def problem_code(message: str) -> tuple[str, dict[str, object]]:
     """The code and fields of a problem's English message (`registry.problem` when none fits)."""
-    for code, pattern in _patterns():
-        matched = pattern.match(message)
-        if matched:
-            return code, dict(matched.groupdict())
-    return "registry.problem", {"detail": message}
+    return read_back(message, PROBLEM_CODES) or ("registry.problem", {"detail": message})
 
 
 @dataclass(frozen=True, order=True)

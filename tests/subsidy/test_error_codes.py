@@ -5,6 +5,7 @@ code without its zh and en words, fails here rather than on an officer's screen.
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import re
 from collections.abc import Iterator
@@ -87,7 +88,7 @@ def test_errors_po_has_the_same_keys_and_placeholders_in_both_languages() -> Non
         assert en[key].strip(), key
 
 
-VALUES_A_USER_TYPES = {"true", "false", "payment", "return"}
+VALUES_A_USER_TYPES = {"true", "false", "null", "payment", "return"}
 
 
 def test_the_chinese_words_are_chinese() -> None:
@@ -179,3 +180,40 @@ def test_every_registry_problem_has_its_code_and_chinese_words(tmp_path: Path) -
         typed = set(re.findall(r"[a-z]+", values)) | VALUES_A_USER_TYPES
         words = set(re.findall(r"[a-z]{3,}", problem.message)) - typed
         assert not words & set(re.findall(r"[a-z]{3,}", problem.message_in("zh"))), problem
+
+
+RULES_REFUSED = [
+    ("bank_account == '123'", "policy.personal_data", "个人信息 bank_account"),
+    (
+        "status in [" + ", ".join(f"'{i}'" for i in range(6_000)) + "]",
+        "policy.list_too_long",
+        "6,000",
+    ),
+    ("name =~ status", "policy.dynamic_pattern", "=~ 后面的正则表达式"),
+    ("name =~ '(a+)+$'", "policy.regex_refused", "正则表达式"),
+    ("status == 'active' and", "policy.syntax_ends_early", "规则提前结束"),
+    ("name", "policy.eligibility_type", "资格条件中的结果必须是真或假，而不是文本"),
+    ("employees.count", "policy.unknown_attribute", "资格条件中有未知的属性 'count'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "code", "chinese"), RULES_REFUSED, ids=[r[1] for r in RULES_REFUSED]
+)
+def test_what_a_rule_may_not_do_has_its_code_and_chinese_words(
+    rule: str, code: str, chinese: str
+) -> None:
+    from policies import checking
+    from policies.errors import PolicyDocumentError
+
+    example = Path("policies/examples/hz-2020-ui-refund.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"eligibility: >-\n(  .*\n)+", f"eligibility: {json.dumps(rule)}\n", example)
+    with pytest.raises(PolicyDocumentError) as refused:
+        checking.load_and_check(text, "ui.yaml")
+    issues = [i for i in refused.value.issues if i.field == "eligibility"]
+    assert issues, refused.value
+    shown = issues[0].shown("zh")
+    assert issues[0].code == code, issues[0]
+    assert chinese in shown, shown
+    assert str(issues[0]).endswith(issues[0].message)  # the English as before
+    assert issues[0].message_in("en") == issues[0].message

@@ -671,7 +671,7 @@ def disbursements_report(
         done = report_service.export_disbursements(session, period, actor(me.role, me.subject))
     except ReportError as exc:
         session.rollback()
-        errors = views.report_refusal(exc, period)
+        errors = views.report_refusal(exc, period, language(request))
         return _reports_page(request, me, session, form, errors, status=422)
     if isinstance(done, report_service.Queued):
         run = done.run_after_answer

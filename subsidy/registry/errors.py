@@ -112,9 +112,27 @@ class RegistryError(QinqingError):
 
 
 class RegistryFileError(RegistryError):
-    """The file cannot be read at all (its words are the reader's: `{detail}`)."""
+    """The file cannot be read at all. Raised with the reader's words; the commonest are read
+    back to their codes (`FILE_CODES`), the others keep them after `registry.unreadable`."""
 
     code = "registry.unreadable"
+    variants = (
+        "registry.unsupported_type",
+        "registry.no_such_file",
+        "registry.cannot_read",
+        "registry.no_header",
+        "registry.too_many_columns",
+        "registry.too_many_rows",
+    )
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        found = read_back(message, FILE_CODES)
+        if found is not None:
+            self.code, self.fields = found
+
+
+FILE_CODES = RegistryFileError.variants
 
 
 class RegistryValidationError(RegistryError):

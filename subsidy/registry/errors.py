@@ -9,6 +9,7 @@ whose words match and fills the target language's words with the same fields.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from subsidy import i18n
 from subsidy.errors import QinqingError, read_back, worded
@@ -108,7 +109,7 @@ class RegistryError(QinqingError):
     """A registry import was refused; the registry is exactly as it was."""
 
     code = "registry.refused"
-    variants = ("registry.not_imported",)
+    variants: ClassVar[tuple[str, ...]] = ("registry.not_imported",)
 
 
 class RegistryFileError(RegistryError):
@@ -116,7 +117,7 @@ class RegistryFileError(RegistryError):
     back to their codes (`FILE_CODES`), the others keep them after `registry.unreadable`."""
 
     code = "registry.unreadable"
-    variants = (
+    variants: ClassVar[tuple[str, ...]] = (
         "registry.unsupported_type",
         "registry.no_such_file",
         "registry.cannot_read",
@@ -139,7 +140,7 @@ class RegistryValidationError(RegistryError):
     """The file breaks the registry contract; `problems` lists every problem, in file order."""
 
     code = "registry.invalid"
-    variants = ("registry.invalid_one",)
+    variants: ClassVar[tuple[str, ...]] = ("registry.invalid_one",)
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source

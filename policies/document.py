@@ -38,6 +38,7 @@ from rule_engine.parser import Parser
 from policies.errors import Issue, PolicyDocumentError
 from policies.language import FIRM_TYPES, ParameterValue
 from policies.limits import MAX_DOCUMENT_NESTING, document_problem
+from subsidy.errors import read_back
 from subsidy.i18n import DEFAULT, LANGUAGES
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Kind, Table
 
@@ -479,11 +480,48 @@ def _issue(error: ErrorDetails, source: str, where: SourceMap) -> Issue:
         else:
             code, fields = "policy.unknown_field", {"name": name}
         return Issue.coded(source, field_name(path), line, column, code, **fields)
-    # the schema's own words (pydantic's, or a validator's): kept as they are, code by kind
+    # the schema's own words (pydantic's, or a validator's): kept, their code read back from them
     message = error["msg"].removeprefix("Value error, ")
-    return Issue(
-        source, field_name(path), line, column, message, "policy.schema", {"detail": message}
-    )
+    read = read_back(message, SCHEMA_CODES) or ("policy.schema", {"detail": message})
+    return Issue(source, field_name(path), line, column, message, *read)
+
+
+SCHEMA_CODES = (
+    "policy.schema.string_type",
+    "policy.schema.int_parsing",
+    "policy.schema.int_from_float",
+    "policy.schema.int_type",
+    "policy.schema.decimal_parsing",
+    "policy.schema.decimal_places",
+    "policy.schema.date_parsing",
+    "policy.schema.date_inexact",
+    "policy.schema.bool_parsing",
+    "policy.schema.list_type",
+    "policy.schema.dict_type",
+    "policy.schema.greater_equal",
+    "policy.schema.greater_than",
+    "policy.schema.less_equal",
+    "policy.schema.less_than",
+    "policy.schema.literal",
+    "policy.schema.too_short",
+    "policy.schema.no_floats",
+    "policy.schema.not_a_date",
+    "policy.schema.not_finite",
+    "policy.schema.parameter_kind",
+    "policy.schema.unknown_column_suggested",
+    "policy.schema.unknown_column",
+    "policy.schema.column_no_floats",
+    "policy.schema.column_no_time",
+    "policy.schema.column_not_a_date",
+    "policy.schema.no_amount",
+    "policy.schema.empty",
+    "policy.schema.unknown_language",
+    "policy.schema.zh_required",
+    "policy.schema.en_text",
+    "policy.schema.window",
+)
+"""The schema problems worded in both languages, by code: pydantic's words and this module's
+validators', read back from the message (`subsidy.errors.read_back`); a more general one last."""
 
 
 # --- identity --------------------------------------------------------------------------------

@@ -217,3 +217,24 @@ def test_what_a_rule_may_not_do_has_its_code_and_chinese_words(
     assert chinese in shown, shown
     assert str(issues[0]).endswith(issues[0].message)  # the English as before
     assert issues[0].message_in("en") == issues[0].message
+
+
+def test_schema_problems_read_in_chinese_with_their_place() -> None:
+    from policies import checking
+    from policies.errors import PolicyDocumentError
+
+    example = Path("policies/examples/hz-2020-ui-refund.yaml").read_text(encoding="utf-8")
+    broken = example.replace("cap: 3000000", "cap: abc").replace("valid_to:", "valid_tox:")
+    with pytest.raises(PolicyDocumentError) as refused:
+        checking.load_and_check(broken, "ui.yaml")
+    codes = sorted(issue.code for issue in refused.value.issues)
+    assert codes == [
+        "policy.missing_field",
+        "policy.schema.decimal_parsing",
+        "policy.unknown_field_suggested",
+    ]
+    chinese = refused.value.message_in("zh")
+    assert "字段 cap：应为数字" in chinese
+    assert "未知的字段 'valid_tox'，是否想写 'valid_to'？" in chinese
+    assert "Input should" not in chinese
+    assert "cap: Input should be a valid decimal" in str(refused.value)  # English as before

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from subsidy import i18n
 from subsidy.auth import AuthenticationError
-from subsidy.errors import QinqingError
+from subsidy.errors import QinqingError, worded
 from subsidy.settings import get_settings
 
 MEDIA_TYPE = "application/problem+json"
@@ -168,14 +168,22 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
+        words = _words(request, "api.see_errors", "see errors")
         return problem(
-            422, "invalid-request", "The request is not valid", "see errors", errors=errors
+            422, "invalid-request", "The request is not valid", "see errors", **words, errors=errors
         )
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, f"http-{exc.status_code}", str(exc.detail), str(exc.detail))
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        detail = str(exc.detail)
+        words = _words(request, "api.http", detail)
+        return problem(exc.status_code, f"http-{exc.status_code}", detail, detail, **words)
+
+
+def _words(request: Request, code: str, detail: str) -> dict[str, str]:
+    """`code` and `message` for an answer that is not a QinqingError (FastAPI's own)."""
+    return {"code": code, "message": worded(_language(request), code, {"detail": detail}, detail)}

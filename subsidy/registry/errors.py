@@ -36,6 +36,9 @@ PROBLEM_CODES = (
     "registry.formula",
     "registry.more_formulas",
     "registry.ragged",
+    "registry.number_too_long",
+    "registry.error_cell",
+    "registry.more_error_cells",
     "statement.repeated_reference",
     "statement.reference_too_long",
     "statement.bad_kind",
@@ -124,6 +127,8 @@ class RegistryFileError(RegistryError):
         "registry.no_header",
         "registry.too_many_columns",
         "registry.too_many_rows",
+        "registry.gbk",
+        "registry.not_utf8",
     )
 
     def __init__(self, message: str) -> None:

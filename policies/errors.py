@@ -163,6 +163,7 @@ class RequestPendingError(ActionRequestError):
     """A policy has one pending request at a time: confirm or withdraw it first."""
 
     code = "policy.request_pending"
+    terms: ClassVar[Mapping[str, str]] = {"action": "action."}  # 暂停 / 关闭, not suspend
 
 
 class RequestDecidedError(ActionRequestError):
@@ -176,6 +177,7 @@ class SameOfficerError(ActionRequestError):
     """The officer who requested a change cannot confirm it, under any role."""
 
     code = "policy.same_officer"
+    terms: ClassVar[Mapping[str, str]] = {"action": "action."}  # 暂停 / 关闭, not suspend
 
 
 class NotRequesterError(ActionRequestError):

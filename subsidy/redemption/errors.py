@@ -15,7 +15,8 @@ Each has its code (`redemption.<what>`) and words in `errors.po`, filled from it
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from subsidy.errors import QinqingError
 
@@ -31,6 +32,7 @@ class UnknownPolicy(RedemptionError):
 class NotRedeemable(RedemptionError):
     code = "redemption.not_redeemable"  # {policy_id} {state}
     variants = ("redemption.not_yet_valid", "redemption.expired")
+    states: ClassVar[Mapping[str, str]] = {"state": "policy"}
 
 
 class NotEligible(RedemptionError):

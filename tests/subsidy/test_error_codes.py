@@ -238,3 +238,13 @@ def test_schema_problems_read_in_chinese_with_their_place() -> None:
     assert "未知的字段 'valid_tox'，是否想写 'valid_to'？" in chinese
     assert "Input should" not in chinese
     assert "cap: Input should be a valid decimal" in str(refused.value)  # English as before
+
+
+def test_a_requested_action_is_named_in_the_messages_language() -> None:
+    from policies.errors import SameOfficerError
+
+    refused = SameOfficerError(
+        by="officer:li", action="suspend", policy_id="p", request_id=3, requested_by="officer:li"
+    )
+    assert "requested suspend of policy p" in str(refused)
+    assert "暂停申请" in refused.message_in("zh")

@@ -34,7 +34,7 @@ def my_qualifications(
     assert me.uscc is not None  # an enterprise token always names its firm
     record = registered_firm(session, me.uscc)
     if record is None:
-        raise NotFound("your firm is not in the current enterprise registry")
+        raise NotFound(code="api.not_found.own_firm")
     rows = session.execute(
         select(Qualification, MatchRun)
         .join(MatchRun, col(MatchRun.id) == col(Qualification.run_id))

@@ -14,10 +14,16 @@ from subsidy.errors import QinqingError
 class MatchingError(QinqingError):
     """Matching refused to run a policy."""
 
+    code = "matching.refused"
+
 
 class InvalidRule(MatchingError):
     """rule-engine refuses the rule text in the policy's typed context."""
 
+    code = "matching.invalid_rule"
+
 
 class UnsupportedRule(MatchingError):
     """The compiler cannot reproduce a rule construct exactly; the message names the construct."""
+
+    code = "matching.unsupported"

@@ -76,7 +76,7 @@ def preview_draft(
             session, get_settings().data_dir, checked.document, as_of or _today()
         )
     except RegistryError as exc:
-        raise RegistryUnavailable(str(exc)) from exc
+        raise RegistryUnavailable(str(exc), cause=exc) from exc
     return PreviewOut(
         draft_id=draft_id,
         policy_id=report.policy_id,
@@ -115,10 +115,10 @@ def explain_firm(
     wanted = version if version is not None else policy.latest_version
     chosen = next((v for v in versions if v.version == wanted), None)
     if chosen is None:
-        raise UnknownVersion(f"policy {policy_id} has no version {wanted}")
+        raise UnknownVersion(fields={"policy_id": policy_id, "version": wanted})
     record = registered_firm(session, uscc)
     if record is None:
-        raise UnknownFirm(f"no firm {uscc} in the current enterprise registry")
+        raise UnknownFirm(fields={"uscc": uscc})
     day = as_of or _today()
     document = policy_service.published_document(chosen)
     result = explain(document, record, day)

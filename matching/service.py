@@ -57,7 +57,9 @@ def compile_issues(checked: CheckedPolicy, source: str) -> list[Issue]:
         ("amount", "true", document.amount),
     ):
         for message in check_compilable(eligibility, amount, parameters):
-            issues.append(Issue(source, field, None, None, message))
+            issues.append(
+                Issue.coded(source, field, None, None, "policy.not_compilable", detail=message)
+            )
     return issues
 
 

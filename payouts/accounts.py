@@ -109,11 +109,9 @@ def enter(session: Session, uscc: str, account: str, *, by: str) -> PayeeAccount
     """Record the account firm `uscc` is paid to (unconfirmed: another finance user confirms)."""
     account = "".join(account.split())
     if not ACCOUNT.fullmatch(account):
-        raise InvalidPayoutInput(
-            f"account {mask(account)!r} is not a bank account number (8 to 34 digits)"
-        )
+        raise InvalidPayoutInput(code="payout.bad_account", account=mask(account))
     if not _is_waiting(session, uscc):
-        raise NotWaiting(f"firm {uscc} has no approved redemption waiting for a bank account")
+        raise NotWaiting(uscc=uscc)
     entry = _locked(session, uscc)
     before = _audited(entry)
     if entry is None:
@@ -137,13 +135,11 @@ def confirm(session: Session, uscc: str, *, by: str) -> PayeeAccount:
     """Confirm the entered account, as a finance user other than whoever entered it."""
     entry = _locked(session, uscc)
     if entry is None:
-        raise PayoutNotFound(f"no account entered for firm {uscc}")
+        raise PayoutNotFound(code="payout.not_found.account", uscc=uscc)
     if entry.confirmed_by is not None:
-        raise NotWaiting(f"the account of firm {uscc} was confirmed by {entry.confirmed_by}")
+        raise NotWaiting(code="payout.account_confirmed", uscc=uscc, by=entry.confirmed_by)
     if person(entry.entered_by) == person(by):
-        raise MakerChecker(
-            f"{by} entered the account of firm {uscc}; another person must confirm it"
-        )
+        raise MakerChecker(code="payout.maker_checker.account", by=by, uscc=uscc)
     before = _audited(entry)
     entry.confirmed_by, entry.confirmed_at = by, utcnow()
     session.add(entry)

@@ -32,7 +32,7 @@ def approve(session: Session, redemption_id: int, *, by: str) -> Redemption:
     redemption = locked(session, redemption_id)
     if redemption.status != RedemptionStatus.HELD:
         raise RedemptionStateError(
-            f"redemption {redemption_id} is {redemption.status}; only a held one is approved"
+            code="payout.not_held", redemption_id=redemption_id, status=redemption.status
         )
     check_not_maker(redemption, by, "approve")
     before = audited(redemption)
@@ -93,7 +93,7 @@ def unflag(session: Session, uscc: str, *, by: str) -> FirmFlag:
     _check_uscc(uscc)
     found = session.get(FirmFlag, uscc, with_for_update=True)
     if found is None:
-        raise PayoutNotFound(f"firm {uscc} is not flagged")
+        raise PayoutNotFound(code="payout.not_found.flag", uscc=uscc)
     before = _flag_state(found)
     session.delete(found)
     session.flush()
@@ -110,15 +110,15 @@ def check_reason(reason: str) -> str:
     """A reason as recorded: trimmed, not empty, at most MAX_REASON characters."""
     reason = reason.strip()
     if not reason:
-        raise InvalidPayoutInput("a reason is required")
+        raise InvalidPayoutInput(code="payout.reason_missing")
     if len(reason) > MAX_REASON:
-        raise InvalidPayoutInput(f"a reason has at most {MAX_REASON} characters")
+        raise InvalidPayoutInput(code="payout.reason_too_long", limit=MAX_REASON)
     return reason
 
 
 def _check_uscc(uscc: str) -> None:
     if not is_valid_uscc(uscc):
-        raise InvalidPayoutInput(f"{uscc!r} is not a valid USCC")
+        raise InvalidPayoutInput(code="payout.bad_uscc", uscc=uscc)
 
 
 def _flag_state(found: FirmFlag | None) -> dict[str, object]:

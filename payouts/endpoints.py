@@ -111,17 +111,19 @@ class _BadStatement(ProblemError):
             {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
             for p in exc.problems
         ]
-        super().__init__(str(exc).splitlines()[0], problems=problems)
+        super().__init__(str(exc).splitlines()[0], cause=exc, problems=problems)
 
 
 class _Refused(ProblemError):
+    code = "api.payout_refused"  # an instance carries its payout error's code
+
     def __init__(self, exc: errors.PayoutError) -> None:
         problem = next(
             (_PROBLEMS[t] for t in type(exc).__mro__ if t in _PROBLEMS),
             (400, "bad-request", "Bad request"),
         )
         self.status, self.slug, self.title = problem
-        super().__init__(str(exc))
+        super().__init__(str(exc), cause=exc)
 
 
 @contextmanager

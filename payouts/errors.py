@@ -15,57 +15,79 @@ QinqingError
     └── NotWaiting                the firm has no approved redemption waiting for an account
 
 The bank's own errors (`payouts.gateways.errors.BankError`, e.g. a statement file that cannot be
-read) are a separate branch.
+read) are a separate branch. Each class has its code (`payout.<what>`); `variants` are the
+other codes of its instances (`payout.not_found.run`), words in `errors.po`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
 
 from subsidy.errors import QinqingError
 
 
 class PayoutError(QinqingError):
-    pass
+    code = "payout.refused"
 
 
 class PayoutNotFound(PayoutError):
-    pass
+    code = "payout.not_found.redemption"
+    variants: ClassVar[tuple[str, ...]] = (
+        "payout.not_found.account",
+        "payout.not_found.exception",
+        "payout.not_found.statement",
+        "payout.not_found.run",
+        "payout.not_found.flag",
+    )
 
 
 class UnknownBatch(PayoutNotFound):
-    pass
+    code = "payout.not_found.batch"
 
 
 class MakerChecker(PayoutError):
-    pass
+    code = "payout.maker_checker"
+    variants: ClassVar[tuple[str, ...]] = ("payout.maker_checker.account",)
 
 
 class RedemptionStateError(PayoutError):
-    pass
+    code = "payout.not_held"
+    variants: ClassVar[tuple[str, ...]] = ("payout.not_returned", "payout.receipt_not_paid")
+    states: ClassVar[Mapping[str, str]] = {"status": "redemption"}
 
 
 class AlreadyReversed(RedemptionStateError):
-    pass
+    code = "payout.already_reversed"
 
 
 class PaymentInFlight(RedemptionStateError):
-    pass
+    code = "payout.being_paid"
+    variants: ClassVar[tuple[str, ...]] = ("payout.in_batch",)
 
 
 class AccountNotCorrected(PayoutError):
-    pass
+    code = "payout.account_not_corrected"
 
 
 class AlreadyResolved(PayoutError):
-    pass
+    code = "payout.already_resolved"
 
 
 class InvalidPayoutInput(PayoutError):
-    pass
+    code = "payout.bad_uscc"
+    variants: ClassVar[tuple[str, ...]] = (
+        "payout.bad_account",
+        "payout.reason_missing",
+        "payout.reason_too_long",
+        "payout.statement_format",
+    )
 
 
 class RunInProgress(PayoutError):
-    pass
+    code = "payout.run_in_progress"
 
 
 class NotWaiting(PayoutError):
-    pass
+    code = "payout.not_waiting"
+    variants: ClassVar[tuple[str, ...]] = ("payout.account_confirmed",)

@@ -66,7 +66,7 @@ def _count(session: Session, query: Any) -> int:
 def batch(session: Session, batch_id: int) -> BatchSummary:
     found = session.get(PayoutBatch, batch_id)
     if found is None:
-        raise UnknownBatch(f"no payout batch {batch_id}")
+        raise UnknownBatch(batch_id=batch_id)
     return _summaries(session, [found])[0]
 
 

@@ -109,11 +109,11 @@ def receipt(session: Session, redemption_id: int, *, uscc: str | None = None) ->
     is not found, as everywhere a firm reads."""
     redemption = session.get(Redemption, redemption_id)
     if redemption is None or (uscc is not None and redemption.uscc != uscc):
-        raise PayoutNotFound(f"no redemption {redemption_id}")
+        raise PayoutNotFound(code="payout.not_found.redemption", redemption_id=redemption_id)
     paid = payment(session, redemption)
     if paid is None:
         raise RedemptionStateError(
-            f"redemption {redemption_id} is {redemption.status}: a receipt needs it paid"
+            code="payout.receipt_not_paid", redemption_id=redemption_id, status=redemption.status
         )
     item = session.get(PayoutItem, paid.item_id)
     policy = session.get(Policy, redemption.policy_id)

@@ -459,11 +459,13 @@ def resolve(session: Session, exception_id: int, note: str, *, by: str) -> Recon
     )
     found: ReconciliationException | None = session.execute(query).scalars().first()
     if found is None:
-        raise PayoutNotFound(f"no reconciliation exception {exception_id}")
+        raise PayoutNotFound(code="payout.not_found.exception", exception_id=exception_id)
     if found.resolved_at is not None:
         raise AlreadyResolved(
-            f"reconciliation exception {exception_id} was resolved by {found.resolved_by} "
-            f"at {localtime.shown(found.resolved_at)} {localtime.zone_name()}"
+            exception_id=exception_id,
+            by=found.resolved_by,
+            at=localtime.shown(found.resolved_at),
+            zone=localtime.zone_name(),
         )
     found.resolved_at, found.resolved_by = utcnow(), by
     session.add(found)

@@ -17,6 +17,7 @@ from payouts.errors import MakerChecker, PayoutNotFound
 from payouts.models import UNSETTLED, ItemState, PayoutItem
 from subsidy.actors import actor as actor  # re-exported: the payout modules import it here
 from subsidy.actors import person as person
+from subsidy.errors import Term
 from subsidy.masking import mask
 from subsidy.redemption.models import Redemption
 
@@ -25,8 +26,10 @@ def check_not_maker(redemption: Redemption, checker: str, action: str) -> None:
     """Refuse `checker` if they made the change to be checked (recorded in `changed_by`)."""
     if person(redemption.changed_by) == person(checker):
         raise MakerChecker(
-            f"{checker} made the last change to redemption {redemption.id} "
-            f"({redemption.changed_by}); another person must {action} it"
+            by=checker,
+            redemption_id=redemption.id,
+            changed_by=redemption.changed_by,
+            action=Term(f"error_word.{action}"),
         )
 
 
@@ -41,7 +44,7 @@ def locked(session: Session, redemption_id: int) -> Redemption:
     )
     found: Redemption | None = session.execute(query).scalars().first()
     if found is None:
-        raise PayoutNotFound(f"no redemption {redemption_id}")
+        raise PayoutNotFound(code="payout.not_found.redemption", redemption_id=redemption_id)
     return found
 
 

@@ -28,6 +28,7 @@ from payouts.redemptions import (
     locked,
 )
 from subsidy.audit import service as audit
+from subsidy.errors import Term
 from subsidy.masking import mask
 from subsidy.redemption.models import Redemption, RedemptionStatus
 
@@ -39,9 +40,7 @@ def correct_account(session: Session, redemption_id: int, account: str, *, by: s
     """Set the account a returned redemption is paid to next; `by` becomes its maker."""
     account = "".join(account.split())
     if not ACCOUNT.fullmatch(account):
-        raise InvalidPayoutInput(
-            f"account {mask(account)!r} is not a bank account number (8 to 34 digits)"
-        )
+        raise InvalidPayoutInput(code="payout.bad_account", account=mask(account))
     redemption = _returned(session, redemption_id, "corrected")
     before = audited(redemption)
     redemption.account_override = account
@@ -63,15 +62,12 @@ def release(session: Session, redemption_id: int, *, by: str) -> Redemption:
     """returned -> approved, by a finance user other than the one who corrected the account."""
     redemption = _returned(session, redemption_id, "released")
     if live_item(session, redemption_id) is not None:
-        raise PaymentInFlight(f"redemption {redemption_id} is already in a payout batch")
+        raise PaymentInFlight(code="payout.in_batch", redemption_id=redemption_id)
     returned = latest_returned_item(session, redemption_id)
     if redemption.account_override is None or (
         returned is not None and returned.account == redemption.account_override
     ):
-        raise AccountNotCorrected(
-            f"redemption {redemption_id}: correct its bank account before releasing it "
-            "(the bank returned the payment to the account it would be paid to)"
-        )
+        raise AccountNotCorrected(redemption_id=redemption_id)
     check_not_maker(redemption, by, "release")
     before = audited(redemption)
     redemption.status = RedemptionStatus.APPROVED
@@ -92,6 +88,9 @@ def _returned(session: Session, redemption_id: int, done: str) -> Redemption:
     redemption = locked(session, redemption_id)
     if redemption.status != RedemptionStatus.RETURNED:
         raise RedemptionStateError(
-            f"redemption {redemption_id} is {redemption.status}; only a returned one is {done}"
+            code="payout.not_returned",
+            redemption_id=redemption_id,
+            status=redemption.status,
+            done=Term(f"error_word.{done}"),
         )
     return redemption

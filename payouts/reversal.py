@@ -59,12 +59,11 @@ def reverse(session: Session, redemption_id: int, reason: str, *, by: str) -> Re
     redemption = locked(session, redemption_id)
     status = RedemptionStatus(redemption.status)
     if status == RedemptionStatus.REVERSED:
-        raise AlreadyReversed(f"redemption {redemption_id} is already reversed")
+        raise AlreadyReversed(redemption_id=redemption_id)
     item = live_item(session, redemption_id)
     if status == RedemptionStatus.PAYING or item is not None:
         raise PaymentInFlight(
-            f"redemption {redemption_id} is in payout batch "
-            f"{item.batch_id if item else '(unknown)'} being paid; wait for the batch to settle"
+            redemption_id=redemption_id, batch_id=item.batch_id if item else "(unknown)"
         )
     source = _FROM[status]
     target = Account.RECEIVABLE if source == Account.PAID else Account.BUDGET

@@ -31,7 +31,7 @@ def create(session: Session, *, by: str, batch_size: int) -> PayoutRun:
         select(col(PayoutRun.id)).where(col(PayoutRun.state).in_(ACTIVE)).limit(1)
     ).scalar()
     if busy is not None:
-        raise RunInProgress(f"payout run {busy} is still gathering; wait for it to finish")
+        raise RunInProgress(run_id=busy)
     run = PayoutRun(state=RunState.QUEUED, batch_size=batch_size, requested_by=by)
     session.add(run)
     session.flush()
@@ -123,7 +123,7 @@ class Progress:
 def progress(session: Session, run_id: int) -> Progress:
     run = session.get(PayoutRun, run_id)
     if run is None:
-        raise PayoutNotFound(f"no payout run {run_id}")
+        raise PayoutNotFound(code="payout.not_found.run", run_id=run_id)
     session.refresh(run)
     in_run = col(PayoutBatch.run_id) == run_id
     batches = session.execute(

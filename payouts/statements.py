@@ -35,7 +35,7 @@ def safe_name(uploaded: str | None) -> str:
     name = PureWindowsPath(PurePosixPath(uploaded or "").name).name.strip()
     name = _UNSAFE.sub("_", name)[-MAX_NAME:]
     if not name.lower().endswith(SUFFIXES):
-        raise InvalidPayoutInput(f"{name or 'the file'}: a bank statement is a .csv or .xlsx file")
+        raise InvalidPayoutInput(code="payout.statement_format", file=name or "-")
     return name
 
 
@@ -84,11 +84,11 @@ def _statements() -> Any:
 
 def statement(session: Session, sha256: str) -> Statement:
     if not _SHA256.fullmatch(sha256):
-        raise PayoutNotFound(f"no bank statement {sha256[:64]}")
+        raise PayoutNotFound(code="payout.not_found.statement", sha256=sha256[:64])
     query = _statements().where(col(AuditEntry.subject) == f"bank-statement:{sha256}")
     entry = session.execute(query.limit(1)).scalars().first()
     if entry is None:
-        raise PayoutNotFound(f"no bank statement {sha256}")
+        raise PayoutNotFound(code="payout.not_found.statement", sha256=sha256)
     return _of(entry)
 
 

@@ -44,12 +44,10 @@ from policies.document import (
 )
 from policies.errors import Issue, PolicyDocumentError
 from policies.language import FIRM_TYPES, ParameterValue, context
+from subsidy.errors import Term
 
 CLAUSES = ("eligibility", "amount")
-_EXPECTED = {
-    "eligibility": (DataType.BOOLEAN, "true or false"),
-    "amount": (DataType.FLOAT, "a number"),
-}
+_EXPECTED = {"eligibility": DataType.BOOLEAN, "amount": DataType.FLOAT}
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ def _check_clause(
     tokens = guards.tokens(text)
     bounds = guards.before_parsing(text, tokens)
     if bounds:  # refused before the parser spends time and memory on it
-        return None, [_placed(where, clause, text, f.offset, f.message) for f in bounds]
+        return None, [_refused(where, clause, text, f) for f in bounds]
     try:
         rule = rule_engine.Rule(text, context=ctx)
     except SymbolResolutionError as exc:
@@ -114,9 +112,9 @@ def _check_clause(
     except rule_engine.EngineError as exc:
         return None, [_issue(exc, clause, text, parameters, where)]
     except RecursionError:  # rule-engine's parser recurses once per level of nesting
-        return None, [_placed(where, clause, text, None, limits.TOO_DEEP_TO_PARSE)]
+        return None, [_placed(where, clause, text, None, "policy.too_deep_to_parse", _NESTING)]
     found = guards.after_parsing(rule, tokens, parameters)
-    issues = [_placed(where, clause, text, f.offset, f.message) for f in found]
+    issues = [_refused(where, clause, text, f) for f in found]
     issues.extend(_result_type_issues(rule, clause, where))
     return rule, issues
 
@@ -229,43 +227,58 @@ def _issue(
 ) -> Issue:
     if isinstance(exc, rule_engine.RuleSyntaxError):
         offset = exc.token.lexpos if exc.token is not None else len(text.rstrip())
-        return _placed(where, clause, text, offset, _syntax_message(exc))
+        return _placed(where, clause, text, offset, *_syntax_problem(exc))
     if isinstance(exc, SymbolResolutionError):
         names = [*FIRM_TYPES, *parameters]
-        message = f"unknown symbol {exc.symbol_name!r}" + _hint(exc, exc.symbol_name, names)
+        problem = _hinted(
+            "policy.unknown_symbol", exc.symbol_name, _hint(exc, exc.symbol_name, names)
+        )
         offset = _find_word(text, exc.symbol_name, attribute=False)
-        return _placed(where, clause, text, offset, message)
+        return _placed(where, clause, text, offset, *problem)
     if isinstance(exc, AttributeResolutionError):
         name = exc.attribute_name
         if isinstance(exc, ObjectAttributeError):  # the only typed objects are employees
-            message = f"employees have no attribute {name!r}" + _hint(None, name, EMPLOYEE_COLUMNS)
+            problem = _hinted(
+                "policy.no_employee_attribute", name, _hint(None, name, EMPLOYEE_COLUMNS)
+            )
         else:
-            message = f"unknown attribute {name!r}"
+            problem = ("policy.unknown_attribute", {"name": name})
         offset = _find_word(text, name, attribute=True)
-        return _placed(where, clause, text, offset, message)
+        return _placed(where, clause, text, offset, *problem)
     line, column = where.position((clause,))
-    kind = "type error" if type(exc) is rule_engine.EvaluationError else type(exc).__name__
-    return Issue(where.source, clause, line, column, f"{kind}: {exc.message}")
+    if type(exc) is rule_engine.EvaluationError:
+        return Issue.coded(where.source, clause, line, column, "policy.type_error", why=exc.message)
+    kind = type(exc).__name__
+    return Issue.coded(
+        where.source, clause, line, column, "policy.rule_error", kind=kind, why=exc.message
+    )
 
 
-def _syntax_message(exc: rule_engine.RuleSyntaxError) -> str:
+def _syntax_problem(exc: rule_engine.RuleSyntaxError) -> tuple[str, dict[str, object]]:
     """rule-engine's message without its own `at: line n:m`, whose line number is unreliable."""
     message = re.sub(r"\s*at: (line \d+:\d+|EOF)$", "", str(exc.message))
     if exc.token is None:
-        return f"{message}: the rule ends too early"
+        return "policy.syntax_ends_early", {"why": message}
     if exc.token.type == "error":  # the lexer's token is the rest of the text; the message has it
-        return message
-    return f"{message} at {str(exc.token.value)!r}"
+        return "policy.syntax", {"why": message}
+    return "policy.syntax_at", {"why": message, "token": str(exc.token.value)}
 
 
-def _hint(exc: rule_engine.EngineError | None, name: str, candidates: list[str]) -> str:
+def _hint(exc: rule_engine.EngineError | None, name: str, candidates: list[str]) -> str | None:
     """rule-engine's suggestion for symbols; difflib otherwise (rule-engine's attribute guesses,
     such as 'insured' for 'salary', mislead more than they help)."""
     suggestion = getattr(exc, "suggestion", None)
     if not suggestion:
         close = difflib.get_close_matches(name, candidates, n=1)
         suggestion = close[0] if close else None
-    return f" (did you mean {suggestion!r}?)" if suggestion else ""
+    return suggestion or None
+
+
+def _hinted(code: str, name: str, suggestion: str | None) -> tuple[str, dict[str, object]]:
+    """A code for a name not found, with `_suggested` when a close name exists."""
+    if suggestion is None:
+        return code, {"name": name}
+    return f"{code}_suggested", {"name": name, "suggestion": suggestion}
 
 
 def _find_word(text: str, name: str, *, attribute: bool) -> int | None:
@@ -277,32 +290,60 @@ def _find_word(text: str, name: str, *, attribute: bool) -> int | None:
 
 def _result_type_issues(rule: rule_engine.Rule, clause: str, where: SourceMap) -> list[Issue]:
     result: Any = rule.statement.expression.result_type
-    expected, wording = _EXPECTED[clause]
+    expected = _EXPECTED[clause]
     if result == expected or result == DataType.UNDEFINED:
         return []
     line, column = where.position((clause,))
-    message = f"{clause} must be {wording}, not {_type_name(result)}"
-    return [Issue(where.source, clause, line, column, message)]
+    found = _type_name(result)
+    return [Issue.coded(where.source, clause, line, column, f"policy.{clause}_type", found=found)]
 
 
-def _type_name(data_type: Any) -> str:
-    names = {"FLOAT": "a number", "STRING": "text", "BOOLEAN": "true or false", "NULL": "null"}
+def _type_name(data_type: Any) -> Term:
+    """A rule-engine type as its words (`error_type.STRING`: text / 文本)."""
     name = str(getattr(data_type, "name", data_type))
-    return names.get(name, f"a {name.lower()}")
+    return Term(f"error_type.{name}" if name in _TYPE_NAMES else "error_type.other")
+
+
+_TYPE_NAMES = (
+    "FLOAT",
+    "STRING",
+    "BOOLEAN",
+    "NULL",
+    "DATETIME",
+    "TIMEDELTA",
+    "ARRAY",
+    "MAPPING",
+    "SET",
+)
 
 
 # --- from a rule offset to the file's line and column ---------------------------------------
 
 
-def _placed(where: SourceMap, clause: str, text: str, offset: int | None, message: str) -> Issue:
+def _placed(
+    where: SourceMap,
+    clause: str,
+    text: str,
+    offset: int | None,
+    code: str,
+    fields: dict[str, object],
+) -> Issue:
     node = where.node((clause,))
     if node is None or offset is None:
         line, column = where.position((clause,))
         if node is None and offset is not None:
             line, column = _rule_line_column(text, offset)
-        return Issue(where.source, clause, line, column, message)
+        return Issue.coded(where.source, clause, line, column, code, **fields)
     index = _source_index(where.text, node, text, offset)
-    return Issue(where.source, clause, *where.line_column(index), message)
+    return Issue.coded(where.source, clause, *where.line_column(index), code, **fields)
+
+
+_NESTING: dict[str, object] = {"limit": limits.MAX_NESTING}
+
+
+def _refused(where: SourceMap, clause: str, text: str, finding: guards.Finding) -> Issue:
+    """A guard's finding: what a rule may not do, its own words kept (`policy.rule_refused`)."""
+    return _placed(where, clause, text, finding.offset, finding.code, finding.fields)
 
 
 def _rule_line_column(text: str, offset: int) -> tuple[int, int]:

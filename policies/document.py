@@ -38,6 +38,7 @@ from rule_engine.parser import Parser
 from policies.errors import Issue, PolicyDocumentError
 from policies.language import FIRM_TYPES, ParameterValue
 from policies.limits import MAX_DOCUMENT_NESTING, document_problem
+from subsidy.errors import read_back
 from subsidy.i18n import DEFAULT, LANGUAGES
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Kind, Table
 
@@ -412,15 +413,15 @@ def parse_text(text: str, source: str) -> Any:
             return _parse_json(text, source)
         return _parse_yaml(text, source)
     except RecursionError:  # `- - - - ...` nests without brackets
-        message = f"the document nests too deep (more than {MAX_DOCUMENT_NESTING} levels)"
-        raise PolicyDocumentError(source, [Issue(source, "", None, None, message)]) from None
+        issue = Issue.coded(source, "", None, None, "policy.too_deep", limit=MAX_DOCUMENT_NESTING)
+        raise PolicyDocumentError(source, [issue]) from None
 
 
 def _parse_json(text: str, source: str) -> Any:
     try:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
     except json.JSONDecodeError as exc:
-        issue = Issue(source, "", exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")
+        issue = Issue.coded(source, "", exc.lineno, exc.colno, "policy.invalid_json", why=exc.msg)
         raise PolicyDocumentError(source, [issue]) from exc
 
 
@@ -432,8 +433,9 @@ def _parse_yaml(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = _line_column(mark) if mark else (None, None)
-        message = f"invalid YAML: {exc.problem or exc.context}"
-        raise PolicyDocumentError(source, [Issue(source, "", line, column, message)]) from exc
+        why = exc.problem or exc.context
+        issue = Issue.coded(source, "", line, column, "policy.invalid_yaml", why=why)
+        raise PolicyDocumentError(source, [issue]) from exc
     except yaml.YAMLError as exc:
         raise PolicyDocumentError(source, [Issue(source, "", None, None, str(exc))]) from exc
     finally:
@@ -443,11 +445,13 @@ def _parse_yaml(text: str, source: str) -> Any:
 def validate(data: Any, source: str, where: SourceMap) -> PolicyDocument:
     """The document model of parsed data, or every schema problem as an Issue."""
     issues = [
-        Issue(source, field_name(path), *where.position(path, key=True), "duplicate key")
+        Issue.coded(
+            source, field_name(path), *where.position(path, key=True), "policy.duplicate_key"
+        )
         for path in where.duplicates
     ]
     if not isinstance(data, dict):
-        issues.append(Issue(source, "", 1, 1, "a policy document is a mapping of fields"))
+        issues.append(Issue.coded(source, "", 1, 1, "policy.not_a_mapping"))
         raise PolicyDocumentError(source, issues)
     try:
         document = PolicyDocument.model_validate(data)
@@ -465,13 +469,59 @@ _FIELD_NAMES = sorted({name for model in _MODELS for name in model.model_fields}
 def _issue(error: ErrorDetails, source: str, where: SourceMap) -> Issue:
     path = tuple(error["loc"])
     kind = error["type"]
-    message = error["msg"].removeprefix("Value error, ")
-    if kind == "missing":
-        message = "required field is missing"
-    elif kind == "extra_forbidden":
-        message = f"unknown field {path[-1]!r}" + _did_you_mean(str(path[-1]), _FIELD_NAMES)
     line, column = where.position(path, key=kind in ("extra_forbidden", "missing"))
-    return Issue(source, field_name(path), line, column, message)
+    if kind == "missing":
+        return Issue.coded(source, field_name(path), line, column, "policy.missing_field")
+    if kind == "extra_forbidden":
+        name = str(path[-1])
+        close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
+        if close:
+            code, fields = "policy.unknown_field_suggested", {"name": name, "suggestion": close[0]}
+        else:
+            code, fields = "policy.unknown_field", {"name": name}
+        return Issue.coded(source, field_name(path), line, column, code, **fields)
+    # the schema's own words (pydantic's, or a validator's): kept, their code read back from them
+    message = error["msg"].removeprefix("Value error, ")
+    read = read_back(message, SCHEMA_CODES) or ("policy.schema", {"detail": message})
+    return Issue(source, field_name(path), line, column, message, *read)
+
+
+SCHEMA_CODES = (
+    "policy.schema.string_type",
+    "policy.schema.int_parsing",
+    "policy.schema.int_from_float",
+    "policy.schema.int_type",
+    "policy.schema.decimal_parsing",
+    "policy.schema.decimal_places",
+    "policy.schema.date_parsing",
+    "policy.schema.date_inexact",
+    "policy.schema.bool_parsing",
+    "policy.schema.list_type",
+    "policy.schema.dict_type",
+    "policy.schema.greater_equal",
+    "policy.schema.greater_than",
+    "policy.schema.less_equal",
+    "policy.schema.less_than",
+    "policy.schema.literal",
+    "policy.schema.too_short",
+    "policy.schema.no_floats",
+    "policy.schema.not_a_date",
+    "policy.schema.not_finite",
+    "policy.schema.parameter_kind",
+    "policy.schema.unknown_column_suggested",
+    "policy.schema.unknown_column",
+    "policy.schema.column_no_floats",
+    "policy.schema.column_no_time",
+    "policy.schema.column_not_a_date",
+    "policy.schema.no_amount",
+    "policy.schema.empty",
+    "policy.schema.unknown_language",
+    "policy.schema.zh_required",
+    "policy.schema.en_text",
+    "policy.schema.window",
+)
+"""The schema problems worded in both languages, by code: pydantic's words and this module's
+validators', read back from the message (`subsidy.errors.read_back`); a more general one last."""
 
 
 # --- identity --------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def declared_id(text: str, fmt: DraftFormat, source: str) -> str | None:
     when the text is not a YAML or JSON mapping, the one thing a stored draft must be."""
     data = parse_text(text, source)
     if not isinstance(data, dict):
-        issue = Issue(source, "", 1, 1, "a policy document is a mapping of fields")
+        issue = Issue.coded(source, "", 1, 1, "policy.not_a_mapping")
         raise PolicyDocumentError(source, [issue])
     declared = data.get("id")
     return declared if isinstance(declared, str) else None
@@ -71,8 +71,7 @@ def replace(
     draft = get(session, draft_id, for_update=True)
     if draft.published_version is not None:
         raise DraftPublishedError(
-            f"draft {draft_id} was published as {draft.policy_id} version "
-            f"{draft.published_version}; save a new draft to change the policy"
+            draft_id=draft_id, policy_id=draft.policy_id, version=draft.published_version
         )
     policy_id = declared_id(text, fmt, source_name(draft_id, fmt))
     if text == draft.text and fmt == draft.format:
@@ -91,7 +90,7 @@ def replace(
 def get(session: Session, draft_id: int, *, for_update: bool = False) -> PolicyDraft:
     draft = repository.draft(session, draft_id, for_update=for_update)
     if draft is None:
-        raise DraftNotFoundError(f"no policy draft {draft_id}")
+        raise DraftNotFoundError(draft_id=draft_id)
     return draft
 
 

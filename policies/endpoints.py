@@ -90,6 +90,7 @@ class InvalidPolicy(ProblemError):
         count = len(exc.issues)
         super().__init__(
             f"{exc.source}: {count} problem{'s' if count != 1 else ''}",
+            cause=exc,
             issues=[IssueOut.of(issue).model_dump() for issue in exc.issues],
         )
 
@@ -171,7 +172,7 @@ def policy_problems() -> Iterator[None]:
         problem = _PROBLEMS.get(type(exc))
         if problem is None:
             raise
-        raise problem(str(exc)) from exc
+        raise problem(str(exc), cause=exc) from exc
 
 
 # --- the document in the request body --------------------------------------------------------
@@ -197,10 +198,7 @@ async def sent_document(request: Request) -> SentDocument:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_DOCUMENT_BYTES:
-            raise DocumentTooLarge(
-                f"a policy document may have at most {MAX_DOCUMENT_BYTES:,} bytes; write long "
-                "lists of codes as prefixes (industry.starts_with('C')) or split the policy"
-            )
+            raise DocumentTooLarge(fields={"limit": MAX_DOCUMENT_BYTES})
     return SentDocument(_decoded(bytes(body), drafts.source_name(None, fmt)), fmt)
 
 
@@ -400,7 +398,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
             _policy, found = service.history(session, policy_id)
         chosen = next((v for v in found if v.version == version), None)
         if chosen is None:
-            raise UnknownVersion(f"policy {policy_id} has no version {version}")
+            raise UnknownVersion(fields={"policy_id": policy_id, "version": version})
         return Response(
             chosen.document,
             media_type="application/json",

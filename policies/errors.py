@@ -16,16 +16,27 @@
 
 (`service.PolicyNotFoundError` and `service.PolicyStateError` are policy errors too.)
 
+Each class has its code (`policy.<what>`); each `Issue` has its own (`policy.unknown_symbol`,
+`policy.syntax`, ...) with the fields its words name, so the editor shows every problem in the
+officer's language (`Issue.shown`) while `str(issue)` stays the English a log or the CLI reads.
+
 A policy's own test cases failing is not an error: `policies.testing` returns results as data,
 so a caller can show every failure, not just the first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from subsidy.errors import QinqingError
+from subsidy import i18n
+from subsidy.errors import QinqingError, english, key_of, read_back, worded
+
+_CLAUSES = ("eligibility", "amount")
+READ_BACK = ("policy.document_too_large", "policy.document_nests")
+"""The codes an issue built from another module's words (no code of its own) may read back."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,49 @@ class Issue:
     line: int | None
     column: int | None
     message: str
+    code: str = dataclasses.field(default="policy.issue", compare=False)
+    fields: Mapping[str, object] = dataclasses.field(
+        default_factory=dict, compare=False, hash=False
+    )
+
+    @classmethod
+    def coded(
+        cls,
+        source: str,
+        field: str,
+        line: int | None,
+        column: int | None,
+        code: str,
+        /,
+        **fields: object,
+    ) -> Issue:
+        """An issue with its code: its message is the code's English words with `fields`."""
+        assert i18n.has("en", key_of(code)), f"issue code {code} has no words in errors.po"
+        return cls(source, field, line, column, english(code, fields), code, fields)
+
+    def message_in(self, language: i18n.Language) -> str:
+        """What is wrong, in `language` (an issue without its own words keeps its message)."""
+        code, fields = self.code, self.fields or {"detail": self.message}
+        if code == "policy.issue":  # words written elsewhere: a guard's or a limit's, perhaps
+            code, fields = read_back(self.message, READ_BACK) or (code, fields)
+        return worded(language, code, fields, self.message)
+
+    def shown(self, language: i18n.Language) -> str:
+        """The issue as the editor lists it: line, column, field and what is wrong, in
+        `language` (`第 14 行，第 14 列：资格条件中有未知的名称 'statu'……`)."""
+        message = self.message_in(language)
+        if self.field in _CLAUSES:
+            clause = i18n.text(language, f"error_field.{self.field}")
+            message = i18n.text(language, "error_place.in_clause", clause=clause, message=message)
+        elif self.field:
+            message = i18n.text(language, "error_place.in_field", field=self.field, message=message)
+        if self.line is None:
+            return message
+        if self.column is None:
+            return i18n.text(language, "error_place.line", line=self.line, message=message)
+        return i18n.text(
+            language, "error_place.line_column", line=self.line, column=self.column, message=message
+        )
 
     def __str__(self) -> str:
         place = self.source
@@ -51,49 +105,82 @@ class Issue:
 class PolicyError(QinqingError):
     """Base of the policy domain's errors."""
 
+    code = "policy.refused"
+
 
 class PolicyDocumentError(PolicyError):
     """The document was refused; `issues` holds every problem found, not only the first."""
 
+    code = "policy.document_refused"
+    variants = ("policy.document_refused_one",)
+
     def __init__(self, source: str, issues: Sequence[Issue]) -> None:
         self.source = source
         self.issues = list(issues)
-        lines = "\n".join(str(issue) for issue in self.issues)
         count = len(self.issues)
-        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}\n{lines}")
+        code = "policy.document_refused_one" if count == 1 else type(self).code
+        super().__init__(code=code, source=source, count=count)
+        lines = "\n".join(str(issue) for issue in self.issues)
+        self.args = (f"{super().__str__()}\n{lines}",)
+
+    def message_in(self, language: i18n.Language) -> str:
+        lines = [issue.shown(language) for issue in self.issues]
+        return "\n".join([super().message_in(language), *lines])
 
 
 class DraftNotFoundError(PolicyError):
     """No stored draft with that id."""
 
+    code = "policy.draft_not_found"
+
 
 class DraftPublishedError(PolicyError):
     """The draft became a published version; what was published stays as it was."""
+
+    code = "policy.draft_published"
 
 
 class ActionRequestError(PolicyError):
     """Base of the refusals of suspend and close requests (`policies.lifecycle`)."""
 
+    code = "policy.request_refused"
+
 
 class RequestNotFoundError(ActionRequestError):
     """No policy action request with that id."""
+
+    code = "policy.request_not_found"
 
 
 class ReasonError(ActionRequestError):
     """A request needs a reason the second officer can judge (and the audit trail keeps)."""
 
+    code = "policy.reason_missing"
+    variants = ("policy.reason_too_long",)
+
 
 class RequestPendingError(ActionRequestError):
     """A policy has one pending request at a time: confirm or withdraw it first."""
+
+    code = "policy.request_pending"
+    terms: ClassVar[Mapping[str, str]] = {"action": "action."}  # 暂停 / 关闭, not suspend
 
 
 class RequestDecidedError(ActionRequestError):
     """The request is confirmed or withdrawn; nothing more can happen to it."""
 
+    code = "policy.request_decided"
+    states: ClassVar[Mapping[str, str]] = {"status": "request"}
+
 
 class SameOfficerError(ActionRequestError):
     """The officer who requested a change cannot confirm it, under any role."""
 
+    code = "policy.same_officer"
+    terms: ClassVar[Mapping[str, str]] = {"action": "action."}  # 暂停 / 关闭, not suspend
+
 
 class NotRequesterError(ActionRequestError):
     """Only the officer who made a request can withdraw it."""
+
+    code = "policy.not_requester"

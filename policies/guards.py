@@ -26,6 +26,7 @@ import rule_engine.parser
 from rule_engine import ast
 
 from policies import limits, regexes
+from subsidy.errors import read_back
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES
 
 PERSONAL_SYMBOLS = frozenset(c.name for c in ENTERPRISES.columns if c.personal)
@@ -41,6 +42,34 @@ _PRESENCE = {"EQ", "NE"}
 class Finding:
     offset: int | None
     message: str
+
+    @property
+    def code(self) -> str:
+        return rule_code(self.message)[0]
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return rule_code(self.message)[1]
+
+
+RULE_CODES = (
+    "policy.rule_too_long",
+    "policy.rule_nests_brackets",
+    "policy.list_too_long",
+    "policy.rule_nests",
+    "policy.dynamic_pattern",
+    "policy.personal_data",
+    "policy.document_too_large",
+    "policy.document_nests",
+    "policy.regex_refused",  # the most general words: last
+)
+"""What a rule or a document may not do, by code: read back from the words `limits`, `regexes`
+and this module write (`subsidy.errors.read_back`)."""
+
+
+def rule_code(message: str) -> tuple[str, dict[str, object]]:
+    """The code and fields of a guard's message (`policy.rule_refused` when none fits)."""
+    return read_back(message, RULE_CODES) or ("policy.rule_refused", {"detail": message})
 
 
 @cache

@@ -49,8 +49,10 @@ def request(
     waiting = repository.pending_request(session, policy_id)
     if waiting is not None:
         raise RequestPendingError(
-            f"policy {policy_id} has pending request {waiting.id} ({waiting.action}, by "
-            f"{waiting.requested_by}); confirm or withdraw it first"
+            policy_id=policy_id,
+            request_id=waiting.id,
+            action=str(waiting.action),
+            by=waiting.requested_by,
         )
     found = PolicyActionRequest(
         policy_id=policy_id,
@@ -77,8 +79,11 @@ def confirm(session: Session, request_id: int, *, by: str) -> tuple[PolicyAction
     policy, found = _locked_pending(session, request_id)
     if person(found.requested_by) == person(by):
         raise SameOfficerError(
-            f"{by} requested {found.action} of policy {found.policy_id} (request {found.id}, "
-            f"as {found.requested_by}); another officer must confirm it"
+            by=by,
+            action=str(found.action),
+            policy_id=found.policy_id,
+            request_id=found.id,
+            requested_by=found.requested_by,
         )
     to = PolicyAction(found.action).to  # a plain string as read from the database
     service.check_change(policy, to)
@@ -102,10 +107,7 @@ def withdraw(session: Session, request_id: int, *, by: str) -> PolicyActionReque
     """Take back one's own pending request; nothing changes on the policy."""
     policy, found = _locked_pending(session, request_id)
     if person(found.requested_by) != person(by):
-        raise NotRequesterError(
-            f"request {found.id} is {found.requested_by}'s; only they can withdraw it "
-            "(confirm it, or ask them)"
-        )
+        raise NotRequesterError(request_id=found.id, requested_by=found.requested_by)
     found.status, found.decided_by, found.decided_at = RequestStatus.WITHDRAWN, by, utcnow()
     session.flush()
     audit.record(
@@ -129,7 +131,7 @@ def requests(
 def get(session: Session, request_id: int) -> PolicyActionRequest:
     found = repository.action_request(session, request_id)
     if found is None:
-        raise RequestNotFoundError(f"no policy action request {request_id}")
+        raise RequestNotFoundError(request_id=request_id)
     return found
 
 
@@ -139,7 +141,7 @@ def _locked_pending(session: Session, request_id: int) -> tuple[Policy, PolicyAc
     assert found is not None  # requests are never deleted
     if found.status != RequestStatus.PENDING:
         raise RequestDecidedError(
-            f"request {found.id} was {found.status} by {found.decided_by} already"
+            request_id=found.id, status=str(found.status), by=found.decided_by
         )
     return policy, found
 
@@ -147,9 +149,9 @@ def _locked_pending(session: Session, request_id: int) -> tuple[Policy, PolicyAc
 def _checked_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise ReasonError("give a reason: the officer who confirms judges the request by it")
+        raise ReasonError()
     if len(reason) > MAX_REASON:
-        raise ReasonError(f"the reason has {len(reason):,} characters; at most {MAX_REASON:,}")
+        raise ReasonError(code="policy.reason_too_long", length=len(reason), limit=MAX_REASON)
     return reason
 
 

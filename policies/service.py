@@ -9,8 +9,9 @@ caller's session commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlmodel import Session
 
@@ -35,9 +36,15 @@ _NEXT_STATES = {
 class PolicyNotFoundError(PolicyError):
     """No policy (or no such version) with that id."""
 
+    code = "policy.not_found"
+
 
 class PolicyStateError(PolicyError):
     """The lifecycle does not allow that change from the policy's current state."""
+
+    code = "policy.state"
+    variants = ("policy.closed",)
+    states: ClassVar[Mapping[str, str]] = {"state": "policy", "to": "policy"}
 
 
 @dataclass(frozen=True)
@@ -68,12 +75,14 @@ def approve(
     issues = [issue for extra in extra_checks for issue in extra(checked, source)]
     results = run_tests(checked)
     issues += [
-        Issue(source, f"tests[{i}]", None, None, f"test {r.name!r} fails: {r.message}")
+        Issue.coded(
+            source, f"tests[{i}]", None, None, "policy.test_fails", name=r.name, why=r.message
+        )
         for i, r in enumerate(results)
         if not r.passed
     ]
     if not document.tests:
-        issues.append(Issue(source, "tests", None, None, "a policy needs tests to be published"))
+        issues.append(Issue.coded(source, "tests", None, None, "policy.no_tests"))
     if issues:
         raise PolicyDocumentError(source, issues)
     return Approved(checked, results)
@@ -84,7 +93,7 @@ def publish(session: Session, approved: Approved, *, by: str) -> Publication:
     document = approved.document
     policy = repository.get(session, document.id, for_update=True)
     if policy is not None and policy.state == PolicyState.CLOSED:
-        raise PolicyStateError(f"policy {policy.id} is closed; publish it under a new id")
+        raise PolicyStateError(code="policy.closed", policy_id=policy.id)
     digest = content_hash(document)
     latest = repository.version(session, document.id, policy.latest_version) if policy else None
     if (
@@ -128,7 +137,7 @@ def publish(session: Session, approved: Approved, *, by: str) -> Publication:
 def check_change(policy: Policy, to: PolicyState) -> None:
     """Refuse a change the lifecycle does not allow from the policy's current state."""
     if policy.state not in _NEXT_STATES.get(to, set()):
-        raise PolicyStateError(f"policy {policy.id} is {policy.state}; it cannot become {to}")
+        raise PolicyStateError(policy_id=policy.id, state=str(policy.state), to=str(to))
 
 
 def audited_state(policy: Policy | None) -> dict[str, object]:
@@ -164,5 +173,5 @@ def published_document(version: PolicyVersion) -> PolicyDocument:
 def existing(session: Session, policy_id: str, *, for_update: bool = False) -> Policy:
     policy = repository.get(session, policy_id, for_update=for_update)
     if policy is None:
-        raise PolicyNotFoundError(f"no policy {policy_id!r}")
+        raise PolicyNotFoundError(policy_id=policy_id)
     return policy

@@ -152,11 +152,9 @@ class Written:
 def check(session: Session, period: Period) -> None:
     """Refuse a period that cannot be reported, naming the option at fault."""
     if period.date_from and period.date_to and period.date_from > period.date_to:
-        raise BadPeriod(
-            f"the period starts ({period.date_from}) after it ends ({period.date_to})", "from"
-        )
+        raise BadPeriod(field="from", start=period.date_from, end=period.date_to)
     if period.policy_id is not None and policy_repository.get(session, period.policy_id) is None:
-        raise UnknownPolicy(f"no policy {period.policy_id!r}", "policy")
+        raise UnknownPolicy(field="policy", policy_id=period.policy_id)
 
 
 def write(

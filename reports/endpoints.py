@@ -44,7 +44,7 @@ class _InvalidFilter(ProblemError):
 
     def __init__(self, exc: ReportError) -> None:
         field = f"query.{exc.field}" if exc.field else "query"
-        super().__init__("see errors", errors=[{"field": field, "message": str(exc)}])
+        super().__init__("see errors", cause=exc, errors=[{"field": field, "message": str(exc)}])
 
 
 class _NotReady(ProblemError):
@@ -113,16 +113,16 @@ def job_file(job_id: RowId, session: DbSession, me: Reader) -> Response:
     try:
         found = service.job_file(get_settings().data_dir, job)
     except JobFileMissing as exc:
-        raise NotFound(str(exc)) from exc
+        raise NotFound(str(exc), cause=exc) from exc
     except JobNotReady as exc:
-        raise _NotReady(str(exc), state=str(job.state)) from exc
+        raise _NotReady(str(exc), cause=exc, state=str(job.state)) from exc
     return FileResponse(found.path, media_type=XLSX, filename=found.download_name)
 
 
 def _job(session: DbSession, job_id: int) -> ReportJob:
     job = session.get(ReportJob, job_id)
     if job is None:
-        raise NotFound(f"no report job {job_id}")
+        raise NotFound(code="api.not_found.report_job", fields={"job_id": job_id})
     return job
 
 

@@ -10,28 +10,35 @@ QinqingError
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from subsidy.errors import QinqingError
 
 
 class ReportError(QinqingError):
     """A report that cannot be made as asked. `field` names the option or parameter at fault."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    code = "report.refused"
+
+    def __init__(self, *, field: str | None = None, code: str | None = None, **fields: object):
+        super().__init__(code=code, **fields)
         self.field = field
 
 
 class UnknownPolicy(ReportError):
-    pass
+    code = "report.unknown_policy"
 
 
 class BadPeriod(ReportError):
-    pass
+    code = "report.bad_period"
 
 
 class JobNotReady(ReportError):
-    pass
+    code = "report.job_not_ready"
+    variants = ("report.job_failed",)
+    states: ClassVar[Mapping[str, str]] = {"state": "report_job"}
 
 
 class JobFileMissing(ReportError):
-    pass
+    code = "report.job_file_missing"

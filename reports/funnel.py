@@ -174,7 +174,7 @@ def compute(
 ) -> Funnel:
     policy = session.get(Policy, policy_id)
     if policy is None:
-        raise UnknownPolicy(f"no policy {policy_id!r}", "policy")
+        raise UnknownPolicy(field="policy", policy_id=policy_id)
     progress.stage("counting the funnel")
     budget_row = session.get(PolicyBudget, policy_id)
     total = _groups(session, policy_id, "all").get("", Group(""))
@@ -266,7 +266,7 @@ def _errors(session: Session, policy_id: str, data_dir: Path) -> Errors:
 
 def check(session: Session, policy_id: str) -> None:
     if policy_repository.get(session, policy_id) is None:
-        raise UnknownPolicy(f"no policy {policy_id!r}", "policy")
+        raise UnknownPolicy(field="policy", policy_id=policy_id)
 
 
 def write(

@@ -115,6 +115,7 @@ def job_file(data_dir: Path, job: ReportJob) -> Written:
     if path is not None:
         return Written(path, download_name(jobs.period_of(job)))
     if job.state == JobState.DONE:
-        raise JobFileMissing(f"report job {job.id}'s file is no longer in the data directory")
-    why = f": {job.error}" if job.error else ""
-    raise JobNotReady(f"report job {job.id} is {job.state}{why}")
+        raise JobFileMissing(job_id=job.id)
+    if job.error:
+        raise JobNotReady(code="report.job_failed", job_id=job.id, state=job.state, why=job.error)
+    raise JobNotReady(job_id=job.id, state=job.state)

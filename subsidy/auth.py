@@ -37,6 +37,9 @@ class Role(StrEnum):
 class AuthenticationError(QinqingError):
     """No token, or one that is forged, expired or malformed."""
 
+    code = "auth.invalid"
+    variants = ("auth.expired", "auth.too_long", "auth.role_mismatch", "auth.missing")
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -97,18 +100,17 @@ def verify(settings: Settings, token: str) -> Principal:
         )
         role = Role(claims["role"])
     except jwt.ExpiredSignatureError as exc:
-        raise AuthenticationError("the token has expired") from exc
+        raise AuthenticationError(code="auth.expired") from exc
     except (jwt.InvalidTokenError, ValueError) as exc:
-        raise AuthenticationError("the token is not valid") from exc
+        raise AuthenticationError() from exc
     lived = dt.timedelta(seconds=int(claims["exp"]) - int(claims["iat"]))
     if lived > max_lifetime(settings):
         raise AuthenticationError(
-            f"the token lives {_hours(lived)} hours, longer than the "
-            f"{_hours(max_lifetime(settings))} allowed; ask for a new one"
+            code="auth.too_long", hours=_hours(lived), limit=_hours(max_lifetime(settings))
         )
     uscc = claims.get("uscc")
     if (role is Role.ENTERPRISE) != isinstance(uscc, str):
-        raise AuthenticationError("the token's role and firm do not match")
+        raise AuthenticationError(code="auth.role_mismatch")
     return Principal(subject=str(claims["sub"]), role=role, uscc=uscc)
 
 

@@ -18,6 +18,7 @@ A malformed gateway URL is a `subsidy.errors.ConfigurationError`, not a bank err
 
 from __future__ import annotations
 
+from subsidy import i18n
 from subsidy.errors import QinqingError
 from subsidy.registry.errors import Problem
 
@@ -27,28 +28,49 @@ _SHOWN_PROBLEMS = 10
 class BankError(QinqingError):
     """Base of every error raised while talking to a bank or reading its files."""
 
+    code = "bank.refused"
+
 
 class TransientBankError(BankError):
     """The bank refused the whole request before doing anything; try again later."""
+
+    code = "bank.transient"
 
 
 class OutcomeUnknown(BankError):
     """The request reached the bank but its answer did not reach us; query before resubmitting."""
 
+    code = "bank.outcome_unknown"
+
 
 class InstructionConflict(BankError):
     """The same idempotency key or batch reference was sent again with different content."""
+
+    code = "bank.conflict"
 
 
 class BankFileError(BankError):
     """A bank file was refused as a whole; `problems` lists every problem, in file order."""
 
+    code = "bank.file_refused"
+    variants = ("bank.file_refused_one",)
+
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
         self.problems = problems
-        noun = "problem" if len(problems) == 1 else "problems"
-        lines = [f"{source}: {len(problems)} {noun}; nothing was read"]
+        code = "bank.file_refused_one" if len(problems) == 1 else type(self).code
+        super().__init__(code=code, source=source, count=len(problems))
+        lines = [super().__str__()]
         lines += [f"  {p}" for p in problems[:_SHOWN_PROBLEMS]]
         if len(problems) > _SHOWN_PROBLEMS:
             lines.append(f"  ... and {len(problems) - _SHOWN_PROBLEMS} more")
-        super().__init__("\n".join(lines))
+        self.args = ("\n".join(lines),)
+
+    def headline(self, language: i18n.Language) -> str:
+        """The first line alone (a page lists the problems itself)."""
+        return super().message_in(language)
+
+    def message_in(self, language: i18n.Language) -> str:
+        lines = [self.headline(language)]
+        lines += [f"  {p.shown(language)}" for p in self.problems[:_SHOWN_PROBLEMS]]
+        return "\n".join(lines)

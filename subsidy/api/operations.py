@@ -32,7 +32,7 @@ def metrics_allowed(request: Request, settings: Settings) -> bool:
 def check_metrics(request: Request, settings: Settings) -> None:
     """A refusal is a 404: /metrics does not show itself to whoever may not read it."""
     if not metrics_allowed(request, settings):
-        raise NotFound("no such page")
+        raise NotFound(code="api.not_found.page")
 
 
 def _client_in(

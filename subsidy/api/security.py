@@ -21,7 +21,7 @@ def caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
-        raise AuthenticationError("send a bearer token in the Authorization header")
+        raise AuthenticationError(code="auth.missing")
     return verify(get_settings(), credentials.credentials)
 
 
@@ -44,7 +44,7 @@ def allow(*roles: Role) -> Callable[[Principal], Principal]:
 
     def admitted(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         if principal.role not in roles:
-            raise Forbidden(f"the {principal.role} role may not use this endpoint")
+            raise Forbidden(code="api.forbidden.role", fields={"role": principal.role})
         return principal
 
     admitted.roles = roles  # type: ignore[attr-defined]  # read by the role-matrix test

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response
 
@@ -31,10 +31,14 @@ _PROBLEMS: dict[type[errors.RedemptionError], tuple[int, str, str]] = {
 
 
 class _Refused(ProblemError):
+    code = "api.redemption_refused"  # an instance carries its redemption error's code
+
     def __init__(self, exc: errors.RedemptionError) -> None:
         self.status, self.slug, self.title = _PROBLEMS[type(exc)]
-        extra = {"explanation": exc.explanation} if isinstance(exc, errors.NotEligible) else {}
-        super().__init__(str(exc), **extra)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, errors.NotEligible):
+            extra["explanation"] = exc.explanation
+        super().__init__(str(exc), cause=exc, **extra)
 
 
 @router.post(
@@ -82,7 +86,7 @@ def one_redemption(
     """One redemption; a firm sees only its own (another firm's is not found)."""
     found = session.get(Redemption, redemption_id)
     if found is None or (me.role is Role.ENTERPRISE and found.uscc != me.uscc):
-        raise NotFound(f"no redemption {redemption_id}")
+        raise NotFound(code="api.not_found.redemption", fields={"redemption_id": redemption_id})
     return _out(found)
 
 

@@ -9,44 +9,59 @@ QinqingError
     ├── GroupConflict        this firm holds a redemption of the policy's exclusivity group
     ├── BudgetExhausted      the policy's budget cannot cover this amount
     └── KeyReused            the idempotency key was used for another request
+
+Each has its code (`redemption.<what>`) and words in `errors.po`, filled from its fields.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from subsidy.errors import QinqingError
 
 
 class RedemptionError(QinqingError):
-    pass
+    code = "redemption.refused"
 
 
 class UnknownPolicy(RedemptionError):
-    pass
+    code = "redemption.unknown_policy"
 
 
 class NotRedeemable(RedemptionError):
-    pass
+    code = "redemption.not_redeemable"  # {policy_id} {state}
+    variants = ("redemption.not_yet_valid", "redemption.expired")
+    states: ClassVar[Mapping[str, str]] = {"state": "policy"}
 
 
 class NotEligible(RedemptionError):
-    def __init__(self, message: str, explanation: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
+    code = "redemption.not_eligible"
+    variants = ("redemption.not_registered", "redemption.not_checked")
+
+    def __init__(
+        self,
+        *,
+        code: str | None = None,
+        explanation: list[dict[str, Any]] | None = None,
+        **fields: object,
+    ) -> None:
+        super().__init__(code=code, **fields)
         self.explanation = explanation or []
 
 
 class AlreadyRedeemed(RedemptionError):
-    pass
+    code = "redemption.already_redeemed"
 
 
 class GroupConflict(RedemptionError):
-    pass
+    code = "redemption.group_conflict"
 
 
 class BudgetExhausted(RedemptionError):
-    pass
+    code = "redemption.budget_exhausted"
 
 
 class KeyReused(RedemptionError):
-    pass
+    code = "redemption.key_reused"
+    variants = ("redemption.key_in_progress",)

@@ -100,7 +100,7 @@ def redeem(
 
 def _replayed(replay: Redemption, policy_id: str, idempotency_key: str) -> Redeemed:
     if replay.policy_id != policy_id:
-        raise KeyReused(f"idempotency key {idempotency_key!r} was used for {replay.policy_id}")
+        raise KeyReused(key=idempotency_key, policy_id=replay.policy_id)
     return Redeemed(replay, created=False)
 
 
@@ -173,9 +173,7 @@ def _audited(redemption: Redemption) -> dict[str, object]:
 
 
 def _exhausted(redemption: Redemption) -> BudgetExhausted:
-    return BudgetExhausted(
-        f"the budget of {redemption.policy_id} cannot cover {redemption.amount} yuan more"
-    )
+    return BudgetExhausted(policy_id=redemption.policy_id, amount=redemption.amount)
 
 
 @dataclass(frozen=True)
@@ -195,9 +193,9 @@ def _redeemable(session: Session, policy_id: str, today: dt.date) -> _Published:
     the evaluator processes)."""
     policy = policy_repository.get(session, policy_id)
     if policy is None or policy.latest_version == 0:
-        raise UnknownPolicy(f"no published policy {policy_id!r}")
+        raise UnknownPolicy(policy_id=policy_id)
     if policy.state != PolicyState.PUBLISHED:
-        raise NotRedeemable(f"policy {policy_id} is {policy.state}")
+        raise NotRedeemable(policy_id=policy_id, state=str(policy.state))
     key = (policy_id, policy.latest_version, today)
     published = _published_cache.get(key)
     if published is None:
@@ -209,7 +207,8 @@ def _redeemable(session: Session, policy_id: str, today: dt.date) -> _Published:
         _published_cache[key] = published
     why = out_of_force(published.document, today)
     if why is not None:
-        raise NotRedeemable(f"{policy_id}: {why}")
+        code = "redemption.not_yet_valid" if why.not_yet else "redemption.expired"
+        raise NotRedeemable(code=code, policy_id=policy_id, **why.values)
     return published
 
 
@@ -217,31 +216,31 @@ def _amount_for(session: Session, uscc: str, published: _Published, today: dt.da
     """The firm's amount on the current registry (whatever an older match said), or NotEligible."""
     record = registered_firm(session, uscc)
     if record is None:
-        raise NotEligible(f"{uscc} is not in the current enterprise registry")
+        raise NotEligible(code="redemption.not_registered", uscc=uscc)
     document = published.document
     outcome = evaluation.evaluate(document, record, today)
     if outcome.timed_out:
-        raise NotEligible(f"{uscc} cannot be checked for {document.id} today: {outcome.error}")
+        raise NotEligible(
+            code="redemption.not_checked", uscc=uscc, policy_id=document.id, why=outcome.error
+        )
     if not outcome.qualifies or outcome.amount is None:
         why = explain(document, record, today)
         clauses = [{"text": c.text, "value": c.value, "error": c.error} for c in why.clauses]
-        raise NotEligible(f"{uscc} does not qualify for {document.id} today", clauses)
+        raise NotEligible(uscc=uscc, policy_id=document.id, explanation=clauses)
     return outcome.amount
 
 
 def _conflict(held: Redemption, uscc: str, policy_id: str, group: str | None) -> Exception:
     if held.policy_id == policy_id:
-        return AlreadyRedeemed(f"{uscc} has already redeemed {policy_id}")
-    return GroupConflict(f"{uscc} already holds a subsidy of group {group}")
+        return AlreadyRedeemed(uscc=uscc, policy_id=policy_id)
+    return GroupConflict(uscc=uscc, group=group)
 
 
 def _refusal(exc: IntegrityError, redemption: Redemption) -> Exception:
     """A concurrent request won the race; say which guarantee stopped this one."""
     message = str(exc.orig)
     if "uq_redemption_firm_group" in message or "group_key" in message:
-        return GroupConflict(
-            f"{redemption.uscc} already holds a subsidy of group {redemption.group_key}"
-        )
+        return GroupConflict(uscc=redemption.uscc, group=redemption.group_key)
     if "uq_redemption_firm_key" in message or "idempotency_key" in message:
-        return KeyReused("a request with this idempotency key is being processed; retry it")
-    return AlreadyRedeemed(f"{redemption.uscc} has already redeemed {redemption.policy_id}")
+        return KeyReused(code="redemption.key_in_progress")
+    return AlreadyRedeemed(uscc=redemption.uscc, policy_id=redemption.policy_id)

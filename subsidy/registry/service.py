@@ -139,7 +139,7 @@ def current_frames(session: Session, data_dir: Path) -> RegistryFrames:
     people = repository.latest_snapshot(session, EMPLOYEES.name)
     if firms is None or people is None:
         missing = ENTERPRISES.name if firms is None else EMPLOYEES.name
-        raise RegistryError(f"no {missing} registry has been imported yet")
+        raise RegistryError(code="registry.not_imported", table=missing)
     return RegistryFrames(
         snapshot_frame(data_dir, firms), snapshot_frame(data_dir, people), firms, people
     )

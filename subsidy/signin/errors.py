@@ -1,7 +1,8 @@
 """Why a sign-in code or a session no longer signs anyone in.
 
 QinqingError
-└── SignInRefused         `.reason` is one of REASONS, worded for the sign-in form
+└── SignInRefused         `.reason` is one of the reasons, worded for the sign-in form
+                          (`signin.<reason>` in `errors.po`)
 """
 
 from __future__ import annotations
@@ -12,18 +13,22 @@ from subsidy.errors import QinqingError
 
 Reason = Literal["unknown", "used", "expired", "revoked", "idle"]
 
-MESSAGES: dict[Reason, str] = {
-    "unknown": "this sign-in code does not exist; ask for a new sign-in link",
-    "used": "this sign-in code has already been used (a code signs in once); ask for a new link",
-    "expired": "this sign-in code has expired; ask for a new sign-in link",
-    "revoked": "you signed out of this session; sign in again",
-    "idle": "the session ended after a time without use; sign in again",
-}
-
 
 class SignInRefused(QinqingError):
-    """A code or a session that does not sign in: unknown, used, expired, revoked, idle."""
+    """A code or a session that does not sign in: unknown, used, expired, revoked, idle.
+    `session=True` words it for a session rather than a sign-in code."""
 
-    def __init__(self, reason: Reason, message: str | None = None) -> None:
-        super().__init__(message or MESSAGES[reason])
+    code = "signin.unknown"
+    variants = (
+        "signin.used",
+        "signin.expired",
+        "signin.revoked",
+        "signin.idle",
+        "signin.session_unknown",
+        "signin.session_expired",
+    )
+
+    def __init__(self, reason: Reason, *, session: bool = False) -> None:
+        code = f"signin.session_{reason}" if session else f"signin.{reason}"
+        super().__init__(code=code)
         self.reason = reason

@@ -186,11 +186,11 @@ def resume(
     now = now or utcnow()
     row = repository.session_by_hash(session, digest(session_id))
     if row is None:
-        raise SignInRefused("unknown", "no such session; sign in")
+        raise SignInRefused("unknown", session=True)
     if row.revoked_at is not None:
         raise SignInRefused("revoked")
     if row.expires_at <= now:
-        raise SignInRefused("expired", "the session has ended; sign in again")
+        raise SignInRefused("expired", session=True)
     if row.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
         raise SignInRefused("idle")
     if now - row.last_seen_at >= SEEN_EVERY:

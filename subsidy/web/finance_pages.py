@@ -24,10 +24,11 @@ from payouts.redemptions import actor
 from subsidy.api.params import RowId, Uscc
 from subsidy.api.security import DbSession
 from subsidy.auth import Principal, Role
+from subsidy.errors import QinqingError
 from subsidy.masking import mask
 from subsidy.web.paging import pager
 from subsidy.web.session import allow_page, csrf_checked
-from subsidy.web.templating import render
+from subsidy.web.templating import language, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,11 +43,15 @@ def _back(path: str, background: BackgroundTask | None = None) -> RedirectRespon
 
 
 def _refused(
-    request: Request, me: Principal, session: DbSession, exc: Exception, back: str
+    request: Request, me: Principal, session: DbSession, exc: QinqingError, back: str
 ) -> HTMLResponse:
     session.rollback()
     maker_checker = isinstance(exc, payout_errors.MakerChecker)
-    context = {"refusal": str(exc), "maker_checker": maker_checker, "back": back}
+    context = {
+        "refusal": exc.message_in(language(request)),
+        "maker_checker": maker_checker,
+        "back": back,
+    }
     return render(request, "error.html", context, status=409, me=me)
 
 
@@ -144,7 +149,9 @@ def upload_statement(
         return _statements_page(request, me, session, problems=exc, status=422)
     except payout_errors.PayoutError as exc:
         session.rollback()
-        return _statements_page(request, me, session, refusal=str(exc), status=422)
+        return _statements_page(
+            request, me, session, refusal=exc.message_in(language(request)), status=422
+        )
     repeated = "?repeated=1" if done.repeated else ""
     return _back(f"/finance/statements/{statements.digest_of(done)}{repeated}")
 

@@ -139,7 +139,7 @@ def sign_in(
         return _sign_in_page(request, reason=f"signin.{exc.reason}", status=401)
     except AuthenticationError as exc:
         session.rollback()
-        return _sign_in_page(request, problem=str(exc), status=401)
+        return _sign_in_page(request, problem=exc.message_in(language(request)), status=401)
     response = _back(HOME[opened.principal.role])
     response.set_cookie(
         COOKIE,
@@ -233,7 +233,7 @@ def redeem(
         )
     except redemption_errors.RedemptionError as exc:
         session.rollback()
-        context = {"refusal": str(exc), "policy_id": policy_id}
+        context = {"refusal": exc.message_in(language(request)), "policy_id": policy_id}
         return render(request, "firm_refused.html", context, status=409, me=me)
     # The next page says it worked (a query flag: the session keeps no flash messages).
     return _back(f"/firm/redemptions/{done.redemption.id}?done=redeemed")
@@ -373,7 +373,11 @@ def _policy_step(
     except PolicyError as exc:
         session.rollback()
         maker_checker = isinstance(exc, SameOfficerError | NotRequesterError)
-        context = {"refusal": str(exc), "two_officers": maker_checker, "back": "/officer/policies"}
+        context = {
+            "refusal": exc.message_in(language(request)),
+            "two_officers": maker_checker,
+            "back": "/officer/policies",
+        }
         return render(request, "error.html", context, status=409, me=me)
     return _back(f"/officer/policies?done={done}:{request_id}")
 
@@ -421,7 +425,7 @@ def check_draft(
     try:
         draft = drafts.get(session, draft_id)
     except PolicyError as exc:
-        return _partial(request, me, refusal=str(exc))
+        return _partial(request, me, refusal=exc.message_in(language(request)))
     issues = drafts.validate_text(draft, text, [compile_issues])
     lines = text.count("\n") + 1
     return render(request, "_issues.html", {"issues": issues, "lines": lines, "oob": True}, me=me)
@@ -477,7 +481,7 @@ def draft_action(
         return _partial(request, me, issues=exc.issues)
     except QinqingError as exc:
         session.rollback()
-        return _partial(request, me, refusal=str(exc))
+        return _partial(request, me, refusal=exc.message_in(language(request)))
 
 
 def _partial(request: Request, me: Principal, **context: object) -> HTMLResponse:
@@ -553,7 +557,11 @@ def _payout_action(
     except payout_errors.PayoutError as exc:
         session.rollback()
         maker_checker = isinstance(exc, payout_errors.MakerChecker)
-        context = {"refusal": str(exc), "maker_checker": maker_checker, "back": "/review"}
+        context = {
+            "refusal": exc.message_in(language(request)),
+            "maker_checker": maker_checker,
+            "back": "/review",
+        }
         return render(request, "error.html", context, status=409, me=me)
     return _back(f"/review?done={done}:{changed.id}")
 
@@ -616,7 +624,7 @@ def resolve(
         reconcile.resolve(session, exception_id, note, by=actor(me.role, me.subject))
     except payout_errors.PayoutError as exc:
         session.rollback()
-        context = {"refusal": str(exc), "back": "/finance/exceptions"}
+        context = {"refusal": exc.message_in(language(request)), "back": "/finance/exceptions"}
         return render(request, "error.html", context, status=409, me=me)
     return _back("/finance/exceptions")
 
@@ -666,7 +674,7 @@ def disbursements_report(
         )
     except ReportError as exc:
         session.rollback()
-        errors = views.report_refusal(exc, period)
+        errors = views.report_refusal(exc, period, language(request))
         return _reports_page(request, me, session, form, errors, status=422)
     if isinstance(done, report_service.Queued):
         run = done.run_after_answer

@@ -353,14 +353,14 @@ def _day(text: str) -> dt.date | None:
         return None
 
 
-def report_refusal(exc: ReportError, period: Period) -> dict[str, Words]:
+def report_refusal(exc: ReportError, period: Period, language: Language = "zh") -> dict[str, Words]:
     """A refused filter as a message next to the field at fault (`form` when none is named)."""
     if isinstance(exc, BadPeriod):
         values: dict[str, object] = {"start": period.date_from, "end": period.date_to}
         return {exc.field or "from": ("reports.error.period", values)}
     if isinstance(exc, UnknownPolicy):
         return {exc.field or "policy": ("reports.error.policy", {"policy": period.policy_id})}
-    return {exc.field or "form": ("refused", {"why": str(exc)})}
+    return {exc.field or "form": ("refused", {"why": exc.message_in(language)})}
 
 
 def reportable_policies(session: Session) -> list[Policy]:

@@ -299,7 +299,7 @@ def test_the_editor_names_the_line_of_an_error(client: TestClient, world: World)
         headers={"X-CSRF-Token": csrf},
     )
     assert f"第 {line} 行" in check.text
-    assert "did you mean" in check.text
+    assert "是否想写 'ui_premium'" in html.unescape(check.text)  # in the page's language
 
 
 def test_a_held_redemption_is_approved_once_by_an_officer(

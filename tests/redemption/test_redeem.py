@@ -149,6 +149,44 @@ def test_the_api_answers_as_the_issue_says(
 
 
 @pytest.mark.postgres
+def test_a_problem_body_carries_the_errors_code_and_its_words(
+    client: TestClient, app_env: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    firms = load_registry(app_env, data_dir, tmp_path / "registry", 60)
+    publish(app_env, flat("flat-500", 500, 1_000_000))
+    me = bearer(Role.ENTERPRISE, firms[0])
+    body = {"policy_id": "flat-500"}
+    client.post("/api/v1/redemptions", json=body, headers=me | {"Idempotency-Key": "k" * 10})
+    again = {"Idempotency-Key": "another-key-0001"}
+    chinese = client.post("/api/v1/redemptions", json=body, headers=me | again)
+    english = client.post(
+        "/api/v1/redemptions",
+        json=body,
+        headers=me | again | {"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"},
+    )
+    for refused in (chinese, english):
+        assert refused.status_code == 409
+        problem = refused.json()
+        assert problem["type"] == "urn:qinqing:problem:already-redeemed"
+        assert problem["code"] == "redemption.already_redeemed"
+        assert problem["detail"] == f"{firms[0]} has already redeemed flat-500"  # as before
+    assert "已兑付过" in chinese.json()["message"]
+    assert english.json()["message"] == english.json()["detail"]
+    unknown = client.get("/api/v1/redemptions/999999", headers=me)
+    assert (unknown.json()["code"], unknown.json()["message"]) == (
+        "api.not_found.redemption",
+        "没有兑付记录 999999",
+    )
+    assert unknown.json()["detail"] == "no redemption 999999"
+    officer = client.get("/api/v1/me/redemptions", headers=bearer(Role.OFFICER))
+    assert (officer.status_code, officer.json()["code"]) == (403, "api.forbidden.role")
+    assert officer.json()["detail"] == "the officer role may not use this endpoint"
+    assert "officer" not in officer.json()["message"]
+    anonymous = client.get("/api/v1/me/redemptions", headers={"Accept-Language": "en"})
+    assert anonymous.json()["code"] == "auth.missing"
+    assert anonymous.json()["message"] == anonymous.json()["detail"]
+
+
 def test_a_rush_never_overspends_nor_redeems_twice(
     pg_engine: Engine, data_dir: Path, tmp_path: Path
 ) -> None:

@@ -69,6 +69,10 @@ class Found:
     derived: dict[str, pl.Expr] = field(default_factory=dict)
     """Firm columns computed once after the firm regions (a decision that mixes a native value
     and a region's), so that the policy's expressions read them instead of repeating them."""
+    firm_steps: list[str] = field(default_factory=list)
+    """The names of `regions` and `derived` in the order they were found. Each reads only what
+    was found before it, and either kind may read the other (a region over a decided value, a
+    decision over a region), so the firm frame computes them in this one order."""
     firm_columns: set[str] = field(default_factory=set)
     """Firm columns read inside a comprehension over employees."""
     memo: dict[tuple[int, str | None], tuple[Any, Term]] = field(default_factory=dict)
@@ -145,9 +149,12 @@ def derive(term: Term, scope: Scope) -> Term:
     if scope.variable is not None:
         return term
     name = column_name("__exact_", term.sig)
-    scope.found.derived.setdefault(name, term.value)
-    if term.error is not None:
-        scope.found.derived.setdefault(name + "_err", term.error)
+    found = scope.found
+    columns = [(name, term.value)] + ([] if term.error is None else [(name + "_err", term.error)])
+    for column, expr in columns:
+        if column not in found.derived:
+            found.derived[column] = expr
+            found.firm_steps.append(column)
     error = None if term.error is None else pl.col(name + "_err")
     return replace(term, value=pl.col(name), error=error)
 
@@ -199,8 +206,11 @@ def region(
         convert=convert,
         where=where,
     )
-    found = scope.found.employee_regions if scope.variable else scope.found.regions
-    found.setdefault(reg.name, reg)
+    if scope.variable:
+        scope.found.employee_regions.setdefault(reg.name, reg)
+    elif reg.name not in scope.found.regions:
+        scope.found.regions[reg.name] = reg
+        scope.found.firm_steps.append(reg.name)
     value, error = pl.col(reg.name), pl.col(reg.error_name)
     digits, scale = (_AMOUNT_DIGITS, 2) if kind is Kind.NUM else (0, 0)
     return Term(kind, value, error, True, f"py:{reg.name}", digits=digits, scale=scale)

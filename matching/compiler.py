@@ -54,13 +54,15 @@ class CompiledPolicy:
     error: pl.Expr
     aggregates: tuple[Aggregate, ...]
     regions: tuple[_python.Region, ...] = ()
-    """Evaluated by rule-engine over the firm frame, after the aggregates, in this order."""
+    """Evaluated by rule-engine over the firm frame, after the aggregates (see `firm_steps`)."""
     employee_regions: tuple[_python.Region, ...] = ()
     """Evaluated by rule-engine over the employee frame, before the aggregates."""
     firm_columns: tuple[str, ...] = ()
     """Firm columns a comprehension over employees reads: joined onto each employee."""
     derived: tuple[tuple[str, pl.Expr], ...] = ()
-    """Columns computed after the firm regions, in this order (see `_translate.derive`)."""
+    """Firm columns computed from native values and regions (see `_translate.derive`)."""
+    firm_steps: tuple[str, ...] = ()
+    """The names of `regions` and `derived` in the one order the firm frame computes them."""
 
 
 def _to_fen(value: object) -> Decimal:
@@ -161,6 +163,7 @@ def compile_policy(
         tuple(found.employee_regions.values()),
         tuple(sorted(found.firm_columns)),
         tuple(found.derived.items()),
+        tuple(found.firm_steps),
     )
 
 
@@ -179,7 +182,8 @@ def prepare(
     enterprises: pl.DataFrame, employees: pl.DataFrame, policies: Sequence[CompiledPolicy]
 ) -> pl.DataFrame:
     """The firm frame with every employee aggregate and region the policies need, each computed
-    once: employee regions, then the aggregates over them, then the firm regions."""
+    once: employee regions, then the aggregates over them, then the firm regions and decided
+    columns in the order they were found."""
     staff = {r.name: r for p in policies for r in p.employee_regions}
     unique = {a.name: a for p in policies for a in p.aggregates}
     regions = {r.name: r for p in policies for r in p.regions}
@@ -189,11 +193,15 @@ def prepare(
         employees = employees.join(firm, on="uscc", how="left", maintain_order="left")
     employees = _python.attach(employees, list(staff.values()))
     firms = attach(enterprises, employees, list(unique.values()))
-    firms = _python.attach(firms, list(regions.values()))
     derived = {name: expr for p in policies for name, expr in p.derived}
-    for name, expr in derived.items():  # in order: a decision may read an earlier one
-        if name not in firms.columns:
-            firms = firms.with_columns(expr.alias(name))
+    # Each policy's steps in its own order (a name is the same computation in every policy).
+    for name in (name for p in policies for name in p.firm_steps):
+        if name in firms.columns:
+            continue
+        if name in regions:
+            firms = _python.attach(firms, [regions[name]])
+        else:
+            firms = firms.with_columns(derived[name].alias(name))
     return firms
 
 

@@ -193,6 +193,16 @@ EDGES: list[Policy] = [
     ("industry =~~ '7|5' or bank_account !~~ '^6'", "1", None),
     ("ui_premium >= revenue", "revenue - ui_premium", Decimal("100.5")),
     ("true", "$min([e.hire_date.year for e in employees]) - 2019", None),
+    # Found by hypothesis: the condition is decided natively where the quotient is far from its
+    # boundary and by rule-engine near it; the conditional's region reads that decided column,
+    # which the firm frame computed only after every region.
+    (
+        "true",
+        "((employees.length / industry.length) >= "
+        "[e for e in employees if bank_account == null].length) ? $sum([$abs(3)]) "
+        ": (99999999999999.99 + established.month) / established.day",
+        None,
+    ),
 ]
 
 

@@ -12,7 +12,8 @@ QinqingError
     ├── AlreadyResolved           the reconciliation exception was resolved before
     ├── InvalidPayoutInput        a USCC, account number or reason that cannot be used
     ├── RunInProgress             a payout run is queued or gathering: one at a time
-    └── NotWaiting                the firm has no approved redemption waiting for an account
+    ├── NotWaiting                the firm has no approved redemption waiting for an account
+    └── BatchesLeftOpen           a command gave up waiting for the workers to settle batches
 
 The bank's own errors (`payouts.gateways.errors.BankError`, e.g. a statement file that cannot be
 read) are a separate branch.
@@ -69,3 +70,23 @@ class RunInProgress(PayoutError):
 
 class NotWaiting(PayoutError):
     pass
+
+
+class BatchesLeftOpen(PayoutError):
+    """`qinqing payouts run` (or the demo) waited --wait seconds on a broker and batches are
+    still open: they stay queued; what to start, and how to look again."""
+
+    def __init__(self, left: int, waited: float, broker: str, *, workers: int) -> None:
+        self.left = left
+        who = (
+            f"{workers} Celery worker(s) answer but have not finished"
+            if workers
+            else "no Celery worker answers"
+        )
+        super().__init__(
+            f"gave up waiting after {waited:g} s: {left:,} batches are still open and {who} on "
+            f"{broker}. The batches stay queued and are paid once a worker runs: start "
+            "`qinqing worker` (and one `qinqing beat` for the regular sweep) with the same "
+            "QINQING_BROKER_URL and QINQING_DATABASE_URL, then run `qinqing payouts run` again "
+            "(it settles what is open), with a longer --wait for a large run"
+        )

@@ -159,9 +159,24 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            help="Take the client's address and scheme from X-Forwarded-For / -Proto, as sent "
+            "by a proxy in --forwarded-allow-ips."
+        ),
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated addresses of the reverse proxies trusted for proxy headers "
+            "(default: uvicorn's FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the web API and the portal with uvicorn (OpenAPI at /docs unless QINQING_API_DOCS
-    is off, as it is in production by default)."""
+    is off, as it is in production by default). Behind a TLS reverse proxy the scheme and the
+    client's address come from its X-Forwarded-Proto / -For headers (docs/PRODUCTION.md)."""
     import uvicorn
 
     with refusals():
@@ -177,6 +192,8 @@ def serve(
         port=port,
         workers=workers,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 

@@ -69,6 +69,13 @@ def _wait_for_workers(open_ids: list[int], wait: float) -> list[int]:
         return open_ids
     broker = shown_broker()
     answering = workers_answering()
+    if wait <= 0:  # --wait 0: hand the batches to the workers and return
+        who = f"{answering} answering" if answering else "none answering: start `qinqing worker`"
+        console.print(
+            f"{len(open_ids):,} batches sent to the Celery workers on {broker} ({who}); "
+            "not waiting (--wait 0)"
+        )
+        return open_ids
     if answering:
         console.print(
             f"waiting up to {wait:g} s (--wait) for {answering} Celery worker(s) on {broker} "

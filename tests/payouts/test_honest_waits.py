@@ -66,6 +66,24 @@ def test_payouts_run_without_a_worker_says_what_to_start_and_gives_up_with_the_w
 
 
 @pytest.mark.redis
+def test_wait_0_hands_the_batches_to_the_workers_and_returns(
+    engine: Engine, redis_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    make_world(engine, data_dir, tmp_path / "registry")
+    done = subprocess.run(
+        [QINQING, "payouts", "run", "--wait", "0"],
+        env=_environment(engine, redis_url, data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = " ".join(done.stdout.split())
+    assert "none answering: start `qinqing worker`); not waiting (--wait 0)" in said
+
+
+@pytest.mark.redis
 def test_the_demo_on_a_broker_says_up_front_that_a_worker_pays(
     app_env: Engine, redis_url: str, tmp_path: Path
 ) -> None:

@@ -22,7 +22,12 @@ def run(
         int, typer.Option(min=1, max=50_000, help="Items per batch at most.")
     ] = service.BATCH_SIZE,
     wait: Annotated[
-        float, typer.Option(min=0, help="Seconds to wait for every batch to settle.")
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds to wait for every batch to settle (with a broker: for the "
+            "`qinqing worker` processes; 0: hand the batches to them and return).",
+        ),
     ] = 600,
 ) -> None:
     """Gather approved redemptions into batches per bank and pay them through the bank.

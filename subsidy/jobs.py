@@ -22,13 +22,17 @@ from subsidy.settings import settings_or_exit
 
 celery_app = Celery("qinqing", include=["payouts.tasks", "reports.tasks"])
 
+DEFAULT_SWEEP_SECONDS = 60.0
+"""The beat's period when the app is configured with an explicit broker (tests), not from the
+settings (QINQING_PAYOUT_SWEEP_SECONDS)."""
+
 
 def configure(broker_url: str | None = None) -> Celery:
     """Point the app at the broker of the settings (or `broker_url`); none: run in-process.
     Called on import, by every entry point: settings that cannot be used end it in one line."""
-    settings = settings_or_exit()
-    url = settings.broker_url if broker_url is None else broker_url
-    sweep = settings.payout_sweep_seconds
+    settings = settings_or_exit() if broker_url is None else None
+    url = settings.broker_url if settings else broker_url
+    sweep = settings.payout_sweep_seconds if settings else DEFAULT_SWEEP_SECONDS
     celery_app.conf.update(
         broker_url=url or "memory://",
         result_backend=None,

@@ -12,7 +12,8 @@ QinqingError
     ├── AlreadyResolved           the reconciliation exception was resolved before
     ├── InvalidPayoutInput        a USCC, account number or reason that cannot be used
     ├── RunInProgress             a payout run is queued or gathering: one at a time
-    └── NotWaiting                the firm has no approved redemption waiting for an account
+    ├── NotWaiting                the firm has no approved redemption waiting for an account
+    └── BatchesLeftOpen           a command gave up waiting for the workers to settle batches
 
 The bank's own errors (`payouts.gateways.errors.BankError`, e.g. a statement file that cannot be
 read) are a separate branch. Each class has its code (`payout.<what>`); `variants` are the
@@ -91,3 +92,21 @@ class RunInProgress(PayoutError):
 class NotWaiting(PayoutError):
     code = "payout.not_waiting"
     variants: ClassVar[tuple[str, ...]] = ("payout.account_confirmed",)
+
+
+class BatchesLeftOpen(PayoutError):
+    """`qinqing payouts run` (or the demo) waited --wait seconds on a broker and batches are
+    still open: they stay queued; what to start, and how to look again."""
+
+    code = "payout.batches_left_open"
+    variants: ClassVar[tuple[str, ...]] = ("payout.batches_left_open.workers_busy",)
+
+    def __init__(self, left: int, waited: float, broker: str, *, workers: int) -> None:
+        self.left = left
+        super().__init__(
+            code="payout.batches_left_open.workers_busy" if workers else None,
+            left=f"{left:,}",
+            waited=f"{waited:g}",
+            broker=broker,
+            workers=workers,
+        )

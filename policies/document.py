@@ -217,7 +217,7 @@ def localized(words: str | Localized) -> Localized:
 
 
 class PolicyDocument(_Strict):
-    """A subsidy policy as its department writes it (see DESIGN.md, "Policy document").
+    """A subsidy policy as its department writes it (see docs/DESIGN.md, "Policy document").
 
     `title` and `summary` are `{zh: ..., en: ...}` (zh required, en falling back to zh); a plain
     text title (documents and versions stored before) stays as written, so its canonical JSON and

@@ -232,7 +232,7 @@ Document = Annotated[SentDocument, Depends(sent_document)]
 _RAW_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "The policy document, YAML or JSON (see DESIGN.md).",
+        "description": "The policy document, YAML or JSON (see docs/DESIGN.md).",
         "content": {
             media: {"schema": {"type": "object" if fmt is DraftFormat.JSON else "string"}}
             for media, fmt in MEDIA_TYPES.items()

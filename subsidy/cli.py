@@ -20,7 +20,7 @@ from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
 from reports import cli as reports_cli
-from subsidy import db
+from subsidy import db, jobs
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
@@ -63,6 +63,7 @@ payouts_app = typer.Typer(
 app.add_typer(payouts_app, name="payouts")
 payouts_app.command("run")(payouts_cli.run)
 app.command("worker")(payouts_cli.worker)
+app.command("beat")(payouts_cli.beat)
 payouts_app.command("reconcile")(payouts_commands.reconcile_command)
 payouts_app.command("approve")(payouts_commands.approve_command)
 payouts_app.command("reverse")(payouts_commands.reverse_command)
@@ -158,9 +159,24 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            help="Take the client's address and scheme from X-Forwarded-For / -Proto, as sent "
+            "by a proxy in --forwarded-allow-ips."
+        ),
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated addresses of the reverse proxies trusted for proxy headers "
+            "(default: uvicorn's FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the web API and the portal with uvicorn (OpenAPI at /docs unless QINQING_API_DOCS
-    is off, as it is in production by default)."""
+    is off, as it is in production by default). Behind a TLS reverse proxy the scheme and the
+    client's address come from its X-Forwarded-Proto / -For headers (docs/PRODUCTION.md)."""
     import uvicorn
 
     with refusals():
@@ -176,6 +192,8 @@ def serve(
         port=port,
         workers=workers,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
@@ -221,6 +239,12 @@ def run_demo(
     ] = True,
     host: Annotated[str, typer.Option(help="Address the portal listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The portal's port.")] = 8000,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0, help="With a broker: seconds each payout step waits for `qinqing worker`."
+        ),
+    ] = 600,
 ) -> None:
     """Generate a registry, migrate, import it, publish the example policies, match them (with
     automatic grants and notifications), pay the grants out through the simulated bank, redeem
@@ -228,6 +252,7 @@ def run_demo(
     per role (--no-serve: stop before serving)."""
     settings = get_settings()
     started = time.perf_counter()
+    _say_who_pays(wait)
     enterprises, employees = demo.generate(firms, seed=seed)
     paths = demo.write(enterprises, employees, data, "parquet")
     console.print(f"generated {enterprises.height:,} firms and {employees.height:,} employees")
@@ -241,9 +266,9 @@ def run_demo(
     # The demo registry describes mid-2020, when the example policies were in force.
     match(as_of=datetime.combine(demo.REFERENCE_DATE, datetime.min.time()))
     notify_cli.notify()
-    payouts_cli.run(batch_size=1_000, wait=600)  # the automatic grants, through the bank
+    payouts_cli.run(batch_size=1_000, wait=wait)  # the automatic grants, through the bank
     showcase = _redeem_some(redeeming)
-    payouts_cli.run(batch_size=1_000, wait=600)  # and those redemptions
+    payouts_cli.run(batch_size=1_000, wait=wait)  # and those redemptions
     reports_cli.disbursements_command(settings.data_dir / "disbursements.xlsx")
     console.print(f"demo ready in {time.perf_counter() - started:.1f} s")
     # The example policies are from 2020: the portal acts on the registry's reference date.
@@ -267,6 +292,24 @@ def run_demo(
     os.environ.setdefault("QINQING_TODAY", day)
     get_settings.cache_clear()
     serve(host=host, port=port, workers=1)
+
+
+def _say_who_pays(wait: float) -> None:
+    """With a broker the demo's payouts are settled by `qinqing worker` processes: say so
+    before anything is done, and what to start when none answers."""
+    if jobs.celery_app.conf.task_always_eager:
+        return
+    broker, answering = jobs.shown_broker(), jobs.workers_answering()
+    if answering:
+        console.print(f"payouts are settled by the {answering} Celery worker(s) on {broker}")
+        return
+    console.print(
+        f"[yellow]QINQING_BROKER_URL is set ({broker}) and no Celery worker answers: the "
+        "demo's payouts are settled by `qinqing worker`. Start it in another terminal with the "
+        "same QINQING_BROKER_URL and QINQING_DATABASE_URL (or unset QINQING_BROKER_URL to run "
+        f"everything in this process); each payout step waits up to {wait:g} s (--wait)."
+        "[/yellow]"
+    )
 
 
 def _publish_examples() -> None:

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///qinqing.db"
     broker_url: str = Field(default="", description="Empty: Celery tasks run in-process.")
+    payout_sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the beat (`qinqing beat`) sends a payout run and a sweep of the "
+        "open batches to the workers.",
+    )
     data_dir: Path = Path("qinqing-data")
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     notify_file: Path | None = Field(

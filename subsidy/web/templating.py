@@ -136,5 +136,6 @@ def render(
         "csrf": page_csrf(request) if who else "",
         "path": request.url.path,
         "today": get_settings().business_date,
+        "on_workers": bool(get_settings().broker_url),  # queued work waits for `qinqing worker`
     }
     return templates.TemplateResponse(request, name, page | (context or {}), status_code=status)

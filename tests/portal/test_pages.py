@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+import httpx
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -302,21 +303,27 @@ def test_the_editor_names_the_line_of_an_error(client: TestClient, world: World)
     assert "是否想写 'ui_premium'" in html.unescape(check.text)  # in the page's language
 
 
-def test_a_held_redemption_is_approved_once_by_an_officer(
-    client: TestClient, world: World, portal_env: Engine
-) -> None:
+def _held_by_a_flag(client: TestClient, world: World, portal_env: Engine) -> httpx.Response:
+    """The world's firm, flagged, redeems: its redemption is held for an officer."""
     with db.session_scope(portal_env) as session:
         approval.flag(session, world.firm, "tip-off", by="officer:li")
     csrf = sign_in(client, Role.ENTERPRISE, world.firm)
     confirm = client.get(f"/firm/subsidies/{world.policy_id}/redeem").text
     key = re.search(r'name="key" value="(\w+)"', confirm)
     assert key
-    held = client.post(
+    held: httpx.Response = client.post(
         f"/firm/subsidies/{world.policy_id}/redeem", data={"csrf": csrf, "key": key.group(1)}
     )
+    client.cookies.clear()
+    return held
+
+
+def test_a_held_redemption_is_approved_once_by_an_officer(
+    client: TestClient, world: World, portal_env: Engine
+) -> None:
+    held = _held_by_a_flag(client, world, portal_env)
     assert "待审批" in held.text
     redemption_id = held.url.path.rsplit("/", 1)[1]
-    client.cookies.clear()
     csrf = sign_in(client, Role.OFFICER)
     assert f'id="held-{redemption_id}"' in client.get("/review").text
     approved = client.post(f"/review/{redemption_id}/approve", data={"csrf": csrf})
@@ -330,16 +337,7 @@ def test_a_held_redemption_is_approved_once_by_an_officer(
 def test_the_review_queue_names_each_policy_by_its_title_in_the_page_language(
     client: TestClient, world: World, portal_env: Engine
 ) -> None:
-    with db.session_scope(portal_env) as session:
-        approval.flag(session, world.firm, "tip-off", by="officer:li")
-    csrf = sign_in(client, Role.ENTERPRISE, world.firm)
-    confirm = client.get(f"/firm/subsidies/{world.policy_id}/redeem").text
-    key = re.search(r'name="key" value="(\w+)"', confirm)
-    assert key
-    client.post(
-        f"/firm/subsidies/{world.policy_id}/redeem", data={"csrf": csrf, "key": key.group(1)}
-    )
-    client.cookies.clear()
+    assert "待审批" in _held_by_a_flag(client, world, portal_env).text
     sign_in(client, Role.OFFICER)
     with db.session_scope(portal_env) as session:
         policy = session.get(Policy, world.policy_id)

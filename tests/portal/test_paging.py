@@ -6,7 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from subsidy.web import i18n
 from subsidy.web.paging import Pager
+from subsidy.web.templating import templates
 
 
 @given(total=st.integers(0, 5_000), size=st.integers(1, 300))
@@ -26,3 +28,12 @@ def test_a_link_keeps_the_query_and_changes_only_its_page() -> None:
     assert pager.url(3) == "/audit?actor=finance%3A%2A&held=3&page=3"
     review = Pager(1, 50, 500, "/review", (("held", "3"),), param="returned")
     assert review.url(2) == "/review?held=3&returned=2"
+
+
+def test_an_empty_list_has_no_pager_under_it() -> None:
+    pager_of = templates.env.get_template("_pager.html")
+    words = i18n.Translator("zh")
+    empty = pager_of.render(t=words.t, pager=Pager(1, 50, 0, "/review", ()), pager_id="p")
+    assert "<nav" not in empty
+    some = pager_of.render(t=words.t, pager=Pager(1, 50, 3, "/review", ()), pager_id="p")
+    assert "第 1–3 条，共 3 条" in some

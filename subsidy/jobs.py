@@ -68,7 +68,11 @@ def workers_answering(timeout: float = 1.0) -> int:
     if celery_app.conf.task_always_eager:
         return 0
     try:
-        return len(celery_app.control.ping(timeout=timeout))
+        # A connection of its own, closed here: the ping's reply consumer must not stay in the
+        # app's pool, where a process forked later (a prefork pool, a test) would inherit it
+        # mid-read and hang closing it.
+        with celery_app.connection_for_write() as connection:
+            return len(celery_app.control.ping(timeout=timeout, connection=connection))
     except Exception:  # the broker is down: "no worker", and the message names the broker
         return 0
 

@@ -14,6 +14,7 @@ from payouts import repository, runs, service
 from payouts.gateways import BankGateway, TransientBankError, gateway_from_url
 from subsidy.db import session_scope, utcnow
 from subsidy.jobs import celery_app
+from subsidy.localtime import local_date
 from subsidy.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ def collect_returns_once(days: int = RETURN_WINDOW_DAYS) -> int:
     """Ask the bank about the payments of the last `days` days and record those that came back."""
     gateway_now = gateway(get_settings().bank)
     with session_scope() as session:
-        keys = service.paid_keys_since(session, utcnow().date() - dt.timedelta(days=days))
+        since = local_date(utcnow()) - dt.timedelta(days=days)  # value dates are local days
+        keys = service.paid_keys_since(session, since)
     returned = 0
     backoff = get_settings().payout_backoff_seconds
     for start in range(0, len(keys), QUERY_CHUNK):

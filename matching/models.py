@@ -26,6 +26,9 @@ class MatchRun(SQLModel, table=True):
     policy_version: int
     enterprise_snapshot_id: int
     employee_snapshot_id: int
+    source_snapshots: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The declared sources the run read, as JSON {source name: registry_snapshot id}; None
+    when it read none (runs before migration 0018 too)."""
     as_of: date
     firms: int
     qualified: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from subsidy.db import Money, UTCDateTime, utcnow
@@ -59,3 +59,37 @@ class RegistrySnapshot(SQLModel, table=True):
     row_count: int
     parquet_file: str = Field(description="file name in the data directory")
     imported_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class RegistryDeclaration(SQLModel, table=True):
+    """One version of the registry schema document: the sources departments supply.
+
+    Versions are immutable and numbered from 1; the highest is in force (`catalog.current`).
+    """
+
+    __tablename__ = "registry_declaration"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    document: str = Field(sa_column=Column(Text, nullable=False), description="the YAML as sent")
+    content: str = Field(
+        sa_column=Column(Text, nullable=False), description="canonical JSON of the sources"
+    )
+    content_hash: str = Field(max_length=64, description="sha256 of `content`")
+    declared_by: str = Field(max_length=128, description="the actor, `<role>:<subject>`")
+    declared_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class SourceRow(SQLModel, table=True):
+    """One row of a declared source's current import: the firm's or person's values as JSON.
+
+    `data` maps each declared column to its value: text as a string, an integer as a number,
+    money and decimals as exact decimal strings, a date as ISO 8601, a flag as a boolean, an
+    empty cell as null. A source's import replaces all of its rows.
+    """
+
+    __tablename__ = "source_row"
+
+    source: str = Field(sa_column=Column(String(64), primary_key=True))
+    key: str = Field(sa_column=Column(String(32), primary_key=True))
+    data: str = Field(sa_column=Column(Text, nullable=False))

@@ -15,6 +15,12 @@ import polars as pl
 MONEY_DTYPE = pl.Decimal(16, 2)
 """Money is yuan with two decimals, exact: NUMERIC(16,2) in the database, Decimal in Python."""
 
+DECIMAL_PRECISION = 28
+"""Significant digits of a declared DECIMAL column: Python's decimal context, so rule-engine and
+polars hold the same values exactly."""
+DECIMAL_SCALE = 6
+MAX_DECIMAL_SCALE = 18
+
 
 class Kind(StrEnum):
     USCC = "uscc"
@@ -24,6 +30,10 @@ class Kind(StrEnum):
     MONEY = "money"
     CHOICE = "choice"
     INDUSTRY = "industry"
+    INTEGER = "integer"
+    """A whole number (a declared source's column: months insured, patents held)."""
+    DECIMAL = "decimal"
+    """An exact number with `Column.scale` digits after the point (a share, a rate)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,15 @@ class Column:
     personal: bool = False
     """Personal or secret data (a bank account, a person's id number): masked wherever it is
     shown, and a rule may only test whether it is present (policies/guards.py)."""
+    scale: int | None = None
+    """Digits after the point of a DECIMAL column (`DECIMAL_SCALE` unless declared)."""
+    source: str | None = None
+    """The declared source this column comes from (`subsidy.registry.catalog`); None for the
+    built-in registries."""
+    label_zh: str | None = None
+    label_en: str | None = None
+    """A declared column's label (the built-in columns' labels are `column.<name>` in terms.po)."""
+    description: str | None = None
 
     @property
     def dtype(self) -> pl.DataType:
@@ -47,6 +66,12 @@ class Column:
                 return pl.Boolean()
             case Kind.MONEY:
                 return MONEY_DTYPE
+            case Kind.INTEGER:
+                return pl.Int64()
+            case Kind.DECIMAL:
+                return pl.Decimal(
+                    DECIMAL_PRECISION, DECIMAL_SCALE if self.scale is None else self.scale
+                )
             case _:
                 return pl.String()
 

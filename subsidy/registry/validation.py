@@ -111,6 +111,8 @@ def _parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
             well_formed = text.str.contains(_MONEY_TEXT)
             value = pl.when(well_formed).then(text.cast(MONEY_DTYPE, strict=False))
             return _money(value, malformed=well_formed.not_())
+        case Kind.INTEGER | Kind.DECIMAL:
+            raise NotImplementedError(f"{column.kind} cells are parsed by the source importer")
 
 
 def _date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -15,9 +15,16 @@ every column of that source, whatever its `nullable` says (that governs the sour
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any
 
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from subsidy.registry.models import RegistryDeclaration
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, PERSON_ID_LENGTH, Column, Kind, Table
 
 
@@ -103,3 +110,74 @@ class Catalog:
 
 BUILTIN = Catalog(version=0)
 """The catalog before any declaration: the built-in registries only."""
+
+
+def to_content(catalog: Catalog) -> dict[str, Any]:
+    """The catalog's sources as the canonical JSON a declaration stores (`content`)."""
+    return {
+        "sources": [
+            {
+                "name": s.name,
+                "department": s.department,
+                "key": s.key.value,
+                "description": s.description,
+                "columns": [
+                    {
+                        "name": c.name,
+                        "type": c.kind.value,
+                        "nullable": c.nullable,
+                        "scale": c.scale,
+                        "max_length": c.max_length,
+                        "label": {"zh": c.label_zh, "en": c.label_en},
+                        "description": c.description,
+                    }
+                    for c in s.columns
+                ],
+            }
+            for s in catalog.sources
+        ]
+    }
+
+
+def canonical_json(content: dict[str, Any]) -> str:
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def from_content(version: int, content: dict[str, Any]) -> Catalog:
+    """The catalog a declaration's stored `content` describes (`to_content` read back)."""
+    sources = []
+    for s in content["sources"]:
+        columns = tuple(
+            Column(
+                c["name"],
+                Kind(c["type"]),
+                nullable=c["nullable"],
+                scale=c.get("scale"),
+                max_length=c.get("max_length"),
+                source=s["name"],
+                label_zh=c["label"]["zh"],
+                label_en=c["label"]["en"],
+                description=c.get("description"),
+            )
+            for c in s["columns"]
+        )
+        key = SourceKey(s["key"])
+        sources.append(Source(s["name"], s["department"], key, columns, s.get("description")))
+    return Catalog(version, tuple(sources))
+
+
+@lru_cache(maxsize=16)
+def _parsed(version: int, content_hash: str, content: str) -> Catalog:
+    return from_content(version, json.loads(content))
+
+
+def current(session: Session) -> Catalog:
+    """The catalog of the declaration in force (the highest version), BUILTIN before any.
+
+    Parsed once per version and content (a restored database with another declaration under
+    the same number is parsed anew: the content hash is part of the key)."""
+    query = select(RegistryDeclaration).order_by(col(RegistryDeclaration.version).desc()).limit(1)
+    found = session.execute(query).scalars().first()
+    if found is None:
+        return BUILTIN
+    return _parsed(found.version, found.content_hash, found.content)

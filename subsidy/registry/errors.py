@@ -30,6 +30,8 @@ PROBLEM_CODES = (
     "registry.control_character",
     "registry.bad_amount",
     "registry.negative",
+    "registry.bad_integer",
+    "registry.bad_decimal",
     "registry.repeated_key",
     "registry.unknown_firm",
     "registry.leave_before_hire",

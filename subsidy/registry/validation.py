@@ -13,7 +13,7 @@ import polars as pl
 
 from subsidy.registry import uscc
 from subsidy.registry.errors import Problem, RegistryValidationError
-from subsidy.registry.schema import MONEY_DTYPE, Column, Kind, Table
+from subsidy.registry.schema import DECIMAL_PRECISION, MONEY_DTYPE, Column, Kind, Table
 
 ROW = "__row"
 FIRST_RECORD_ROW = 2  # the header is row 1
@@ -25,6 +25,8 @@ _MIDNIGHT = r"[ T]00:00(:00(\.0+)?)?$"
 _WITH_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}"
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # C0 but tab and line breaks
 _NO_PROBLEM = pl.lit(None, dtype=pl.String)
+_INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
+_BAD_INTEGER = "is not a whole number (at most 18 digits, e.g. 12)"
 
 
 def validate(
@@ -111,8 +113,17 @@ def _parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
             well_formed = text.str.contains(_MONEY_TEXT)
             value = pl.when(well_formed).then(text.cast(MONEY_DTYPE, strict=False))
             return _money(value, malformed=well_formed.not_())
-        case Kind.INTEGER | Kind.DECIMAL:
-            raise NotImplementedError(f"{column.kind} cells are parsed by the source importer")
+        case Kind.INTEGER:
+            ok = text.str.contains(_INTEGER_TEXT)
+            value = pl.when(ok).then(text.str.replace(r"^\+", "").cast(pl.Int64, strict=False))
+            return _where_ok(text, value, value.is_not_null(), _BAD_INTEGER)
+        case Kind.DECIMAL:
+            scale = column.dtype.scale if isinstance(column.dtype, pl.Decimal) else 0
+            shape = rf"^[+-]?[0-9]{{1,{DECIMAL_PRECISION - scale}}}(\.[0-9]{{1,{scale}}})?$"
+            ok = text.str.contains(shape) if scale else text.str.contains(_INTEGER_TEXT)
+            value = pl.when(ok).then(text.str.replace(r"^\+", "").cast(column.dtype, strict=False))
+            message = f"is not a number with at most {scale} decimals (digits, a point, e.g. 0.035)"
+            return _where_ok(text, value, value.is_not_null(), message)
 
 
 def _date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

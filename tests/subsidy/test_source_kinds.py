@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine
-from sqlmodel import Session
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from subsidy.registry import catalog as catalog_module
 from subsidy.registry.catalog import BUILTIN, Catalog, Source, SourceKey, from_content, to_content

@@ -39,6 +39,7 @@ NOT_STATES = {
     "subsidy.auth.Role",  # role.<value>, checked below
     "payouts.models.RunState",  # a run is shown by its phase (runs.phase.* in finance.po)
     "policies.readings.Shape",  # how a clause's reading is formatted, never shown as a word
+    "subsidy.registry.catalog.SourceKey",  # a declaration's key column, shown as its name
     "subsidy.ledger.models.Account",  # ledger accounts: no page shows them by name
     "subsidy.notifications.models.Kind",  # which notice, not a state
     "subsidy.registry.schema.Kind",  # a registry column's kind

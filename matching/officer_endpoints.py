@@ -64,9 +64,10 @@ def _today() -> dt.date:
 def preview_draft(
     draft_id: RowId, _: Reader, session: DbSession, as_of: dt.date | None = None
 ) -> PreviewOut:
-    """What the draft's policy would give on the current registry as of `as_of` (default today,
-    UTC): reach, total against the budget, by district and industry section, the firms each
-    eligibility clause stops, evaluation errors, and the change against the published version.
+    """What the draft's policy would give on the current registry as of `as_of` (default today
+    in the users' zone): reach, total against the budget, by district and industry section, the
+    firms each eligibility clause stops, evaluation errors, and the change against the published
+    version.
     A draft that does not check or compile: 422 with its issues."""
     with policy_problems():
         draft = drafts.get(session, draft_id)
@@ -107,9 +108,9 @@ def explain_firm(
     version: Annotated[int | None, Query(ge=1, le=INT4_MAX)] = None,
 ) -> ExplanationOut:
     """Why firm `uscc` does or does not qualify under the policy's latest version (or `version`)
-    on the current registry as of `as_of` (default today, UTC): each clause of the eligibility
-    with its value and what it read (personal data masked), the amount before and after the cap,
-    or the evaluation error."""
+    on the current registry as of `as_of` (default today in the users' zone): each clause of the
+    eligibility with its value and what it read (personal data masked), the amount before and
+    after the cap, or the evaluation error."""
     with policy_problems():
         policy, versions = policy_service.history(session, policy_id)
     wanted = version if version is not None else policy.latest_version

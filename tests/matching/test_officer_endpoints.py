@@ -22,6 +22,7 @@ from subsidy.app import create_app
 from subsidy.auth import Role
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
+from subsidy.settings import get_settings
 from tests.subsidy.test_api import demo_uscc, token
 
 EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
@@ -143,7 +144,8 @@ def test_preview_defaults_to_today_and_auditors_may_look(
         f"/api/v1/policy-drafts/{draft_id}/preview", headers=bearer(Role.AUDITOR)
     )
     assert response.status_code == 200, response.text
-    assert response.json()["as_of"] == dt.datetime.now(dt.UTC).date().isoformat()
+    # today in the users' zone (Beijing), not the UTC day: they differ after 16:00 UTC
+    assert response.json()["as_of"] == get_settings().business_date.isoformat()
     for role in (Role.FINANCE, Role.ENTERPRISE):
         refused = client.post(f"/api/v1/policy-drafts/{draft_id}/preview", headers=bearer(role))
         assert_problem(refused, 403, "forbidden")

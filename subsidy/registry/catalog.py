@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from subsidy.registry.models import RegistryDeclaration
-from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, PERSON_ID_LENGTH, Column, Kind, Table
+from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Column, Kind, Table
 
 
 class SourceKey(StrEnum):
@@ -36,9 +36,10 @@ class SourceKey(StrEnum):
 
 
 KEY_COLUMNS = {
-    SourceKey.USCC: Column("uscc", Kind.USCC),
-    SourceKey.PERSON_ID: Column("person_id", Kind.TEXT, max_length=PERSON_ID_LENGTH, personal=True),
+    SourceKey.USCC: ENTERPRISES.column("uscc"),
+    SourceKey.PERSON_ID: EMPLOYEES.column("person_id"),
 }
+"""A source's key is checked as the registry's own key column is."""
 
 DECLARABLE_KINDS = (Kind.TEXT, Kind.INTEGER, Kind.MONEY, Kind.DECIMAL, Kind.DATE, Kind.BOOL)
 """The `type`s a declared column may have (the declaration's words are the kinds' values)."""
@@ -77,7 +78,7 @@ class Catalog:
     def firm_columns(self) -> tuple[Column, ...]:
         """Every symbol a rule reads on the firm: the enterprise registry, then the columns of
         the `uscc`-keyed sources in declaration order."""
-        declared = (c for s in self.sources if s.key is SourceKey.USCC for c in s.columns)
+        declared = (c for s in self.firm_sources() for c in s.columns)
         return (*ENTERPRISES.columns, *declared)
 
     @property
@@ -85,7 +86,7 @@ class Catalog:
         """Every attribute of an employee record (`e.<name>`): the employee registry but `uscc`,
         then the columns of the `person_id`-keyed sources in declaration order."""
         own = (c for c in EMPLOYEES.columns if c.name != "uscc")
-        declared = (c for s in self.sources if s.key is SourceKey.PERSON_ID for c in s.columns)
+        declared = (c for s in self.person_sources() for c in s.columns)
         return (*own, *declared)
 
     @property
@@ -167,7 +168,7 @@ def from_content(version: int, content: dict[str, Any]) -> Catalog:
 
 
 @lru_cache(maxsize=16)
-def _parsed(version: int, content_hash: str, content: str) -> Catalog:
+def _parsed(version: int, content: str) -> Catalog:
     return from_content(version, json.loads(content))
 
 
@@ -175,9 +176,9 @@ def current(session: Session) -> Catalog:
     """The catalog of the declaration in force (the highest version), BUILTIN before any.
 
     Parsed once per version and content (a restored database with another declaration under
-    the same number is parsed anew: the content hash is part of the key)."""
+    the same number is parsed anew: the content is part of the key)."""
     query = select(RegistryDeclaration).order_by(col(RegistryDeclaration.version).desc()).limit(1)
     found = session.execute(query).scalars().first()
     if found is None:
         return BUILTIN
-    return _parsed(found.version, found.content_hash, found.content)
+    return _parsed(found.version, found.content)

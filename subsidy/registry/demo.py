@@ -180,7 +180,7 @@ def _dates(name: str, days: Ints) -> pl.Series:
     return pl.Series(name, days.astype(np.int32)).cast(pl.Date)
 
 
-def _money(name: str, fen: Ints) -> pl.Series:
+def yuan_series(name: str, fen: Ints) -> pl.Series:
     """Integer fen -> exact Decimal(16, 2) yuan.
 
     Cast to Decimal(18, 2) (``123`` -> ``123.00``), divide by the integer 100, keeping scale 2
@@ -355,7 +355,7 @@ def _employees(
             _dates("hire_date", hire),
             _dates("leave_date", leave).set(pl.Series(~left), None),
             pl.Series("insured", insured),
-            _money("monthly_wage", wage).set(pl.Series(wage_null), None),
+            yuan_series("monthly_wage", wage).set(pl.Series(wage_null), None),
             pl.Series("local_hukou", rng.random(n) < 0.45),
             _with_nulls(rng, _dates("birth_date", _birth(rng, hire)), 0.005),
         ]
@@ -433,9 +433,9 @@ def _enterprises(
             _take([r for r, _ in _RATINGS], firms.rating, "tax_rating"),
             pl.Series("dishonest", firms.dishonest),
             pl.Series("high_tech", firms.high_tech),
-            _with_nulls(rng, _money("revenue", revenue), 0.01),
-            _with_nulls(rng, _money("tax_paid", tax), 0.01),
-            _with_nulls(rng, _money("ui_premium", premium), 0.01),
+            _with_nulls(rng, yuan_series("revenue", revenue), 0.01),
+            _with_nulls(rng, yuan_series("tax_paid", tax), 0.01),
+            _with_nulls(rng, yuan_series("ui_premium", premium), 0.01),
             _bank_accounts(rng, len(revenue)),
         ]
     )

@@ -161,7 +161,7 @@ def test_money_is_exact_and_non_negative(large: Frames) -> None:
 
 def test_money_conversion_is_exact_for_large_amounts() -> None:
     fen = np.array([0, 1, 7, 99, 123_456_789_012_345, 9_999_999_999_999_999], dtype=np.int64)
-    yuan = demo._money("m", fen)
+    yuan = demo.yuan_series("m", fen)
     assert yuan.dtype == MONEY_DTYPE
     assert [str(v) for v in yuan.to_list()] == [
         "0.00", "0.01", "0.07", "0.99", "1234567890123.45", "99999999999999.99",

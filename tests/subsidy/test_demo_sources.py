@@ -9,13 +9,15 @@ import pytest
 
 from subsidy.registry import demo, demo_sources
 
+Registry = tuple[pl.DataFrame, pl.DataFrame]
+
 
 @pytest.fixture(scope="module")
-def registry() -> tuple[pl.DataFrame, pl.DataFrame]:
+def registry() -> Registry:
     return demo.generate(600, seed=7)
 
 
-def test_the_same_registry_and_seed_give_equal_sources(registry) -> None:
+def test_the_same_registry_and_seed_give_equal_sources(registry: Registry) -> None:
     first = demo_sources.generate(*registry, seed=7)
     again = demo_sources.generate(*registry, seed=7)
     other = demo_sources.generate(*registry, seed=8)
@@ -24,7 +26,7 @@ def test_the_same_registry_and_seed_give_equal_sources(registry) -> None:
     assert not first[demo_sources.TAX].equals(other[demo_sources.TAX])
 
 
-def test_the_tax_source_covers_firms_with_revenue_once_each(registry) -> None:
+def test_the_tax_source_covers_firms_with_revenue_once_each(registry: Registry) -> None:
     enterprises, _ = registry
     tax = demo_sources.generate(*registry)[demo_sources.TAX]
     with_revenue = enterprises.filter(pl.col("revenue").is_not_null())["uscc"]
@@ -37,7 +39,7 @@ def test_the_tax_source_covers_firms_with_revenue_once_each(registry) -> None:
     assert 0 < (shares >= 0.03).sum() < shares.len() / 2
 
 
-def test_months_insured_follow_the_employment_in_2019(registry) -> None:
+def test_months_insured_follow_the_employment_in_2019(registry: Registry) -> None:
     _, employees = registry
     months = demo_sources.generate(*registry)[demo_sources.SOCIAL_INSURANCE]
     assert months["person_id"].is_unique().all()

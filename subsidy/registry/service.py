@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +17,8 @@ from sqlmodel import Session
 
 from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.registry import repository
+from subsidy.registry.catalog import BUILTIN, Catalog
+from subsidy.registry.catalog import current as current_catalog
 from subsidy.registry.errors import Problem, RegistryError, RegistryValidationError
 from subsidy.registry.models import RegistrySnapshot
 from subsidy.registry.reader import read_source
@@ -128,9 +131,17 @@ class RegistryFrames:
     """The current registry as polars frames, with the snapshots they are."""
 
     enterprises: pl.DataFrame
+    """One row per firm: every column of `catalog.firm_columns` (declared ones null where the
+    source has no row for the firm)."""
     employees: pl.DataFrame
+    """One row per employee: `uscc` and every column of `catalog.employee_columns`."""
     enterprise_snapshot: RegistrySnapshot
     employee_snapshot: RegistrySnapshot
+    catalog: Catalog = BUILTIN
+    """The declaration the frames were read under."""
+    source_snapshots: Mapping[str, RegistrySnapshot] = field(default_factory=dict)
+    """The snapshot of every declared source the frames joined, by source name (a declared
+    source never imported is absent here and reads null)."""
 
 
 def current_frames(session: Session, data_dir: Path) -> RegistryFrames:
@@ -141,7 +152,11 @@ def current_frames(session: Session, data_dir: Path) -> RegistryFrames:
         missing = ENTERPRISES.name if firms is None else EMPLOYEES.name
         raise RegistryError(code="registry.not_imported", table=missing)
     return RegistryFrames(
-        snapshot_frame(data_dir, firms), snapshot_frame(data_dir, people), firms, people
+        snapshot_frame(data_dir, firms),
+        snapshot_frame(data_dir, people),
+        firms,
+        people,
+        catalog=current_catalog(session),
     )
 
 

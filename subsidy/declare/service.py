@@ -14,7 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from policies.columns import columns_read_by_published
@@ -83,10 +83,17 @@ def latest_declaration(session: Session) -> RegistryDeclaration | None:
     return session.execute(query.limit(1)).scalars().first()
 
 
-def versions(session: Session) -> list[tuple[RegistryDeclaration, Catalog]]:
-    """Every declaration version, newest first, with the catalog it declared."""
+def versions(
+    session: Session, *, offset: int = 0, limit: int | None = None
+) -> list[tuple[RegistryDeclaration, Catalog]]:
+    """Declaration versions, newest first, with the catalog each declared (a page of them)."""
     query = select(RegistryDeclaration).order_by(col(RegistryDeclaration.version).desc())
+    query = query.offset(offset).limit(limit)
     return [(d, _catalog_of(d)) for d in session.execute(query).scalars()]
+
+
+def count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(RegistryDeclaration)).scalar_one())
 
 
 def _catalog_of(declaration: RegistryDeclaration | None) -> Catalog:
@@ -179,7 +186,7 @@ class CatalogColumn:
     name: str
     type: str
     nullable: bool
-    of: str
+    scope: str
     """`firm` (read by name) or `employee` (read as `e.<name>` in a comprehension)."""
     source: str
     """The declared source, or the built-in registry (`enterprises`, `employees`)."""
@@ -190,21 +197,28 @@ class CatalogColumn:
     description: str | None
 
 
-def catalog_view(session: Session) -> list[CatalogColumn]:
+@dataclass(frozen=True)
+class CatalogView:
+    version: int
+    """The declaration version in force (0: nothing declared)."""
+    columns: list[CatalogColumn]
+
+
+def catalog_view(session: Session) -> CatalogView:
     """Every column of the catalog in force: the built-in registries', then the declared ones."""
     catalog = _catalog_of(latest_declaration(session))
     firm = [_shown(catalog, c, "firm", ENTERPRISES.name) for c in catalog.firm_columns]
     employee = [_shown(catalog, c, "employee", EMPLOYEES.name) for c in catalog.employee_columns]
-    return firm + employee
+    return CatalogView(catalog.version, firm + employee)
 
 
-def _shown(catalog: Catalog, column: Column, of: str, registry: str) -> CatalogColumn:
+def _shown(catalog: Catalog, column: Column, scope: str, registry: str) -> CatalogColumn:
     source = catalog.source(column.source) if column.source is not None else None
     return CatalogColumn(
         name=column.name,
         type=column.kind.value,
         nullable=column.nullable,
-        of=of,
+        scope=scope,
         source=source.name if source is not None else registry,
         department=source.department if source is not None else None,
         label_zh=column.label_zh or _builtin_label("zh", column.name),

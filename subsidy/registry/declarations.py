@@ -193,6 +193,7 @@ class _Reader:
         self._loader: yaml.SafeLoader | None = None
         self._columns: dict[str, str] = {}  # declared column name -> its source
         self._sources: dict[str, int] = {}  # source name -> its index
+        self._hinted: set[str] = set()  # fields a misspelt one was taken for
 
     def problem(self, path: str, node: yaml.Node | None, code: str, **fields: object) -> None:
         line = node.start_mark.line + 1 if node is not None else None
@@ -234,13 +235,13 @@ class _Reader:
             return None
         found: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
-            key = self.value(key_node)
-            where = _join(path, str(key))
-            if not isinstance(key, str):
-                self.problem(where, key_node, "declaration.not_text")
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(path, key_node, "declaration.not_text")
                 continue
+            key = str(key_node.value)  # as written: a column `no` or `null` is not a bool or None
+            where = _join(path, key)
             if allowed is not None and key not in allowed:
-                self._unknown(where, key_node, key, allowed)
+                self._unknown(path, key_node, key, allowed)
                 continue
             if key in found:
                 self.problem(where, key_node, "declaration.repeated_field", name=key)
@@ -248,18 +249,22 @@ class _Reader:
             found[key] = value_node
         return found
 
-    def _unknown(self, path: str, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> None:
+    def _unknown(self, parent: str, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> None:
+        where = _join(parent, key)
         close = difflib.get_close_matches(key, allowed, n=1)
         if close:
-            self.problem(path, node, "declaration.unknown_field_hint", name=key, hint=close[0])
+            self.problem(where, node, "declaration.unknown_field_hint", name=key, hint=close[0])
+            self._hinted.add(_join(parent, close[0]))  # its "missing" would say it again
         else:
-            self.problem(path, node, "declaration.unknown_field", name=key, allowed=_list(allowed))
+            self.problem(where, node, "declaration.unknown_field", name=key, allowed=_list(allowed))
 
     def required(
         self, path: str, node: yaml.Node, found: dict[str, yaml.Node], name: str
     ) -> yaml.Node | None:
         if name not in found:
-            self.problem(_join(path, name), node, "declaration.required", name=name)
+            where = _join(path, name)
+            if where not in self._hinted:
+                self.problem(where, node, "declaration.required", name=name)
             return None
         return found[name]
 

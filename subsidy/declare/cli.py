@@ -20,7 +20,7 @@ from subsidy.auth import Role
 from subsidy.console import make_console, refusals
 from subsidy.db import require_current_schema, session_scope
 from subsidy.declare import service
-from subsidy.registry.declarations import DeclarationError, DeclarationProblem
+from subsidy.registry.errors import DeclarationError, DeclarationProblem
 
 console = make_console()
 

@@ -28,7 +28,7 @@ from subsidy.declare.schemas import (
     DeclaredOut,
     ProblemOut,
 )
-from subsidy.registry.declarations import DeclarationError
+from subsidy.registry.errors import DeclarationError
 
 PREFIX = "/api/v1/registry"
 
@@ -56,7 +56,10 @@ class InvalidDeclaration(ProblemError):
     "/declarations",
     response_model=DeclaredOut,
     status_code=201,
-    responses=answers(200, 422),
+    responses={
+        200: {"model": DeclaredOut, "description": "Declares what is in force: no new version"},
+        **answers(422),
+    },
 )
 def declare(
     body: DeclarationIn, me: Officer, session: DbSession, response: Response

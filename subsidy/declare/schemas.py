@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 from subsidy.api.params import RequestModel
 from subsidy.declare.service import CatalogColumn, Declared
 from subsidy.registry.catalog import Catalog, Source
-from subsidy.registry.declarations import MAX_DOCUMENT_CHARS, DeclarationProblem
+from subsidy.registry.declarations import MAX_DOCUMENT_CHARS
+from subsidy.registry.errors import DeclarationProblem
 from subsidy.registry.models import RegistryDeclaration
 
 

@@ -29,7 +29,7 @@ from subsidy.registry.catalog import (
     from_content,
     to_content,
 )
-from subsidy.registry.declarations import DeclarationError, DeclarationProblem
+from subsidy.registry.errors import DeclarationError, DeclarationProblem
 from subsidy.registry.models import RegistryDeclaration
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Column
 

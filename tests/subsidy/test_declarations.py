@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from subsidy import i18n
 from subsidy.registry.catalog import (
     DECLARABLE_KINDS,
     Catalog,
@@ -24,11 +25,10 @@ from subsidy.registry.declarations import (
     KEYWORDS,
     MAX_DOCUMENT_CHARS,
     TEXT_LENGTH,
-    DeclarationError,
-    DeclarationProblem,
     parse,
 )
 from subsidy.registry.demo_sources import DECLARATION
+from subsidy.registry.errors import DECLARATION_CODES, DeclarationError, DeclarationProblem
 from subsidy.registry.schema import DECIMAL_SCALE, Column, Kind
 
 DEMO = DECLARATION.read_text(encoding="utf-8")
@@ -191,6 +191,12 @@ def test_the_problems_read_in_chinese() -> None:
     shown = DeclarationError("d.yaml", refusal(text)).message_in("zh")
     assert f"d.yaml：第 {line} 行：字段 sources[0].columns.rd.type：" in shown
     assert "“number”不是有效的类型" in shown
+
+
+@pytest.mark.parametrize("code", DECLARATION_CODES)
+def test_every_problem_has_its_words_in_both_languages(code: str) -> None:
+    for language in ("zh", "en"):
+        assert i18n.has(language, f"error.{code}"), (language, code)
 
 
 def test_a_document_past_the_bound_is_refused_before_it_is_read() -> None:

@@ -20,8 +20,8 @@ from subsidy.audit.models import AuditEntry
 from subsidy.auth import Role
 from subsidy.declare import service
 from subsidy.registry import catalog as catalogs
-from subsidy.registry.declarations import DeclarationError
 from subsidy.registry.demo_sources import DECLARATION
+from subsidy.registry.errors import DeclarationError
 from subsidy.registry.models import RegistryDeclaration
 from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 from tests.subsidy.test_api import demo_uscc, token

@@ -20,6 +20,7 @@ from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.declare import service
+from subsidy.declare.errors import ConcurrentDeclaration
 from subsidy.declare.schemas import (
     CatalogColumnOut,
     CatalogOut,
@@ -52,13 +53,17 @@ class InvalidDeclaration(ProblemError):
         )
 
 
+class DeclarationConflict(ProblemError):
+    status, slug, title = 409, "declaration-conflict", "Another declaration was made meanwhile"
+
+
 @router.post(
     "/declarations",
     response_model=DeclaredOut,
     status_code=201,
     responses={
         200: {"model": DeclaredOut, "description": "Declares what is in force: no new version"},
-        **answers(422),
+        **answers(409, 422),
     },
 )
 def declare(
@@ -71,6 +76,8 @@ def declare(
         declared = service.declare(session, body.text, body.document, by=actor(me.role, me.subject))
     except DeclarationError as exc:
         raise InvalidDeclaration(exc) from exc
+    except ConcurrentDeclaration as exc:
+        raise DeclarationConflict(str(exc), cause=exc) from exc
     if not declared.created:
         response.status_code = 200
     return DeclaredOut.of_declared(declared)

@@ -15,12 +15,14 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from policies.columns import columns_read_by_published
 from subsidy import i18n
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
+from subsidy.declare.errors import ConcurrentDeclaration
 from subsidy.registry import declarations
 from subsidy.registry.catalog import (
     BUILTIN,
@@ -49,7 +51,8 @@ def declare(session: Session, text: str, document: str, *, by: str) -> Declared:
     """Declare the sources `text` names (`document` is its name in messages) as `by`.
 
     Raises DeclarationError with every problem of the document, or with every column a published
-    policy reads that it would remove or retype; nothing is written then."""
+    policy reads that it would remove or retype; ConcurrentDeclaration when another declaration
+    took the version meanwhile. Nothing is written then."""
     latest = latest_declaration(session)
     previous = _catalog_of(latest)
     catalog = declarations.parse(text, document, version=previous.version + 1)
@@ -65,8 +68,11 @@ def declare(session: Session, text: str, document: str, *, by: str) -> Declared:
         declared_by=by,
         declared_at=utcnow(),
     )
-    session.add(declaration)
-    session.flush()
+    try:
+        with session.begin_nested():  # a race lost on the unique version leaves the rest intact
+            session.add(declaration)
+    except IntegrityError as exc:
+        raise ConcurrentDeclaration(version=catalog.version) from exc
     audit.record(
         session,
         actor=by,

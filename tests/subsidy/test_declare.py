@@ -19,6 +19,7 @@ from subsidy.app import create_app
 from subsidy.audit.models import AuditEntry
 from subsidy.auth import Role
 from subsidy.declare import service
+from subsidy.declare.errors import ConcurrentDeclaration
 from subsidy.registry import catalog as catalogs
 from subsidy.registry.demo_sources import DECLARATION
 from subsidy.registry.errors import DeclarationError
@@ -399,3 +400,16 @@ def test_the_count_query_is_the_versions(engine: Engine) -> None:
         assert [d.version for d, _ in service.versions(session, limit=1)] == [2]
         total = session.execute(select(func.count()).select_from(RegistryDeclaration))
         assert total.scalar_one() == 2
+
+
+def test_a_version_taken_meanwhile_is_a_conflict_not_a_crash(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(engine, DEMO)
+    monkeypatch.setattr(service, "latest_declaration", lambda session: None)  # read before it
+    with Session(engine) as session:
+        with pytest.raises(ConcurrentDeclaration) as lost:
+            service.declare(session, "sources: []\n", "d.yaml", by=OFFICER)
+        assert "version 1 meanwhile" in str(lost.value)
+        assert session.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == 1
+    assert declarations(engine) == [1]

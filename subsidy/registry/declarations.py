@@ -63,6 +63,9 @@ MAX_DESCRIPTION = 2_000
 MAX_COLUMNS = 1_000
 """Declared columns in all sources together: Hangzhou joined 68 units' data, a few each."""
 MAX_DOCUMENT_CHARS = 256 * 1024
+MAX_NESTING = 10
+"""Mappings and lists inside each other: a declaration needs 6 (document, sources, a source, its
+columns, a column, its label)."""
 TEXT_LENGTH = 200
 """A declared text column's `max_length` unless it says otherwise (a name, a code, a title)."""
 MAX_TEXT_LENGTH = 4_000
@@ -117,9 +120,13 @@ class _Reader:
         self.problems.append(DeclarationProblem(self.name, path, line, code, fields))
 
     def compose(self, text: str) -> yaml.Node | None:
-        """The document's node tree (None with a problem when YAML cannot read it)."""
-        loader = yaml.SafeLoader(text)
+        """The document's node tree (None with a problem when YAML cannot read it, or when it
+        nests deeper or refers (`*alias`) where no declaration does: composing recurses, and
+        the reader walks every alias as often as it is named)."""
         try:
+            if not self._measured(text):
+                return None
+            loader = yaml.SafeLoader(text)
             root = loader.get_single_node()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -133,6 +140,29 @@ class _Reader:
         if root is None:
             self.problem("", None, "declaration.required", name="sources")
         return root
+
+    def _measured(self, text: str) -> bool:
+        """Whether YAML's events (its parser does not recurse) stay within what a declaration
+        needs; the first place that does not is a problem."""
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            if isinstance(event, yaml.AliasEvent):
+                self.problems.append(
+                    DeclarationProblem(self.name, "", line, "declaration.alias", {})
+                )
+                return False
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    fields: dict[str, object] = {"limit": MAX_NESTING}
+                    self.problems.append(
+                        DeclarationProblem(self.name, "", line, "declaration.too_deep", fields)
+                    )
+                    return False
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return True
 
     def value(self, node: yaml.Node) -> Any:
         assert self._loader is not None

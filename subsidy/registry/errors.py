@@ -165,6 +165,8 @@ class RegistryValidationError(RegistryError):
 DECLARATION_CODES = (
     "declaration.yaml",
     "declaration.too_large",
+    "declaration.too_deep",
+    "declaration.alias",
     "declaration.required",
     "declaration.unknown_field",
     "declaration.unknown_field_hint",

@@ -151,6 +151,9 @@ REFUSALS = [
     ("", "", "declaration.required"),
     ("[1, 2]\n", "", "declaration.not_mapping"),
     ("sources: [\n", "", "declaration.yaml"),
+    ("sources:\n" + "- " * 50_000 + "x\n", "", "declaration.too_deep"),
+    ("sources: &s [{name: tax}]\nmore: *s\n", "", "declaration.alias"),
+    ("a: [" + "[" * 50_000 + "\n", "", "declaration.too_deep"),
 ]  # fmt: skip
 
 

@@ -186,7 +186,7 @@ class _Reader:
                 self.problem(path, key_node, "declaration.not_text")
                 continue
             key = str(key_node.value)  # as written: a column `no` or `null` is not a bool or None
-            where = _join(path, key)
+            where = _join(path, _shown(key))
             if allowed is not None and key not in allowed:
                 self._unknown(path, key_node, key, allowed)
                 continue
@@ -197,13 +197,15 @@ class _Reader:
         return found
 
     def _unknown(self, parent: str, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> None:
-        where = _join(parent, key)
-        close = difflib.get_close_matches(key, allowed, n=1)
+        where, shown = _join(parent, _shown(key)), _shown(key)
+        close = difflib.get_close_matches(key[:MAX_NAME], allowed, n=1)
         if close:
-            self.problem(where, node, "declaration.unknown_field_hint", name=key, hint=close[0])
+            self.problem(where, node, "declaration.unknown_field_hint", name=shown, hint=close[0])
             self._hinted.add(_join(parent, close[0]))  # its "missing" would say it again
         else:
-            self.problem(where, node, "declaration.unknown_field", name=key, allowed=_list(allowed))
+            self.problem(
+                where, node, "declaration.unknown_field", name=shown, allowed=_list(allowed)
+            )
 
     def required(
         self, path: str, node: yaml.Node, found: dict[str, yaml.Node], name: str
@@ -283,7 +285,7 @@ class _Reader:
             return None
         if not SOURCE_NAME.fullmatch(name) or len(name) > MAX_NAME:
             self.problem(
-                where, value_node, "declaration.bad_source_name", name=name, limit=MAX_NAME
+                where, value_node, "declaration.bad_source_name", name=_shown(name), limit=MAX_NAME
             )
             return None
         if name in RESERVED_NAMES:
@@ -331,7 +333,7 @@ class _Reader:
         return read if len(read) == len(columns) else None
 
     def column(self, path: str, name: str, node: yaml.Node, source: str) -> Column | None:
-        where = _join(path, name)
+        where = _join(path, _shown(name))
         name_ok = self.column_name(where, node, name, source)
         found = self.mapping(where, node, COLUMN_FIELDS)
         if found is None:
@@ -358,7 +360,7 @@ class _Reader:
 
     def column_name(self, path: str, node: yaml.Node, name: str, source: str) -> bool:
         code: str | None = None
-        fields: dict[str, object] = {"name": name}
+        fields: dict[str, object] = {"name": _shown(name)}
         if not COLUMN_NAME.fullmatch(name) or len(name) > MAX_NAME:
             code, fields["limit"] = "declaration.bad_column_name", MAX_NAME
         elif name in KEYWORDS:

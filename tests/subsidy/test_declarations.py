@@ -279,3 +279,10 @@ def test_the_catalog_carries_what_rules_need() -> None:
     assert isinstance(tax, Source)
     assert all(isinstance(c, Column) and c.source == "tax" for c in tax.columns)
     assert tax.table.names == ["uscc", "rd_expense", "export_revenue"]
+
+
+def test_a_long_name_is_shown_cut() -> None:
+    name = "x" * 1_000  # YAML takes a plain key up to 1,024 characters
+    (problem,) = refusal(DEMO.replace("      export_revenue:", f"      {name}:"))
+    assert problem.code == "declaration.bad_column_name"
+    assert len(str(problem)) < 400

@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from policies.columns import columns_read_by_published
-from subsidy import i18n
+from subsidy import actors, i18n
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
 from subsidy.declare.errors import ConcurrentDeclaration
-from subsidy.registry import declarations
+from subsidy.registry import declarations, demo_sources
 from subsidy.registry.catalog import (
     BUILTIN,
     Catalog,
@@ -82,6 +82,12 @@ def declare(session: Session, text: str, document: str, *, by: str) -> Declared:
         after=_audited(declaration, catalog),
     )
     return Declared(declaration, catalog, created=True)
+
+
+def declare_demo(session: Session) -> Declared:
+    """The demo's two sources (`subsidy/registry/demo_sources.yaml`), declared by the demo."""
+    text = demo_sources.DECLARATION.read_text(encoding="utf-8")
+    return declare(session, text, demo_sources.DECLARATION.name, by=actors.DEMO)
 
 
 def latest_declaration(session: Session) -> RegistryDeclaration | None:

@@ -413,3 +413,12 @@ def test_a_version_taken_meanwhile_is_a_conflict_not_a_crash(
         assert "version 1 meanwhile" in str(lost.value)
         assert session.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == 1
     assert declarations(engine) == [1]
+
+
+def test_the_demo_declares_its_two_sources_once(engine: Engine) -> None:
+    with Session(engine) as session:
+        first = service.declare_demo(session)
+        again = service.declare_demo(session)
+        session.commit()
+    assert (first.created, again.created) == (True, False)
+    assert [e.actor for e in audited(engine)] == ["system:demo"]

@@ -286,3 +286,32 @@ def test_a_long_name_is_shown_cut() -> None:
     (problem,) = refusal(DEMO.replace("      export_revenue:", f"      {name}:"))
     assert problem.code == "declaration.bad_column_name"
     assert len(str(problem)) < 400
+
+
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.sampled_from(["uscc", "money"])
+)
+_ANY = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["name", "department", "key", "columns", "type", "label", "zh", "x"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.text(max_size=200), _ANY.map(lambda v: yaml.safe_dump({"sources": v}))))
+def test_any_text_is_a_catalog_or_problems_never_a_crash(text: str) -> None:
+    problems: list[DeclarationProblem] = []
+    try:
+        parse(text, "d.yaml", version=1)
+    except DeclarationError as refused:
+        problems = refused.problems
+        assert problems  # a refusal says why
+    assert all(str(p).startswith("d.yaml: ") for p in problems)

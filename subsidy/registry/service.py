@@ -333,7 +333,11 @@ def firm_data(session: Session, uscc: str, catalog: Catalog | None = None) -> Fi
             for person_id, row in people.items():
                 row.update(_values(readable, data.get(person_id)))
                 row.update((c.name, None) for c in source.columns if c not in readable)
-    return firm, list(people.values())
+    firm_names = [c.name for c in catalog.firm_columns]
+    staff_names = ["uscc", *(c.name for c in catalog.employee_columns)]
+    return {n: firm[n] for n in firm_names}, [
+        {n: e[n] for n in staff_names} for e in people.values()
+    ]
 
 
 def _values(columns: tuple[Column, ...], data: str | None) -> dict[str, Any]:

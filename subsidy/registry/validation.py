@@ -46,9 +46,10 @@ def validate(
     if header:
         raise RegistryValidationError(source, header)
     checked = raw.select(table.names).with_row_index(ROW, offset=FIRST_RECORD_ROW)
-    checked = checked.with_columns(_cell_checks(raw.schema, table)).with_columns(
-        _table_checks(table, known_usccs, known_people)
-    )
+    checked = checked.with_columns(_cell_checks(raw.schema, table))
+    for check in _table_checks(table, known_usccs, known_people):
+        # One at a time: two checks may blame the same column (a source keyed by `uscc`).
+        checked = checked.with_columns(check)
     problems = _problems(checked, raw, table, source)
     if problems:
         raise RegistryValidationError(source, problems)

@@ -106,7 +106,7 @@ def state(engine: Engine, data_dir: Path) -> tuple[object, ...]:
     """Everything a source import may touch, to prove a refused one touched nothing."""
     with Session(engine) as session:
         rows = session.execute(
-            select(SourceRow.source, SourceRow.key, SourceRow.data).order_by(
+            select(col(SourceRow.source), col(SourceRow.key), col(SourceRow.data)).order_by(
                 col(SourceRow.source), col(SourceRow.key)
             )
         ).all()

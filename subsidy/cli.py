@@ -324,11 +324,8 @@ def _declare_demo_sources(frames: dict[str, pl.DataFrame], data: Path) -> None:
     """Declare the tax and social-insurance sources, as their departments would, and import the
     files generated for them: the example policies in `examples/sources/` read them."""
     settings = get_settings()
-    document = demo_sources.DECLARATION
     with refusals(), db.session_scope() as session:
-        declared = declare_service.declare(
-            session, document.read_text(encoding="utf-8"), document.name, by="system:demo"
-        )
+        declared = declare_service.declare_demo(session)
     console.print(
         f"declared {len(declared.catalog.sources)} sources (version {declared.catalog.version})"
     )

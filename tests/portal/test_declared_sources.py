@@ -126,8 +126,8 @@ def test_an_officer_declares_imports_and_publishes_and_a_firm_reads_plain_chines
     )
     assert declared.status_code == 201, declared.text
     tax, insured = tmp_path / "tax.xlsx", tmp_path / "insured.parquet"
-    registry[demo_sources.TAX].write_excel(tax)
-    registry[demo_sources.SOCIAL_INSURANCE].write_parquet(insured)
+    demo.write_frame(registry[demo_sources.TAX], tax)
+    demo.write_frame(registry[demo_sources.SOCIAL_INSURANCE], insured)
     for name, path in ((demo_sources.TAX, tax), (demo_sources.SOCIAL_INSURANCE, insured)):
         code, output = qinqing("import", "source", name, path)
         assert code == 0, output

@@ -6,6 +6,12 @@ caller's transaction, so a failure leaves the previous rows in place.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
 import polars as pl
 from sqlalchemy import Table as SATable
 from sqlalchemy import func, select, text
@@ -13,8 +19,9 @@ from sqlmodel import Session, col
 
 from subsidy import bulk
 from subsidy.progress import NO_PROGRESS, Progress
-from subsidy.registry.models import Employee, Enterprise, RegistrySnapshot
-from subsidy.registry.schema import ENTERPRISES, Table
+from subsidy.registry.catalog import Catalog, Source
+from subsidy.registry.models import Employee, Enterprise, RegistrySnapshot, SourceRow
+from subsidy.registry.schema import ENTERPRISES, Column, Kind, Table
 
 SQL_TABLES: dict[str, SATable] = {
     "enterprises": Enterprise.__table__,  # type: ignore[attr-defined]
@@ -89,3 +96,49 @@ def firm(session: Session, uscc: str) -> tuple[Enterprise, list[Employee]] | Non
         return None
     staff = session.execute(select(Employee).where(col(Employee.uscc) == uscc)).scalars().all()
     return enterprise, list(staff)
+
+
+def declared_values(
+    session: Session, catalog: Catalog, uscc: str, person_ids: Sequence[str]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The declared columns of one firm and of its employees, typed by their kinds: (the firm's
+    values, {person_id: that person's values}). A firm or person a source has no row for reads
+    None for each of its columns (indexed look-ups on `source_row`)."""
+    firm: dict[str, Any] = {}
+    for source in catalog.firm_sources():
+        firm |= _typed(source, _source_data(session, source, [uscc]).get(uscc))
+    people: dict[str, dict[str, Any]] = {p: {} for p in person_ids}
+    for source in catalog.person_sources():
+        rows = _source_data(session, source, person_ids)
+        for person in person_ids:
+            people[person] |= _typed(source, rows.get(person))
+    return firm, people
+
+
+def _source_data(session: Session, source: Source, keys: Sequence[str]) -> dict[str, Any]:
+    if not keys:
+        return {}
+    query = select(SourceRow).where(
+        col(SourceRow.source) == source.name, col(SourceRow.key).in_(list(keys))
+    )
+    return {r.key: json.loads(r.data) for r in session.execute(query).scalars()}
+
+
+def _typed(source: Source, data: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored row's JSON (see `SourceRow`) as the registry's typed values."""
+    data = data or {}
+    return {c.name: _value(c, data.get(c.name)) for c in source.columns}
+
+
+def _value(column: Column, raw: Any) -> Any:
+    if raw is None:
+        return None
+    match column.kind:
+        case Kind.MONEY | Kind.DECIMAL:  # at the column's scale, as its polars frame holds it
+            return Decimal(str(raw)).quantize(Decimal(1).scaleb(-column.dtype.scale))  # type: ignore[attr-defined]
+        case Kind.INTEGER:
+            return int(raw)
+        case Kind.DATE:
+            return dt.date.fromisoformat(raw)
+        case _:
+            return raw

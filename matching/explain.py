@@ -36,7 +36,7 @@ from policies.language import (
 from policies.readings import Reading, readings
 from policies.validity import OutOfForce, out_of_force
 from subsidy import deadline
-from subsidy.registry import repository as registry_repository
+from subsidy.registry import service as registry_service
 from subsidy.registry.catalog import BUILTIN, Catalog
 from subsidy.registry.errors import RegistryError
 
@@ -82,17 +82,11 @@ def registered_firm(
 ) -> dict[str, Any] | None:
     """One firm's record from the registry tables and the rows the declared sources of
     `catalog` hold for it and its employees (indexed look-ups), None if not registered."""
-    found = registry_repository.firm(session, uscc)
+    found = registry_service.firm_data(session, uscc, catalog)
     if found is None:
         return None
     enterprise, staff = found
-    people = [e.person_id for e in staff]
-    declared, per_person = registry_repository.declared_values(session, catalog, uscc, people)
-    return firm_record(
-        enterprise.model_dump() | declared,
-        [e.model_dump() | per_person[e.person_id] for e in staff],
-        catalog,
-    )
+    return firm_record(enterprise, staff, catalog)
 
 
 def warm_up() -> None:

@@ -24,6 +24,7 @@ from subsidy import db, jobs
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
+from subsidy.declare import cli as declare_cli
 from subsidy.notifications import cli as notify_cli
 from subsidy.notifications import service as notifications
 from subsidy.redemption import automatic
@@ -48,6 +49,8 @@ db_app = typer.Typer(help="Database schema migrations.")
 app.add_typer(db_app, name="db")
 app.add_typer(registry_cli.import_app, name="import")
 app.add_typer(registry_cli.registry_app, name="registry")
+registry_cli.registry_app.command("declare")(declare_cli.declare)
+registry_cli.registry_app.command("catalog")(declare_cli.catalog)
 app.command("demo-data")(registry_cli.demo_data)
 policy_app = policies_cli.build(extra_checks=[matching_service.compile_issues])
 policy_app.command("preview")(matching_cli.preview)

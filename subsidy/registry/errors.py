@@ -34,6 +34,7 @@ PROBLEM_CODES = (
     "registry.bad_decimal",
     "registry.repeated_key",
     "registry.unknown_firm",
+    "registry.unknown_person",
     "registry.leave_before_hire",
     "registry.formula",
     "registry.more_formulas",
@@ -114,7 +115,11 @@ class RegistryError(QinqingError):
     """A registry import was refused; the registry is exactly as it was."""
 
     code = "registry.refused"
-    variants: ClassVar[tuple[str, ...]] = ("registry.not_imported",)
+    variants: ClassVar[tuple[str, ...]] = (
+        "registry.not_imported",
+        "registry.undeclared_source",
+        "registry.no_sources",
+    )
 
 
 class RegistryFileError(RegistryError):

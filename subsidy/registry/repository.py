@@ -6,12 +6,6 @@ caller's transaction, so a failure leaves the previous rows in place.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any
-
 import polars as pl
 from sqlalchemy import Table as SATable
 from sqlalchemy import func, select, text
@@ -19,19 +13,34 @@ from sqlmodel import Session, col
 
 from subsidy import bulk
 from subsidy.progress import NO_PROGRESS, Progress
-from subsidy.registry.catalog import Catalog, Source
-from subsidy.registry.models import Employee, Enterprise, RegistrySnapshot, SourceRow
-from subsidy.registry.schema import ENTERPRISES, Column, Kind, Table
+from subsidy.registry.models import (
+    Employee,
+    Enterprise,
+    RegistryDeclaration,
+    RegistrySnapshot,
+    SourceRow,
+)
+from subsidy.registry.schema import ENTERPRISES, Table
 
 SQL_TABLES: dict[str, SATable] = {
     "enterprises": Enterprise.__table__,  # type: ignore[attr-defined]
     "employees": Employee.__table__,  # type: ignore[attr-defined]
 }
+SOURCE_ROWS: SATable = SourceRow.__table__  # type: ignore[attr-defined]
 
 
 def enterprise_usccs(session: Session) -> pl.Series:
     rows = session.execute(select(col(Enterprise.uscc))).scalars().all()
     return pl.Series("uscc", rows, dtype=pl.String)
+
+
+def person_ids(session: Session) -> pl.Series:
+    """Every employee of the current registry (the keys a person-keyed source may name)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return bulk.read_column(connection, "SELECT person_id FROM employee", "person_id")
+    rows = session.execute(select(col(Employee.person_id))).scalars().all()
+    return pl.Series("person_id", rows, dtype=pl.String)
 
 
 def employer_usccs(session: Session) -> pl.Series:
@@ -98,47 +107,42 @@ def firm(session: Session, uscc: str) -> tuple[Enterprise, list[Employee]] | Non
     return enterprise, list(staff)
 
 
-def declared_values(
-    session: Session, catalog: Catalog, uscc: str, person_ids: Sequence[str]
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The declared columns of one firm and of its employees, typed by their kinds: (the firm's
-    values, {person_id: that person's values}). A firm or person a source has no row for reads
-    None for each of its columns (indexed look-ups on `source_row`)."""
-    firm: dict[str, Any] = {}
-    for source in catalog.firm_sources():
-        firm |= _typed(source, _source_data(session, source, [uscc]).get(uscc))
-    people: dict[str, dict[str, Any]] = {p: {} for p in person_ids}
-    for source in catalog.person_sources():
-        rows = _source_data(session, source, person_ids)
-        for person in person_ids:
-            people[person] |= _typed(source, rows.get(person))
-    return firm, people
+def count_source_rows(session: Session, source: str) -> int:
+    query = select(func.count()).select_from(SourceRow).where(col(SourceRow.source) == source)
+    return int(session.execute(query).scalar_one())
 
 
-def _source_data(session: Session, source: Source, keys: Sequence[str]) -> dict[str, Any]:
-    if not keys:
-        return {}
-    query = select(SourceRow).where(
-        col(SourceRow.source) == source.name, col(SourceRow.key).in_(list(keys))
+def replace_source_rows(
+    session: Session, source: str, frame: pl.DataFrame, progress: Progress = NO_PROGRESS
+) -> None:
+    """Make `frame` (`key`, `data`) the declared source's whole content, in the session's
+    transaction; the other sources' rows stay as they are."""
+    session.flush()
+    connection = session.connection()
+    rows = frame.select(pl.lit(source, dtype=pl.String).alias("source"), "key", "data")
+    progress.stage(f"writing {source}", total=rows.height)
+    with bulk.indexes_rebuilt_after(connection, SOURCE_ROWS, progress):
+        connection.execute(SOURCE_ROWS.delete().where(SOURCE_ROWS.c.source == source))
+        bulk.insert_frame(connection, SOURCE_ROWS, rows, progress)
+
+
+def firm_source_data(session: Session, source: str, uscc: str) -> str | None:
+    """The JSON `data` a firm-keyed source holds for the firm, None when it has no row."""
+    found = session.get(SourceRow, (source, uscc))
+    return None if found is None else found.data
+
+
+def staff_source_data(session: Session, source: str, uscc: str) -> dict[str, str]:
+    """{person_id: JSON data} of a person-keyed source for the firm's employees that it has
+    rows for (one indexed join: the firm's employees, then the source's primary key)."""
+    query = (
+        select(col(SourceRow.key), col(SourceRow.data))
+        .join(Employee, col(Employee.person_id) == col(SourceRow.key))
+        .where(col(SourceRow.source) == source, col(Employee.uscc) == uscc)
     )
-    return {r.key: json.loads(r.data) for r in session.execute(query).scalars()}
+    return {str(key): str(data) for key, data in session.execute(query).all()}
 
 
-def _typed(source: Source, data: dict[str, Any] | None) -> dict[str, Any]:
-    """A stored row's JSON (see `SourceRow`) as the registry's typed values."""
-    data = data or {}
-    return {c.name: _value(c, data.get(c.name)) for c in source.columns}
-
-
-def _value(column: Column, raw: Any) -> Any:
-    if raw is None:
-        return None
-    match column.kind:
-        case Kind.MONEY | Kind.DECIMAL:  # at the column's scale, as its polars frame holds it
-            return Decimal(str(raw)).quantize(Decimal(1).scaleb(-column.dtype.scale))  # type: ignore[attr-defined]
-        case Kind.INTEGER:
-            return int(raw)
-        case Kind.DATE:
-            return dt.date.fromisoformat(raw)
-        case _:
-            return raw
+def declaration(session: Session, version: int) -> RegistryDeclaration | None:
+    query = select(RegistryDeclaration).where(col(RegistryDeclaration.version) == version)
+    return session.execute(query).scalars().first()

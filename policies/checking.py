@@ -87,13 +87,14 @@ def check(
     parameters = parameters_of(document)
     ctx = context(parameters, as_of=document.valid_from, catalog=catalog)
     rules: dict[str, rule_engine.Rule] = {}
-    issues = _catalog_issues(document, catalog, where)
+    issues: list[Issue] = []
     for clause in CLAUSES:
         text = getattr(document, clause)
         rule, found = _check_clause(clause, text, parameters, ctx, where, catalog=catalog)
         issues.extend(found)
         if rule is not None:
             rules[clause] = rule
+    issues.extend(_catalog_issues(document, catalog, where))
     if issues:
         raise PolicyDocumentError(where.source, issues)
     return CheckedPolicy(document, rules["eligibility"], rules["amount"], parameters, catalog)

@@ -66,7 +66,8 @@ def test_the_source_examples_check_test_and_compile_under_the_demo_declaration(
 ) -> None:
     checked = check(load_path(path), catalog=DEMO)
     results = run_tests(checked)
-    assert results and all(r.passed for r in results), [r.message for r in results]
+    assert results
+    assert all(r.passed for r in results), [r.message for r in results]
     assert compile_issues(checked, path.name) == []
     compile_document(checked.document, dt.date(2020, 6, 1), DEMO)
 
@@ -104,7 +105,8 @@ def test_a_misspelt_person_column_is_named_with_the_declared_one() -> None:
         amount="'1'",
     )
     (issue,) = refused(text, DEMO)
-    assert "'months_insurd_2019'" in issue and "'months_insured_2019'" in issue
+    assert "'months_insurd_2019'" in issue
+    assert "'months_insured_2019'" in issue
 
 
 def test_a_declared_column_is_type_checked() -> None:
@@ -162,7 +164,8 @@ def test_test_firms_read_declared_cells_typed_and_absent_ones_as_null() -> None:
 def test_a_firm_record_reads_null_for_a_source_without_its_row() -> None:
     catalog = every_kind()
     record = firm_record({"uscc": "x"}, [{"person_id": "a"}], catalog)
-    assert record["f_money"] is None and record["employees"][0].p_int is None
+    assert record["f_money"] is None
+    assert record["employees"][0].p_int is None
     assert record["f_int"] is None  # not nullable in its file, but the firm has no row
 
 
@@ -173,11 +176,16 @@ def test_a_declared_column_reads_with_the_shape_of_its_kind() -> None:
     )
     as_of = dt.date(2020, 6, 1)
     money = reading("f_money", record, {}, as_of, catalog)
-    assert money is not None and money.shape is Shape.MONEY and money.text("en") == "12.50 yuan"
+    assert money is not None
+    assert money.shape is Shape.MONEY
+    assert money.text("en") == "12.50 yuan"
     count = reading("f_int", record, {}, as_of, catalog)
-    assert count is not None and count.shape is Shape.NUMBER and count.json() == 7
+    assert count is not None
+    assert count.shape is Shape.NUMBER
+    assert count.json() == 7
     share = reading("f_share", record, {}, as_of, catalog)
-    assert share is not None and share.json() == "0.250000"
+    assert share is not None
+    assert share.json() == "0.250000"
 
 
 def test_rules_parse_under_their_catalog_only() -> None:

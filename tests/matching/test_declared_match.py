@@ -146,3 +146,27 @@ def test_a_preview_reads_the_declared_sources(
         report = preview.preview(session, data_dir, doc, AS_OF)
     assert report.qualified == len(reference(frames, doc))
     assert report.errors == 0
+
+
+def test_a_run_is_reproduced_from_the_snapshots_it_recorded(
+    engine: Engine, data_dir: Path, tmp_path: Path, frames: registry_service.RegistryFrames
+) -> None:
+    """After the tax source is imported again with other values, the run's recorded snapshots
+    still give the frames it read (`registry.service.frames_of`)."""
+    with db.session_scope(engine) as session:
+        (run, _) = service.run_match(session, data_dir, as_of=AS_OF)
+        recorded = json.loads(run.source_snapshots or "{}")
+    changed = frames.enterprises.select("uscc", "rd_expense", "export_revenue").head(5)
+    path = tmp_path / "tax-again.parquet"
+    changed.write_parquet(path)
+    with db.session_scope(engine) as session:
+        registry_service.import_source(session, demo_sources.TAX, path, data_dir=data_dir)
+    with Session(engine) as session:
+        assert not registry_service.current_frames(session, data_dir).enterprises.equals(
+            frames.enterprises
+        )
+        again = registry_service.frames_of(
+            session, data_dir, frames.enterprise_snapshot, frames.employee_snapshot, recorded
+        )
+    assert again.enterprises.equals(frames.enterprises)
+    assert again.employees.equals(frames.employees)

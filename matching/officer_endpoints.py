@@ -35,6 +35,7 @@ from subsidy.api.problems import ProblemError
 from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
+from subsidy.registry import catalog as catalogs
 from subsidy.registry.errors import RegistryError
 from subsidy.settings import get_settings
 
@@ -71,7 +72,7 @@ def preview_draft(
     A draft that does not check or compile: 422 with its issues."""
     with policy_problems():
         draft = drafts.get(session, draft_id)
-        checked = drafts.checked(draft, [compile_issues])
+        checked = drafts.checked(draft, [compile_issues], catalog=catalogs.current(session))
     try:
         report = previewing.preview(
             session, get_settings().data_dir, checked.document, as_of or _today()
@@ -117,12 +118,13 @@ def explain_firm(
     chosen = next((v for v in versions if v.version == wanted), None)
     if chosen is None:
         raise UnknownVersion(fields={"policy_id": policy_id, "version": wanted})
-    record = registered_firm(session, uscc)
+    catalog = catalogs.current(session)
+    record = registered_firm(session, uscc, catalog)
     if record is None:
         raise UnknownFirm(fields={"uscc": uscc})
     day = as_of or _today()
     document = policy_service.published_document(chosen)
-    result = explain(document, record, day)
+    result = explain(document, record, day, catalog)
     return ExplanationOut(
         uscc=result.uscc,
         policy_id=policy_id,

@@ -269,6 +269,52 @@ def current_frames(session: Session, data_dir: Path) -> RegistryFrames:
     )
 
 
+def frames_of(
+    session: Session,
+    data_dir: Path,
+    firms: RegistrySnapshot,
+    people: RegistrySnapshot,
+    sources: Mapping[str, int],
+) -> RegistryFrames:
+    """The registry as a match run read it: its enterprise and employee snapshots and the
+    declared sources' snapshots it recorded (`MatchRun.source_snapshots`: {name: snapshot id}),
+    joined as `current_frames` joins the latest ones, under the declaration in force (a source
+    the run did not read, or a column declared or retyped since, reads null)."""
+    catalog = current_catalog(session)
+    enterprises, employees = snapshot_frame(data_dir, firms), snapshot_frame(data_dir, people)
+    joined: dict[str, RegistrySnapshot] = {}
+    for source in catalog.sources:
+        recorded = sources.get(source.name)
+        imported = session.get(RegistrySnapshot, recorded) if recorded is not None else None
+        values = None
+        if imported is not None:
+            joined[source.name] = imported
+            readable = _readable(session, source, imported)
+            names = [source.key.value, *(c.name for c in readable)]
+            values = pl.read_parquet(data_dir / imported.parquet_file, columns=names)
+        if source.key is SourceKey.USCC:
+            enterprises = _joined(enterprises, source, values)
+        else:
+            employees = _joined(employees, source, values)
+    return RegistryFrames(
+        enterprises.select(c.name for c in catalog.firm_columns),
+        employees.select("uscc", *(c.name for c in catalog.employee_columns)),
+        firms,
+        people,
+        catalog=catalog,
+        source_snapshots=joined,
+    )
+
+
+def _readable(session: Session, source: Source, imported: RegistrySnapshot) -> tuple[Column, ...]:
+    """The columns of `source` that its import `imported` holds as they are declared now."""
+    checked_as = _declared_source(session, imported.declaration_version, source.name)
+    if checked_as is None or checked_as.key is not source.key:
+        return ()
+    before = {c.name: c.dtype for c in checked_as.columns}
+    return tuple(c for c in source.columns if before.get(c.name) == c.dtype)
+
+
 def _joined(frame: pl.DataFrame, source: Source, values: pl.DataFrame | None) -> pl.DataFrame:
     """`frame` with the source's columns: its values by key where it has them, else null."""
     key = source.key.value

@@ -22,6 +22,7 @@ from matching.service import published_policies
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
 from policies.models import Policy
+from policies.plain import plain_values
 from policies.readings import Reading
 from policies.service import published_document
 from policies.validity import OutOfForce, in_force, out_of_force
@@ -32,8 +33,18 @@ from reports.queries import Period
 from subsidy.i18n import Language
 from subsidy.redemption import repository as redemption_repository
 from subsidy.redemption.models import Redemption, RedemptionStatus
+from subsidy.registry.catalog import Catalog
+from subsidy.registry.catalog import current as current_catalog
 
 # --- a firm's subsidies ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value the clause read, in the page's language: `经营状态` and `存续`."""
+
+    label: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -43,10 +54,21 @@ class Clause:
     error: str | None
     reads: dict[str, Reading]
     """What the clause read; a personal column only as present or not (`policies.readings`)."""
+    label: str | None = None
+    """What the clause means, in the page's language, when the document labels its clauses:
+    the page then shows it and `values`, the rule text behind a details toggle."""
+    values: tuple[Value, ...] = ()
 
     @classmethod
-    def of(cls, found: ClauseResult) -> Clause:
-        return cls(found.text, found.value, found.error, found.reads)
+    def of(cls, found: ClauseResult, language: Language, catalog: Catalog) -> Clause:
+        if found.label is None:
+            return cls(found.text, found.value, found.error, found.reads)
+        values = tuple(
+            Value(v.label.get(language), v.text.get(language))
+            for v in plain_values(found.reads, catalog)
+        )
+        label = found.label.get(language)
+        return cls(found.text, found.value, found.error, found.reads, label, values)
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,7 @@ def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -
     record = registered_firm(session, uscc)
     if record is None:
         return FirmView(registered=False)
+    catalog = current_catalog(session)
     redemptions = redemption_repository.of_firm(session, uscc)
     redeemed = {r.policy_id: r for r in redemptions}
     rows = session.execute(
@@ -106,7 +129,7 @@ def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -
                 valid_until=document.valid_to,
                 as_of=run.as_of,
                 amount=q.amount,
-                clauses=[Clause.of(c) for c in why.clauses],
+                clauses=[Clause.of(c, language, catalog) for c in why.clauses],
                 redemption=redeemed.get(q.policy_id),
             )
         )
@@ -128,7 +151,7 @@ def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -
                 valid_until=published.document.valid_to,
                 as_of=as_of,
                 amount=why.amount,
-                clauses=[Clause.of(c) for c in why.clauses],
+                clauses=[Clause.of(c, language, catalog) for c in why.clauses],
                 error=why.error,
                 redemption=redeemed.get(published.policy_id),
                 not_in_force=not_in_force,

@@ -29,8 +29,21 @@ EMPLOYEES = "employees"
 PRESENT_SUFFIX = " != null"
 """How `policies.readings.label` names a personal column's reading."""
 
-_MONTHS = tuple(dt.date(2000, month, 1).strftime("%B") for month in range(1, 13))
-"""English month names (the C locale's: the service never changes its locale)."""
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+"""English month names, written out: the process locale must not change a firm's page."""
 
 
 @dataclass(frozen=True)

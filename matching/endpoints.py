@@ -20,6 +20,8 @@ from subsidy.api.problems import NotFound
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.i18n import DEFAULT
+from subsidy.registry.catalog import Catalog
+from subsidy.registry.catalog import current as current_catalog
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["qualifications"])
@@ -42,18 +44,23 @@ def my_qualifications(
         .order_by(col(Qualification.policy_id))
     ).all()
     today = get_settings().business_date
+    catalog = current_catalog(session)
     answers = []
     for q, run in rows:
         version = policy_repository.version(session, q.policy_id, run.policy_version)
         assert version is not None, "a run names a stored version"
         document = published_document(version)
         if in_force(document, today):
-            answers.append(_answer(q, run, document, record))
+            answers.append(_answer(q, run, document, record, catalog))
     return answers
 
 
 def _answer(
-    q: Qualification, run: MatchRun, document: PolicyDocument, record: dict[str, Any]
+    q: Qualification,
+    run: MatchRun,
+    document: PolicyDocument,
+    record: dict[str, Any],
+    catalog: Catalog,
 ) -> QualificationOut:
     why = explain(document, record, run.as_of)
     return QualificationOut(
@@ -67,5 +74,5 @@ def _answer(
         group=document.group,
         valid_until=document.valid_to,
         matched_as_of=run.as_of,
-        explanation=[ClauseOut.of(c) for c in why.clauses],
+        explanation=[ClauseOut.of(c, catalog) for c in why.clauses],
     )

@@ -35,6 +35,7 @@ from subsidy.api.problems import ProblemError
 from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
+from subsidy.registry.catalog import current as current_catalog
 from subsidy.registry.errors import RegistryError
 from subsidy.settings import get_settings
 
@@ -135,5 +136,5 @@ def explain_firm(
         cap=result.cap,
         error=result.error,
         validity=ValidityOut.of(document, day),
-        clauses=[ClauseOut.of(c) for c in result.clauses],
+        clauses=[ClauseOut.of(c, current_catalog(session)) for c in result.clauses],
     )

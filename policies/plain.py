@@ -96,6 +96,8 @@ def value_words(name: str, column: Column | None, reading: Reading) -> Localized
         return both(f"value.present.{'true' if value else 'false'}")
     if value is None:
         return both("promises.value.null")
+    if reading.shape is Shape.BOOLEAN:
+        return both(f"value.bool.{'true' if value else 'false'}")
     if reading.shape is Shape.MONEY:
         return _same(f"¥{value:,.2f}")
     if reading.shape is Shape.DATE and isinstance(value, dt.date):

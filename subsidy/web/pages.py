@@ -39,6 +39,7 @@ from subsidy.masking import mask
 from subsidy.redemption import errors as redemption_errors
 from subsidy.redemption import service as redemption_service
 from subsidy.redemption.models import Redemption, RedemptionStatus
+from subsidy.registry.catalog import current as current_catalog
 from subsidy.settings import get_settings
 from subsidy.signin import service as signin
 from subsidy.signin.errors import SignInRefused
@@ -413,7 +414,12 @@ def editor(request: Request, draft_id: RowId, me: DraftReader, session: DbSessio
     except PolicyError:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
     issues = drafts.validate(draft, [compile_issues])
-    context = {"draft": draft, "issues": issues, "lines": draft.text.count("\n") + 1}
+    context = {
+        "draft": draft,
+        "issues": issues,
+        "lines": draft.text.count("\n") + 1,
+        "columns": views.available_data(current_catalog(session), language(request)),
+    }
     return render(request, "officer_editor.html", context, me=me)
 
 

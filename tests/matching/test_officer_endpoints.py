@@ -152,7 +152,9 @@ def test_preview_defaults_to_today_and_auditors_may_look(
 
 
 def test_preview_refuses_what_cannot_run(client: TestClient, app_env: Engine) -> None:
-    unsupported = save(client, UI.replace("ui_premium > 0", "ui_premium > 0 and $random() > 0.5"))
+    # in brackets: still the example's four clauses, which its labels name
+    chance = UI.replace("ui_premium > 0", "(ui_premium > 0 and $random() > 0.5)")
+    unsupported = save(client, chance)
     body = assert_problem(preview(client, unsupported), 422, "invalid-policy")
     assert "the compiler cannot compile" in body["issues"][0]["message"]
     misspelt = save(client, UI.replace("ui_premium > 0", "ui_premum > 0"))

@@ -4,6 +4,7 @@ unlabelled policy as before (issue 15, Deliver 4)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 
@@ -15,6 +16,9 @@ from policies import service as policy_service
 from policies.document import load_document
 from subsidy import db
 from subsidy.auth import Role
+from subsidy.registry.catalog import Catalog, Source, SourceKey, canonical_json, to_content
+from subsidy.registry.models import RegistryDeclaration
+from subsidy.registry.schema import Column, Kind
 from tests.portal.test_pages import sign_in
 from tests.portal.world import EXAMPLES, World
 
@@ -79,3 +83,59 @@ def test_an_unlabelled_policy_shows_its_rule_as_before(
     assert "rule-details" not in card
     assert "<code>status == 'active'</code>" in card
     assert "读取的数据: status = " in card
+
+
+def _declare_demo_sources(engine: Engine) -> None:
+    """The demo's two sources as a stored declaration (what `qinqing registry declare` writes)."""
+    rd = Column("rd_expense", Kind.MONEY, True, source="tax", label_zh="研发费用", label_en="R&D")
+    months = Column(
+        "months_insured_2019",
+        Kind.INTEGER,
+        source="social-insurance",
+        label_zh="2019年参保月数",
+        label_en="Months insured in 2019",
+    )
+    declared = Catalog(
+        1,
+        (
+            Source("tax", "Hangzhou Municipal Tax Service", SourceKey.USCC, (rd,)),
+            Source("social-insurance", "Hangzhou HRSS", SourceKey.PERSON_ID, (months,)),
+        ),
+    )
+    content = canonical_json(to_content(declared))
+    with db.session_scope(engine) as session:
+        session.add(
+            RegistryDeclaration(
+                version=1,
+                document="sources: ...",
+                content=content,
+                content_hash=hashlib.sha256(content.encode()).hexdigest(),
+                declared_by="officer:li",
+            )
+        )
+
+
+def test_the_editor_lists_every_column_with_label_type_source_and_department(
+    client: TestClient, portal_env: Engine
+) -> None:
+    _declare_demo_sources(portal_env)
+    csrf = sign_in(client, Role.OFFICER)
+    created = client.post("/officer/drafts", data={"csrf": csrf}, follow_redirects=True)
+    assert created.status_code == 200, created.text
+    page = html.unescape(created.text)
+    panel = page[page.index('id="data-panel"') :]
+    rows = {m[0]: m[1] for m in re.findall(r'<tr data-column="(\w+)"(.*?)</tr>', panel, re.S)}
+    assert 'data-label="经营状态"' in rows["status"]
+    assert "选项: active, suspended, deregistered" in rows["status"]
+    assert "企业登记" in rows["status"]
+    assert "杭州市市场监督管理局" in rows["status"]
+    assert "<code>e.hire_date</code>" in rows["hire_date"]
+    assert "员工登记" in rows["hire_date"]
+    for expected in ("研发费用", "金额（元）", "<td>tax</td>", "Hangzhou Municipal Tax Service"):
+        assert expected in rows["rd_expense"]
+    assert "<code>e.months_insured_2019</code>" in rows["months_insured_2019"]
+    assert "整数" in rows["months_insured_2019"]
+    assert 'data-complete="#available-data"' in page
+    english = html.unescape(client.get(created.url.path + "?lang=en").text)
+    assert 'data-label="Status"' in english
+    assert "Enterprise registry" in english

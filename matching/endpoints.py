@@ -45,6 +45,7 @@ def my_qualifications(
         .order_by(col(Qualification.policy_id))
     ).all()
     today = get_settings().business_date
+    catalog = catalogs.current(session)
     answers = []
     for q, run in rows:
         version = policy_repository.version(session, q.policy_id, run.policy_version)
@@ -74,5 +75,5 @@ def _answer(
         group=document.group,
         valid_until=document.valid_to,
         matched_as_of=run.as_of,
-        explanation=[ClauseOut.of(c) for c in why.clauses],
+        explanation=[ClauseOut.of(c, catalog) for c in why.clauses],
     )

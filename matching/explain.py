@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from policies.checking import parameters_of
 from policies.clauses import Clause, split_clauses
-from policies.document import PolicyDocument
+from policies.document import ClauseLabel, PolicyDocument
 from policies.evaluation import deadline_error
 from policies.language import (
     RULE_ERRORS,
@@ -49,6 +49,8 @@ class ClauseResult:
     error: str | None
     reads: dict[str, Reading]
     """Each symbol the clause read (a personal column as `name != null`), with its value."""
+    label: ClauseLabel | None = None
+    """What the clause means in plain words, when the document labels its clauses."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,11 @@ def _explain_here(
         policy_id=document.id,
         as_of=as_of,
         clauses=[
-            _clause(clause, rule, record, parameters, as_of, catalog) for clause, rule in clauses
+            replace(
+                _clause(clause, rule, record, parameters, as_of, catalog),
+                label=document.clause_label(i),
+            )
+            for i, (clause, rule) in enumerate(clauses)
         ],
         amount_before_cap=_raw_amount(amount_rule, record),
         cap=document.cap,

@@ -137,5 +137,5 @@ def explain_firm(
         cap=result.cap,
         error=result.error,
         validity=ValidityOut.of(document, day),
-        clauses=[ClauseOut.of(c) for c in result.clauses],
+        clauses=[ClauseOut.of(c, catalogs.current(session)) for c in result.clauses],
     )

@@ -8,10 +8,20 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from policies import readings
+from policies import plain, readings
 from policies.schemas import WordsOut
 from policies.validity import out_of_force
 from subsidy.masking import mask_personal
+from subsidy.registry.catalog import BUILTIN, Catalog
+
+
+class ValueOut(BaseModel):
+    """A value a labelled clause read, as the firm reads it (`policies.plain`)."""
+
+    column: str = Field(description="The column as rules name it.")
+    label: WordsOut = Field(description="The column's label in each language.")
+    value: WordsOut = Field(description="The value as shown, in each language (存续 / active).")
+    raw: Any = Field(description="The value as `reads` gives it.")
 
 
 class ClauseOut(BaseModel):
@@ -24,16 +34,37 @@ class ClauseOut(BaseModel):
     as an integer), a personal column (`name != null`) only as present or not."""
     kinds: dict[str, str]
     """Each read symbol's kind: money, number, date, boolean, text, records, present, list."""
+    label: WordsOut | None = Field(
+        default=None,
+        description="What the clause means, in each language, when the policy labels its clauses.",
+    )
+    values: list[ValueOut] = Field(
+        default=[],
+        description="A labelled clause's values of the firm, under their column labels.",
+    )
 
     @classmethod
-    def of(cls, clause: Any) -> ClauseOut:
-        """From a `matching.explain.ClauseResult`, personal data masked."""
+    def of(cls, clause: Any, catalog: Catalog = BUILTIN) -> ClauseOut:
+        """From a `matching.explain.ClauseResult`, personal data masked; a labelled clause with
+        its label and the firm's values it read (column labels from `catalog`)."""
+        label = clause.label
+        values = [] if label is None else plain.plain_values(clause.reads, catalog)
         return cls(
             text=clause.text,
             value=clause.value,
             error=clause.error,
             reads=mask_personal(readings.values(clause.reads)),
             kinds={name: str(r.shape) for name, r in clause.reads.items()},
+            label=None if label is None else WordsOut.of(label.words),
+            values=[
+                ValueOut(
+                    column=v.column,
+                    label=WordsOut.of(v.label),
+                    value=WordsOut.of(v.text),
+                    raw=v.raw,
+                )
+                for v in values
+            ],
         )
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import rule_engine.errors
 import yaml
 from pydantic import (
     AfterValidator,
@@ -36,6 +37,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from rule_engine.parser import Parser
 
+from policies.clauses import split_clauses
 from policies.errors import Issue, PolicyDocumentError
 from policies.language import FIRM_TYPES, ParameterValue
 from policies.limits import MAX_DOCUMENT_NESTING, document_problem
@@ -291,6 +293,53 @@ def localized(words: str | Localized) -> Localized:
     return words if isinstance(words, Localized) else Localized(zh=words)
 
 
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+LabelText = Annotated[str, Field(min_length=1), AfterValidator(_not_blank)]
+
+
+class ClauseLabel(_Strict):
+    """What one top-level clause of the eligibility means, in words a business owner reads
+    (`{zh: 企业处于存续状态, en: The firm is active}`): both languages are required, since the
+    firm's page shows the label in place of the rule."""
+
+    zh: LabelText
+    en: LabelText
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" else self.zh
+
+    @property
+    def words(self) -> Localized:
+        return Localized(zh=self.zh, en=self.en)
+
+
+def _one_label_per_clause(
+    labels: list[ClauseLabel] | None, info: ValidationInfo
+) -> list[ClauseLabel] | None:
+    """As many labels as the eligibility has top-level clauses (`policies.clauses`), in order.
+
+    An eligibility the lexer cannot read is left to the rule checks, which place its error."""
+    eligibility = info.data.get("eligibility")
+    if labels is None or not isinstance(eligibility, str):
+        return labels
+    try:
+        clauses = split_clauses(eligibility)
+    except rule_engine.errors.EngineError:  # the rule checks report it, placed
+        return labels
+    if len(clauses) != len(labels):
+        listing = "; ".join(f"{n}. {c.text}" for n, c in enumerate(clauses, start=1))
+        raise ValueError(
+            f"the eligibility has {len(clauses)} clauses but {len(labels)} labels are given;"
+            f" give one label per clause, in order: {listing}"
+        )
+    return labels
+
+
 class PolicyDocument(_Strict):
     """A subsidy policy as its department writes it (see docs/DESIGN.md, "Policy document").
 
@@ -310,6 +359,9 @@ class PolicyDocument(_Strict):
     group: Annotated[str, Field(pattern=SLUG)] | None = None
     parameters: Annotated[dict[str, Parameter], AfterValidator(_parameter_names)] = {}
     eligibility: Annotated[str, Field(min_length=1)]
+    clauses: Annotated[list[ClauseLabel] | None, AfterValidator(_one_label_per_clause)] = None
+    """One label per top-level clause of `eligibility`, in order (after it: its check reads
+    the eligibility); None shows the rule text, as before labels existed."""
     amount: Annotated[str, Field(min_length=1)]
     cap: Money | None = None
     review_threshold: Money | None = None
@@ -322,6 +374,12 @@ class PolicyDocument(_Strict):
     @property
     def summaries(self) -> Localized | None:
         return None if self.summary is None else localized(self.summary)
+
+    def clause_label(self, index: int) -> ClauseLabel | None:
+        """The label of the eligibility's clause `index` (0-based), None when unlabelled."""
+        if self.clauses is None or index >= len(self.clauses):
+            return None
+        return self.clauses[index]
 
     @field_validator("valid_to")
     @classmethod
@@ -537,7 +595,7 @@ def validate(data: Any, source: str, where: SourceMap) -> PolicyDocument:
     return document
 
 
-_MODELS = (PolicyDocument, PolicyTest, Expectation, Parameter)
+_MODELS = (PolicyDocument, PolicyTest, Expectation, Parameter, ClauseLabel)
 _FIELD_NAMES = sorted({name for model in _MODELS for name in model.model_fields})
 
 
@@ -594,6 +652,7 @@ SCHEMA_CODES = (
     "policy.schema.zh_required",
     "policy.schema.en_text",
     "policy.schema.window",
+    "policy.schema.clause_labels",
 )
 """The schema problems worded in both languages, by code: pydantic's words and this module's
 validators', read back from the message (`subsidy.errors.read_back`); a more general one last."""
@@ -607,10 +666,12 @@ def canonical_json(document: PolicyDocument) -> str:
     literals in normalised decimal notation (`0.5`, `3000000`), written from the Decimal's digits,
     never through float. Numbers stay numbers so a stored version loads back to an equal document
     (`load_document(canonical_json(doc), "v.json") == doc`). A document without a summary is
-    written without the key, as before summaries existed: its hash is the one stored."""
+    written without the key, as before summaries existed: its hash is the one stored; so is one
+    without clause labels."""
     data = document.model_dump(mode="python")
-    if data["summary"] is None:
-        del data["summary"]
+    for optional in ("summary", "clauses"):
+        if data[optional] is None:
+            del data[optional]
     return _json(data)
 
 

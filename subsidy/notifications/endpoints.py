@@ -23,7 +23,7 @@ def my_notifications(
     answers = []
     for pending in service.of_firm(session, me.uscc):
         n = pending.notification
-        said = service.message(n, pending.title, pending.mode, pending.title_en)
+        said = service.message(n, pending.title, pending.mode, pending.title_en, pending.reasons)
         answers.append(
             NotificationOut(
                 id=n.id or 0,

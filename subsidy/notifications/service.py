@@ -24,6 +24,7 @@ from sqlmodel import Session, col
 
 from matching.models import MatchRun, Qualification
 from policies import repository as policy_repository
+from policies.document import ClauseLabel, PolicyDocument
 from policies.models import Policy
 from policies.service import published_document
 from subsidy import i18n
@@ -86,6 +87,8 @@ class Pending:
     title_en: str
     mode: str
     """The policy's mode (`one-click` or `automatic`), from its latest published version."""
+    reasons: tuple[ClauseLabel, ...] = ()
+    """Its clause labels (empty when the document gives none): a notified firm met them all."""
 
 
 def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
@@ -106,7 +109,7 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
     pending = _pending(session, session.execute(query).all())
     if not pending:
         return 0
-    sender.send([message(p.notification, p.title, p.mode, p.title_en) for p in pending])
+    sender.send([message(p.notification, p.title, p.mode, p.title_en, p.reasons) for p in pending])
     now = utcnow()
     for p in pending:
         p.notification.delivered_at = now
@@ -115,9 +118,16 @@ def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
 
 
 def message(
-    notification: Notification, title: str, mode: str, title_en: str | None = None
+    notification: Notification,
+    title: str,
+    mode: str,
+    title_en: str | None = None,
+    reasons: Sequence[ClauseLabel] = (),
 ) -> Message:
-    """The notice in both languages: granted, will be granted (automatic) or how to redeem."""
+    """The notice in both languages: granted, will be granted (automatic) or how to redeem;
+    then, when the policy labels its clauses, the conditions the firm met in plain words (all
+    of them: it qualified). The values it read are on the firm's page: reading them here would
+    evaluate every notified firm again."""
     if notification.kind == Kind.GRANTED:
         key = "promises.notice.granted"
     elif mode == "automatic":
@@ -125,8 +135,8 @@ def message(
     else:
         key = "promises.notice.one_click"
     amount = f"{notification.amount:,.2f}"
-    zh = i18n.text("zh", key, title=title, amount=amount)
-    en = i18n.text("en", key, title=title_en or title, amount=amount)
+    zh = i18n.text("zh", key, title=title, amount=amount) + _reasons("zh", reasons)
+    en = i18n.text("en", key, title=title_en or title, amount=amount) + _reasons("en", reasons)
     assert notification.id is not None
     return Message(
         key=f"notification-{notification.id}",
@@ -137,6 +147,15 @@ def message(
         text_zh=zh,
         text_en=en,
     )
+
+
+def _reasons(language: i18n.Language, reasons: Sequence[ClauseLabel]) -> str:
+    if not reasons:
+        return ""
+    joined = i18n.text(language, "promises.notice.reason_separator").join(
+        r.get(language) for r in reasons
+    )
+    return i18n.text(language, "promises.notice.reasons", reasons=joined)
 
 
 def of_firm(session: Session, uscc: str) -> list[Pending]:
@@ -150,16 +169,24 @@ def of_firm(session: Session, uscc: str) -> list[Pending]:
 
 
 def _pending(session: Session, rows: Sequence[Any]) -> list[Pending]:
-    """Each notification with its policy's title and mode (each policy's document read once)."""
-    modes: dict[str, str] = {}
+    """Each notification with its policy's title, mode and clause labels (each policy's
+    document read once)."""
+    documents: dict[str, PolicyDocument] = {}
     for policy_id in {n.policy_id for n, *_ in rows}:
-        modes[policy_id] = _mode(session, policy_id)
-    return [Pending(n, title, title_en, modes[n.policy_id]) for n, title, title_en in rows]
+        documents[policy_id] = _latest(session, policy_id)
+    return [
+        Pending(n, title, title_en, documents[n.policy_id].mode, _labels(documents[n.policy_id]))
+        for n, title, title_en in rows
+    ]
 
 
-def _mode(session: Session, policy_id: str) -> str:
+def _labels(document: PolicyDocument) -> tuple[ClauseLabel, ...]:
+    return tuple(document.clauses or ())
+
+
+def _latest(session: Session, policy_id: str) -> PolicyDocument:
     policy = policy_repository.get(session, policy_id)
     assert policy is not None, "a notification names a stored policy"
     version = policy_repository.version(session, policy_id, policy.latest_version)
     assert version is not None, "a policy's latest version is stored"
-    return published_document(version).mode
+    return published_document(version)

@@ -413,8 +413,14 @@ def editor(request: Request, draft_id: RowId, me: DraftReader, session: DbSessio
         draft = drafts.get(session, draft_id)
     except PolicyError:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
-    issues = drafts.validate(draft, [compile_issues], catalog=catalogs.current(session))
-    context = {"draft": draft, "issues": issues, "lines": draft.text.count("\n") + 1}
+    catalog = catalogs.current(session)
+    issues = drafts.validate(draft, [compile_issues], catalog=catalog)
+    context = {
+        "draft": draft,
+        "issues": issues,
+        "lines": draft.text.count("\n") + 1,
+        "columns": views.available_data(catalog, language(request)),
+    }
     return render(request, "officer_editor.html", context, me=me)
 
 

@@ -22,6 +22,7 @@ from matching.service import published_policies
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
 from policies.models import Policy
+from policies.plain import column_label, plain_values
 from policies.readings import Reading
 from policies.service import published_document
 from policies.validity import OutOfForce, in_force, out_of_force
@@ -29,12 +30,22 @@ from reports import jobs as report_jobs
 from reports.errors import BadPeriod, ReportError, UnknownPolicy
 from reports.models import JobState, ReportJob
 from reports.queries import Period
+from subsidy import i18n
 from subsidy.i18n import Language
 from subsidy.redemption import repository as redemption_repository
 from subsidy.redemption.models import Redemption, RedemptionStatus
 from subsidy.registry import catalog as catalogs
+from subsidy.registry.catalog import Catalog
 
 # --- a firm's subsidies ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value the clause read, in the page's language: `经营状态` and `存续`."""
+
+    label: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -44,10 +55,21 @@ class Clause:
     error: str | None
     reads: dict[str, Reading]
     """What the clause read; a personal column only as present or not (`policies.readings`)."""
+    label: str | None = None
+    """What the clause means, in the page's language, when the document labels its clauses:
+    the page then shows it and `values`, the rule text behind a details toggle."""
+    values: tuple[Value, ...] = ()
 
     @classmethod
-    def of(cls, found: ClauseResult) -> Clause:
-        return cls(found.text, found.value, found.error, found.reads)
+    def of(cls, found: ClauseResult, language: Language, catalog: Catalog) -> Clause:
+        if found.label is None:
+            return cls(found.text, found.value, found.error, found.reads)
+        values = tuple(
+            Value(v.label.get(language), v.text.get(language))
+            for v in plain_values(found.reads, catalog)
+        )
+        label = found.label.get(language)
+        return cls(found.text, found.value, found.error, found.reads, label, values)
 
 
 @dataclass(frozen=True)
@@ -108,7 +130,7 @@ def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -
                 valid_until=document.valid_to,
                 as_of=run.as_of,
                 amount=q.amount,
-                clauses=[Clause.of(c) for c in why.clauses],
+                clauses=[Clause.of(c, language, catalog) for c in why.clauses],
                 redemption=redeemed.get(q.policy_id),
             )
         )
@@ -130,7 +152,7 @@ def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -
                 valid_until=published.document.valid_to,
                 as_of=as_of,
                 amount=why.amount,
-                clauses=[Clause.of(c) for c in why.clauses],
+                clauses=[Clause.of(c, language, catalog) for c in why.clauses],
                 error=why.error,
                 redemption=redeemed.get(published.policy_id),
                 not_in_force=not_in_force,
@@ -392,3 +414,52 @@ def recent_report_jobs(session: Session, limit: int, offset: int = 0) -> list[Re
 
 def count_report_jobs(session: Session) -> int:
     return report_jobs.count(session)
+
+
+# --- the editor's list of available data -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataColumn:
+    """A column a rule may read, as the editor lists it (in the page's language)."""
+
+    name: str
+    """As rules name it; an employee column is read as `e.<name>` in a comprehension."""
+    label: str
+    kind: str
+    """The kind's key (`editor.kind.<kind>` words it)."""
+    choices: tuple[str, ...]
+    source: str
+    department: str
+    employee: bool
+    personal: bool
+
+
+def available_data(catalog: Catalog, language: Language) -> list[DataColumn]:
+    """Every column of the catalog in force: the enterprise registry, the firm sources, the
+    employee registry, the person sources; each with its label, kind, source and department
+    (a built-in registry's from the portal's words)."""
+    declared = {c.name: s for s in catalog.sources for c in s.columns}
+    found = []
+    for employee, columns in ((False, catalog.firm_columns), (True, catalog.employee_columns)):
+        for column in columns:
+            source = declared.get(column.name)
+            if source is None:
+                registry = "employees" if employee else "enterprises"
+                source_name = i18n.text(language, f"editor.data.source.{registry}")
+                department = i18n.text(language, f"editor.data.department.{registry}")
+            else:
+                source_name, department = source.name, source.department
+            found.append(
+                DataColumn(
+                    name=column.name,
+                    label=column_label(column.name, catalog).get(language),
+                    kind=str(column.kind),
+                    choices=column.choices,
+                    source=source_name,
+                    department=department,
+                    employee=employee,
+                    personal=column.personal,
+                )
+            )
+    return found

@@ -152,7 +152,9 @@ def test_preview_defaults_to_today_and_auditors_may_look(
 
 
 def test_preview_refuses_what_cannot_run(client: TestClient, app_env: Engine) -> None:
-    unsupported = save(client, UI.replace("ui_premium > 0", "ui_premium > 0 and $random() > 0.5"))
+    # in brackets: still the example's four clauses, which its labels name
+    chance = UI.replace("ui_premium > 0", "(ui_premium > 0 and $random() > 0.5)")
+    unsupported = save(client, chance)
     body = assert_problem(preview(client, unsupported), 422, "invalid-policy")
     assert "the compiler cannot compile" in body["issues"][0]["message"]
     misspelt = save(client, UI.replace("ui_premium > 0", "ui_premum > 0"))
@@ -188,6 +190,19 @@ def test_explain_a_firm_that_qualifies_and_one_that_does_not(
     assert [c["text"] for c in answer["clauses"]] == texts
     assert all(c["value"] is True for c in answer["clauses"])
     assert answer["clauses"][0]["reads"] == {"status": "active"}
+    # the clause's label and the firm's values under their column labels (issue 15)
+    assert answer["clauses"][0]["label"] == {"zh": "企业处于存续状态", "en": "The firm is active"}
+    assert answer["clauses"][0]["values"] == [
+        {
+            "column": "status",
+            "label": {"zh": "经营状态", "en": "Status"},
+            "value": {"zh": "存续", "en": "active"},
+            "raw": "active",
+        }
+    ]
+    [premium] = answer["clauses"][3]["values"]
+    assert premium["label"]["zh"] == "上年失业保险费"
+    assert premium["value"]["zh"] == f"¥{Decimal(premium['raw']):,.2f}"
 
     refused = client.get(url.format(no["uscc"]), headers=officer).json()
     assert (refused["qualifies"], refused["amount"]) == (False, None)

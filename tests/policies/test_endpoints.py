@@ -160,7 +160,8 @@ def test_a_draft_with_problems_is_stored_and_validate_places_each_one(
 def test_validate_includes_the_checks_the_assembly_adds(client: TestClient) -> None:
     """The matcher refuses `$random()` (a subsidy cannot depend on chance); rule-engine accepts
     it. The app's router asks the matcher, as `qinqing policy validate` does."""
-    text = UI.replace("and ui_premium > 0", "and ui_premium > 0 and $random() > 0.5")
+    # in brackets: still the example's four clauses, which its labels name
+    text = UI.replace("and ui_premium > 0", "and (ui_premium > 0 and $random() > 0.5)")
     draft = save(client, text)
     (issue,) = draft["validation"]["issues"]
     assert issue["field"] == "eligibility"

@@ -5,6 +5,9 @@ They skip when /usr/bin/chromium or playwright is missing, except under CI=true,
 fail. A failing journey leaves a screenshot in test-artifacts/portal/ (ignored by git). The
 browser reports every Content-Security-Policy violation on its console: a journey fails on one
 (an inline script, style or handler the policy blocked would otherwise fail silently).
+
+Issue 15's journeys: a firm reads its reasons in plain words, an officer completes column
+names in the editor; their screenshots go to test-artifacts/ (or QINQING_SHOTS).
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ def test_a_firm_redeems_and_sees_it_paid(
     expect(page.locator("h1")).to_have_text("我的补贴")
     card = page.locator(f"#subsidy-{world.policy_id}")
     expect(card.locator(".amount")).to_have_text(re.compile(r"^[\d,]+\.\d\d$"))
-    expect(card).to_contain_text("满足")  # why, clause by clause
+    expect(card.locator(".plain-clause").first).to_contain_text("✓")  # why, in plain words
     expect(page.locator(".subsidy.other").first).to_be_attached()  # and why not, elsewhere
 
     card.locator("a.redeem").click()
@@ -245,3 +248,81 @@ def test_closing_a_policy_takes_two_officers(
         closed = session.get(Policy, world.policy_id)
         assert closed is not None
         assert closed.state == "closed"
+
+
+# --- plain words (issue 15): a firm's reasons by their labels, the editor's data and completion
+
+
+def _shot(page: Page, request: pytest.FixtureRequest, name: str) -> None:
+    folder = Path(os.environ.get("QINQING_SHOTS") or request.config.rootpath / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def test_a_firm_reads_its_reasons_in_plain_words(
+    page: Page, server: str, world: World, request: pytest.FixtureRequest
+) -> None:
+    from playwright.sync_api import expect
+
+    firm = Principal(subject="demo-enterprise", role=Role.ENTERPRISE, uscc=world.firm)
+    follow_sign_in_link(page, server, firm)
+    card = page.locator(f"#subsidy-{world.policy_id}")
+    first = card.locator(".plain-clause").first
+    expect(first.locator(".ok")).to_have_text("✓")
+    expect(card.locator(".plain-value", has_text="经营状态").first).to_have_text("经营状态: 存续")
+    rule = first.locator("details.rule-details code")
+    expect(rule).to_be_hidden()  # the rule only behind 详情
+    first.locator("details.rule-details summary").click()
+    expect(rule).to_be_visible()
+    _shot(page, request, "firm-plain")
+
+
+def test_the_editor_lists_the_data_and_completes_column_names(
+    page: Page, server: str, world: World, portal_env: Engine, request: pytest.FixtureRequest
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, server, token_for(Role.OFFICER, subject="li"))
+    page.click("text=草稿与编辑")
+    page.select_option("#start", "hz-2020-ui-refund")
+    page.click("#new-draft")
+    expect(page).to_have_url(re.compile(r"/officer/drafts/\d+$"))
+
+    status = page.locator("#available-data tr[data-column=status]")
+    expect(status).to_contain_text("经营状态")
+    expect(status).to_contain_text("企业登记")
+    expect(page.locator("#available-data tr[data-column=hire_date]")).to_contain_text("e.hire_date")
+
+    area = page.locator("#policy-text")
+    area.focus()
+    area.evaluate("a => a.setSelectionRange(a.value.length, a.value.length)")
+    page.keyboard.type("\n# ui_pr")
+    completions = page.locator("#completions")
+    expect(completions).to_be_visible()
+    expect(completions.locator("li")).to_have_count(1)
+    expect(completions).to_contain_text("上年失业保险费")
+    _shot(page, request, "editor-completion")
+    page.keyboard.press("Tab")
+    expect(completions).to_be_hidden()
+    assert area.input_value().endswith("\n# ui_premium")
+
+    page.keyboard.type(" tax_")  # tax_rating, then tax_paid
+    expect(completions.locator("li")).to_have_count(2)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert area.input_value().endswith("# ui_premium tax_paid")
+
+    page.keyboard.type(" e.hire")  # after a dot: the employee's columns
+    expect(completions.locator("li")).to_have_count(1)
+    page.keyboard.press("Enter")
+    assert area.input_value().endswith(" e.hire_date")
+
+    page.keyboard.type(" in")  # a keyword of the rule language: nothing offered
+    expect(completions).to_be_hidden()
+    page.keyboard.type(" sta")
+    expect(completions).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(completions).to_be_hidden()
+    page.keyboard.press("Enter")  # a closed list leaves Enter to the textarea
+    assert area.input_value().endswith(" sta\n")
+    _shot(page, request, "editor-data")

@@ -39,6 +39,7 @@ def flat(policy_id: str, yuan: int, budget: int, group: str | None = None) -> Po
         update={
             "id": policy_id,
             "eligibility": "status == 'active'",
+            "clauses": None,  # the example's labels name its own clauses
             "amount": str(yuan),
             "budget": Decimal(budget),
             "cap": None,

@@ -7,6 +7,7 @@ reaches a firm's page, a redemption or a match.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import rule_engine
@@ -41,14 +42,21 @@ BACKTRACKS = "(.*.*)*Q"
 
 
 def with_eligibility(start: str) -> str:
-    """The tech award's YAML with `start` instead of the start of its eligibility."""
+    """The tech award's YAML with `start` instead of the start of its eligibility (and without
+    its clause labels, which name the example's own clauses; they follow the eligibility, so
+    its place is unchanged)."""
     assert TECH_ELIGIBILITY in TECH
-    return TECH.replace(TECH_ELIGIBILITY, start, 1)
+    return without_labels(TECH).replace(TECH_ELIGIBILITY, start, 1)
+
+
+def without_labels(text: str) -> str:
+    """A policy's YAML without its `clauses:` block."""
+    return re.sub(r"^clauses:.*?(?=^\w)", "", text, count=1, flags=re.DOTALL | re.MULTILINE)
 
 
 def unchecked(policy_id: str, eligibility: str) -> PolicyDocument:
     base = load_path(EXAMPLES / f"{policy_id}.yaml")
-    return base.model_copy(update={"eligibility": eligibility})
+    return base.model_copy(update={"eligibility": eligibility, "clauses": None})
 
 
 def published_unchecked(engine: Engine, document: PolicyDocument) -> None:

@@ -132,6 +132,15 @@ def test_a_firm_sees_its_own_qualifications_with_why(
             "error": None,
             "reads": {"status": "active"},
             "kinds": {"status": "text"},
+            "label": {"zh": "企业处于存续状态", "en": "The firm is active"},
+            "values": [
+                {
+                    "column": "status",
+                    "label": {"zh": "经营状态", "en": "Status"},
+                    "value": {"zh": "存续", "en": "active"},
+                    "raw": "active",
+                }
+            ],
         }
     assert all(not q for u, q in seen.items() if u not in qualified)
 

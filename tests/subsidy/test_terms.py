@@ -132,7 +132,9 @@ def test_actors_read_as_people() -> None:
     assert i18n.actor("zh", "robot:x") == "robot:x"
 
 
-TERMS = re.compile(r"^(state|status|bank|actor|role)\.|^reports\.state\.")
+TERMS = re.compile(r"^(state|status|bank|actor|role|column|value)\.|^reports\.state\.")
+"""Term keys; `column.<name>` and `value.<column>.<choice>` are the registry columns and their
+values as a firm reads them (`policies.plain`)."""
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)

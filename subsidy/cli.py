@@ -34,6 +34,7 @@ from subsidy.redemption import automatic
 from subsidy.redemption import demo as demo_redemptions
 from subsidy.redemption import service as redemption_service
 from subsidy.redemption.errors import RedemptionError
+from subsidy.registry import catalog as catalogs
 from subsidy.registry import cli as registry_cli
 from subsidy.registry import demo, demo_sources
 from subsidy.registry import service as registry_service
@@ -352,9 +353,11 @@ def _publish_examples() -> None:
     checks = [matching_service.compile_issues]
     with progress_bars() as progress, db.session_scope() as session:
         files = _example_files()
+        in_force = catalogs.current(session)
         progress.stage("publishing the example policies", total=len(files))
         for file in files:
-            approved = policy_service.approve(load_path(Path(str(file))), file.name, checks)
+            document = load_path(Path(str(file)))
+            approved = policy_service.approve(document, file.name, checks, catalog=in_force)
             policy_service.publish(session, approved, by="demo")
             progress.advance(1)
     console.print(f"published {len(files)} example policies")

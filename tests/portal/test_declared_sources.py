@@ -156,9 +156,10 @@ def test_an_officer_declares_imports_and_publishes_and_a_firm_reads_plain_chines
         r'<li class="plain-clause">((?:(?!</li>).)*3%(?:(?!</li>).)*)</li>', card, re.S
     )
     assert clause, card[:2000]
-    shown, _, details = clause.group(1).partition("<details")
+    markup, _, details = clause.group(1).partition("<details")
+    shown = " ".join(re.sub(r"<[^>]+>", " ", markup).split())  # the words a reader sees
     assert "上年研发费用不低于营业收入的3%" in shown  # the clause's label
     assert f"研发费用: ¥{spent:,.2f}" in shown  # the value read, under the column's label
     assert "rd_expense" not in shown  # no rule code outside the toggle
     assert "min_rd_share" in details  # the rule text, behind it
-    assert "经营状态: 存续" in card
+    assert "经营状态: 存续" in " ".join(re.sub(r"<[^>]+>", " ", card).split())

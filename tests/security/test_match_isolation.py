@@ -87,10 +87,10 @@ def test_any_exception_compiling_or_evaluating_one_policy_is_that_policys_failur
     compile_document = matching_service.compile_document
     evaluate = matching_service.evaluate  # type: ignore[attr-defined]
 
-    def compiling(document: Any, as_of: Any) -> Any:
+    def compiling(document: Any, as_of: Any, *catalog: Any) -> Any:
         if document.id == GOOD[0]:
             raise RuntimeError("a bug in the compiler")
-        return compile_document(document, as_of)
+        return compile_document(document, as_of, *catalog)
 
     def evaluating(firms: pl.DataFrame, policy: Any) -> pl.DataFrame:
         if policy is compiled_bad[0]:
@@ -99,8 +99,8 @@ def test_any_exception_compiling_or_evaluating_one_policy_is_that_policys_failur
 
     compiled_bad: list[Any] = []
 
-    def remembering(document: Any, as_of: Any) -> Any:
-        policy = compiling(document, as_of)
+    def remembering(document: Any, as_of: Any, *catalog: Any) -> Any:
+        policy = compiling(document, as_of, *catalog)
         if document.id == BAD:
             compiled_bad.append(policy)
         return policy

@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -40,7 +41,8 @@ from matching._terms import (
     when_error,
 )
 from matching.errors import UnsupportedRule
-from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
+from subsidy.registry.catalog import BUILTIN, Catalog
+from subsidy.registry.schema import DECIMAL_PRECISION, Column
 from subsidy.registry.schema import Kind as ColumnKind
 
 _MONEY_DIGITS = 14
@@ -85,13 +87,17 @@ class Scope:
     as_of: dt.date
     variable: str | None = None
     found: Found = field(default_factory=Found)
+    catalog: Catalog = BUILTIN
+    """The columns a rule may read (the declaration in force)."""
 
     @property
     def aggregates(self) -> dict[str, Aggregate]:
         return self.found.aggregates
 
     def inner(self, variable: str) -> Scope:
-        return Scope(self.parameters, self.as_of, variable=variable, found=self.found)
+        return Scope(
+            self.parameters, self.as_of, variable=variable, found=self.found, catalog=self.catalog
+        )
 
 
 def unsupported(construct: str) -> UnsupportedRule:
@@ -364,25 +370,41 @@ FIRM_PREFIX = "__firm_"
 under this prefix (see `compiler.prepare`)."""
 
 
-def _column(table: Table, name: str, sig: str, source: str | None = None) -> Term:
-    col = table.column(name)
-    expr = pl.col(source or name)
+_INTEGER_DIGITS = 19
+"""An INTEGER column is an Int64: at most 19 digits."""
+
+
+@lru_cache(maxsize=16)
+def _catalog_columns(catalog: Catalog) -> tuple[dict[str, Column], dict[str, Column]]:
+    """(the firm's columns, an employee's attributes) by name."""
+    return (
+        {c.name: c for c in catalog.firm_columns},
+        {c.name: c for c in catalog.employee_columns},
+    )
+
+
+def _column(col: Column, sig: str, source: str | None = None) -> Term:
+    """A column's term. A declared source's column is nullable whatever it declares: a firm or
+    person the source has no row for reads null (`subsidy.registry.catalog`)."""
+    expr = pl.col(source or col.name)
+    nullable = col.nullable or col.source is not None
     match col.kind:
         case ColumnKind.BOOL:
-            return Term(Kind.BOOL, expr, None, col.nullable, sig)
+            return Term(Kind.BOOL, expr, None, nullable, sig)
         case ColumnKind.DATE:
-            return Term(Kind.DATE, expr, None, col.nullable, sig)
+            return Term(Kind.DATE, expr, None, nullable, sig)
         case ColumnKind.MONEY:
-            return Term(
-                Kind.NUM,
-                expr.cast(num_dtype(2)),
-                None,
-                col.nullable,
-                sig,
-                digits=_MONEY_DIGITS,
-                scale=2,
-            )
-    return Term(Kind.STR, expr, None, col.nullable, sig)
+            value = expr.cast(num_dtype(2))
+            return Term(Kind.NUM, value, None, nullable, sig, digits=_MONEY_DIGITS, scale=2)
+        case ColumnKind.INTEGER:
+            value = expr.cast(num_dtype(0))
+            return Term(Kind.NUM, value, None, nullable, sig, digits=_INTEGER_DIGITS)
+        case ColumnKind.DECIMAL:
+            scale = col.dtype.scale  # type: ignore[attr-defined]
+            digits = DECIMAL_PRECISION - scale
+            value = expr.cast(num_dtype(scale))
+            return Term(Kind.NUM, value, None, nullable, sig, digits=digits, scale=scale)
+    return Term(Kind.STR, expr, None, nullable, sig)
 
 
 def _symbol(node: Any, scope: Scope) -> Term:
@@ -403,11 +425,12 @@ def _symbol(node: Any, scope: Scope) -> Term:
             "comprehension such as `[e for e in employees if e.insured].length` or "
             "`$sum([e.monthly_wage for e in employees])`"
         )
-    if name in ENTERPRISES.names:
+    column = _catalog_columns(scope.catalog)[0].get(name)
+    if column is not None:
         if scope.variable is not None:  # the firm's value, joined onto each of its employees
             scope.found.firm_columns.add(name)
-            return _column(ENTERPRISES, name, f"firm.{name}", source=FIRM_PREFIX + name)
-        return _column(ENTERPRISES, name, f"firm.{name}")
+            return _column(column, f"firm.{name}", source=FIRM_PREFIX + name)
+        return _column(column, f"firm.{name}")
     raise unsupported(f"the unknown symbol {name}")
 
 
@@ -419,9 +442,10 @@ def _attribute(node: Any, scope: Scope) -> Term:
     if getattr(node, "safe", False):
         raise NeedsPython
     if isinstance(obj, ast.SymbolExpression) and obj.name == scope.variable:
-        if name not in EMPLOYEES.names or name == "uscc":
+        column = _catalog_columns(scope.catalog)[1].get(name)
+        if column is None:
             raise unsupported(f"the employee attribute {name}")
-        return _column(EMPLOYEES, name, f"emp.{name}")
+        return _column(column, f"emp.{name}")
     if name == "length" and _is_employees(obj):
         if scope.variable is not None:
             raise unsupported(

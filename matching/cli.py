@@ -129,8 +129,8 @@ def explain(
                 )
             document = policy_service.published_document(versions[-1])
             frames = current_frames(session, get_settings().data_dir)
-        record = explaining.firm_of(frames.enterprises, frames.employees, uscc)
-        result = explaining.explain(document, record, day)
+        record = explaining.firm_of(frames.enterprises, frames.employees, uscc, frames.catalog)
+        result = explaining.explain(document, record, day, frames.catalog)
     verdict = f"qualifies for {result.amount:,.2f} yuan" if result.qualifies else "does not qualify"
     console.print(
         f"[bold]{uscc}[/bold] {verdict} under {policy_id} v{versions[-1].version} on {day}"

@@ -25,6 +25,7 @@ from matching._terms import Kind, NeedsPython, Term, error_or_false, num_dtype, 
 from matching._translate import FIRM_PREFIX, Scope, compile_node, exactly, region
 from matching.errors import InvalidRule, MatchingError, UnsupportedRule
 from policies.language import RULE_ERRORS, ParameterValue, context, round_amount
+from subsidy.registry.catalog import BUILTIN, Catalog
 
 __all__ = [
     "CompiledPolicy",
@@ -131,12 +132,14 @@ def compile_policy(
     cap: Decimal | None,
     parameters: Mapping[str, ParameterValue],
     as_of: dt.date,
+    catalog: Catalog = BUILTIN,
 ) -> CompiledPolicy:
-    """Compile both rules; raises UnsupportedRule naming the first construct it cannot."""
+    """Compile both rules over frames holding every column of `catalog` (`RegistryFrames`);
+    raises UnsupportedRule naming the first construct it cannot."""
     if cap is not None and cap != cap.quantize(Decimal("0.01")):
         raise UnsupportedRule(f"the compiler cannot compile a cap with more than 2 decimals: {cap}")
-    ctx = context(parameters, as_of)
-    scope = Scope(parameters, as_of)
+    ctx = context(parameters, as_of, catalog)
+    scope = Scope(parameters, as_of, catalog=catalog)
     elig_node, amount_node = _parse(eligibility, ctx), _parse(amount, ctx)
     elig = compile_node(elig_node, scope)
     if elig.pending:  # granted only on exactly True, whatever the value
@@ -168,11 +171,14 @@ def compile_policy(
 
 
 def check_compilable(
-    eligibility: str, amount: str, parameters: Mapping[str, ParameterValue]
+    eligibility: str,
+    amount: str,
+    parameters: Mapping[str, ParameterValue],
+    catalog: Catalog = BUILTIN,
 ) -> list[str]:
     """Why the compiler refuses a policy's rules (invalid or unsupported); empty if it compiles."""
     try:
-        compile_policy(eligibility, amount, None, parameters, dt.date(2020, 1, 1))
+        compile_policy(eligibility, amount, None, parameters, dt.date(2020, 1, 1), catalog)
     except MatchingError as exc:
         return [str(exc)]
     return []

@@ -20,8 +20,8 @@ from subsidy.api.problems import NotFound
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.i18n import DEFAULT
+from subsidy.registry import catalog as catalogs
 from subsidy.registry.catalog import Catalog
-from subsidy.registry.catalog import current as current_catalog
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["qualifications"])
@@ -34,7 +34,8 @@ def my_qualifications(
     """The subsidies the calling firm qualifies for, with the amount and why: those of the latest
     match whose policy is in force on the business date (an expired one qualifies nobody)."""
     assert me.uscc is not None  # an enterprise token always names its firm
-    record = registered_firm(session, me.uscc)
+    catalog = catalogs.current(session)
+    record = registered_firm(session, me.uscc, catalog)
     if record is None:
         raise NotFound(code="api.not_found.own_firm")
     rows = session.execute(
@@ -44,7 +45,7 @@ def my_qualifications(
         .order_by(col(Qualification.policy_id))
     ).all()
     today = get_settings().business_date
-    catalog = current_catalog(session)
+    catalog = catalogs.current(session)
     answers = []
     for q, run in rows:
         version = policy_repository.version(session, q.policy_id, run.policy_version)
@@ -62,7 +63,7 @@ def _answer(
     record: dict[str, Any],
     catalog: Catalog,
 ) -> QualificationOut:
-    why = explain(document, record, run.as_of)
+    why = explain(document, record, run.as_of, catalog)
     return QualificationOut(
         policy_id=q.policy_id,
         policy_version=run.policy_version,

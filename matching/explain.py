@@ -36,7 +36,8 @@ from policies.language import (
 from policies.readings import Reading, readings
 from policies.validity import OutOfForce, out_of_force
 from subsidy import deadline
-from subsidy.registry import repository as registry_repository
+from subsidy.registry import service as registry_service
+from subsidy.registry.catalog import BUILTIN, Catalog
 from subsidy.registry.errors import RegistryError
 
 
@@ -67,38 +68,50 @@ class Explanation:
     """Set when `as_of` is outside the policy's validity window: the firm gets nothing."""
 
 
-def firm_of(enterprises: pl.DataFrame, employees: pl.DataFrame, uscc: str) -> dict[str, Any]:
+def firm_of(
+    enterprises: pl.DataFrame, employees: pl.DataFrame, uscc: str, catalog: Catalog = BUILTIN
+) -> dict[str, Any]:
+    """One firm's record from frames holding every column of `catalog` (`RegistryFrames`)."""
     rows = enterprises.filter(pl.col("uscc") == uscc)
     if rows.is_empty():
         raise RegistryError(f"no firm {uscc} in the current enterprise registry")
     staff = employees.filter(pl.col("uscc") == uscc).to_dicts()
-    return firm_record(rows.row(0, named=True), staff)
+    return firm_record(rows.row(0, named=True), staff, catalog)
 
 
-def registered_firm(session: Session, uscc: str) -> dict[str, Any] | None:
-    """One firm's record from the registry tables (indexed look-ups), None if not registered."""
-    found = registry_repository.firm(session, uscc)
+def registered_firm(
+    session: Session, uscc: str, catalog: Catalog = BUILTIN
+) -> dict[str, Any] | None:
+    """One firm's record from the registry tables and the rows the declared sources of
+    `catalog` hold for it and its employees (indexed look-ups), None if not registered."""
+    found = registry_service.firm_data(session, uscc, catalog)
     if found is None:
         return None
     enterprise, staff = found
-    return firm_record(enterprise.model_dump(), [e.model_dump() for e in staff])
+    return firm_record(enterprise, staff, catalog)
 
 
 def warm_up() -> None:
     """Build what the first explanation would (the clause lexer, rule-engine's parser) in a new
     evaluator before its first call: it takes a second, which a deadline must not pay."""
-    _rules("true", "1", (), dt.date(2020, 1, 1))
+    _rules("true", "1", (), dt.date(2020, 1, 1), BUILTIN)
 
 
 deadline.prepare_with(warm_up)
 
 
-def explain(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date) -> Explanation:
-    """Why the firm does or does not qualify, evaluated within the deadline (`subsidy.deadline`):
-    past it, the outcome and the eligibility as one clause carry the error naming the policy and
-    the limit. Outside the validity window the firm does not qualify, whatever the clauses say."""
+def explain(
+    document: PolicyDocument,
+    record: Mapping[str, Any],
+    as_of: dt.date,
+    catalog: Catalog = BUILTIN,
+) -> Explanation:
+    """Why the firm does or does not qualify (its record built under `catalog`), evaluated
+    within the deadline (`subsidy.deadline`): past it, the outcome and the eligibility as one
+    clause carry the error naming the policy and the limit. Outside the validity window the firm
+    does not qualify, whatever the clauses say."""
     try:
-        found = deadline.run(_explain_here, document, dict(record), as_of)
+        found = deadline.run(_explain_here, document, dict(record), as_of, catalog)
     except deadline.DeadlineExceeded as exc:
         message = deadline_error(document.id, exc)
     else:
@@ -126,12 +139,15 @@ def _in_force_only(found: Explanation, document: PolicyDocument) -> Explanation:
 
 
 def _explain_here(
-    document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date
+    document: PolicyDocument,
+    record: Mapping[str, Any],
+    as_of: dt.date,
+    catalog: Catalog = BUILTIN,
 ) -> Explanation:
     """In the evaluator process (which keeps the parsed rules)."""
     parameters = parameters_of(document)
     clauses, eligibility, amount_rule = _rules(
-        document.eligibility, document.amount, tuple(sorted(parameters.items())), as_of
+        document.eligibility, document.amount, tuple(sorted(parameters.items())), as_of, catalog
     )
     outcome = evaluate_firm(eligibility, amount_rule, document.cap, record)
     return Explanation(
@@ -140,7 +156,8 @@ def _explain_here(
         as_of=as_of,
         clauses=[
             replace(
-                _clause(clause, rule, record, parameters, as_of), label=document.clause_label(i)
+                _clause(clause, rule, record, parameters, as_of, catalog),
+                label=document.clause_label(i),
             )
             for i, (clause, rule) in enumerate(clauses)
         ],
@@ -158,9 +175,10 @@ def _rules(
     amount: str,
     parameters: tuple[tuple[str, ParameterValue], ...],
     as_of: dt.date,
+    catalog: Catalog,
 ) -> tuple[list[tuple[Clause, rule_engine.Rule]], rule_engine.Rule, rule_engine.Rule]:
     """Each clause with its rule, then the eligibility and the amount, parsed once."""
-    ctx = context(dict(parameters), as_of)
+    ctx = context(dict(parameters), as_of, catalog)
     clauses = [(c, rule_engine.Rule(c.text, context=ctx)) for c in split_clauses(eligibility)]
     return (
         clauses,
@@ -175,8 +193,9 @@ def _clause(
     record: Mapping[str, Any],
     parameters: Mapping[str, ParameterValue],
     as_of: dt.date,
+    catalog: Catalog = BUILTIN,
 ) -> ClauseResult:
-    reads = readings(clause.symbols, record, parameters, as_of)
+    reads = readings(clause.symbols, record, parameters, as_of, catalog)
     try:
         value = rule.evaluate(record)
     except RULE_ERRORS as exc:

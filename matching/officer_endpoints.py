@@ -35,7 +35,7 @@ from subsidy.api.problems import ProblemError
 from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
-from subsidy.registry.catalog import current as current_catalog
+from subsidy.registry import catalog as catalogs
 from subsidy.registry.errors import RegistryError
 from subsidy.settings import get_settings
 
@@ -72,7 +72,7 @@ def preview_draft(
     A draft that does not check or compile: 422 with its issues."""
     with policy_problems():
         draft = drafts.get(session, draft_id)
-        checked = drafts.checked(draft, [compile_issues])
+        checked = drafts.checked(draft, [compile_issues], catalog=catalogs.current(session))
     try:
         report = previewing.preview(
             session, get_settings().data_dir, checked.document, as_of or _today()
@@ -118,12 +118,13 @@ def explain_firm(
     chosen = next((v for v in versions if v.version == wanted), None)
     if chosen is None:
         raise UnknownVersion(fields={"policy_id": policy_id, "version": wanted})
-    record = registered_firm(session, uscc)
+    catalog = catalogs.current(session)
+    record = registered_firm(session, uscc, catalog)
     if record is None:
         raise UnknownFirm(fields={"uscc": uscc})
     day = as_of or _today()
     document = policy_service.published_document(chosen)
-    result = explain(document, record, day)
+    result = explain(document, record, day, catalog)
     return ExplanationOut(
         uscc=result.uscc,
         policy_id=policy_id,
@@ -136,5 +137,5 @@ def explain_firm(
         cap=result.cap,
         error=result.error,
         validity=ValidityOut.of(document, day),
-        clauses=[ClauseOut.of(c, current_catalog(session)) for c in result.clauses],
+        clauses=[ClauseOut.of(c, catalogs.current(session)) for c in result.clauses],
     )

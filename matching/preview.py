@@ -23,6 +23,7 @@ from policies.checking import parameters_of
 from policies.clauses import split_clauses
 from policies.document import PolicyDocument
 from policies.validity import OutOfForce, out_of_force
+from subsidy.registry.catalog import Catalog
 from subsidy.registry.service import RegistryFrames, current_frames
 
 
@@ -60,10 +61,11 @@ class Preview:
 
 def preview(session: Session, data_dir: Path, document: PolicyDocument, as_of: dt.date) -> Preview:
     frames = current_frames(session, data_dir)
-    compiled = compile_document(document, as_of)
-    clauses = _clause_policies(document, as_of)
+    catalog = frames.catalog
+    compiled = compile_document(document, as_of, catalog)
+    clauses = _clause_policies(document, as_of, catalog)
     published = next((p for p in published_policies(session) if p.policy_id == document.id), None)
-    old = compile_document(published.document, as_of) if published else None
+    old = compile_document(published.document, as_of, catalog) if published else None
     everything = [compiled, *clauses.values(), *([old] if old else [])]
     firms = prepare(frames.enterprises, frames.employees, everything)
     outcome = outcome_on(firms, compiled, document, as_of)
@@ -105,17 +107,19 @@ def _error_examples(
     failing = outcome.filter(pl.col("error")).sort("uscc").head(ERROR_EXAMPLES)["uscc"]
     examples = []
     for uscc in failing:
-        record = firm_of(frames.enterprises, frames.employees, uscc)
-        error = evaluation.evaluate(document, record, as_of).error
+        record = firm_of(frames.enterprises, frames.employees, uscc, frames.catalog)
+        error = evaluation.evaluate(document, record, as_of, frames.catalog).error
         examples.append((uscc, error or "error"))
     return examples
 
 
-def _clause_policies(document: PolicyDocument, as_of: dt.date) -> dict[str, CompiledPolicy]:
+def _clause_policies(
+    document: PolicyDocument, as_of: dt.date, catalog: Catalog
+) -> dict[str, CompiledPolicy]:
     """Each clause as a policy of its own that gives 1 yuan wherever the clause holds."""
     parameters = parameters_of(document)
     return {
-        clause.text: compile_policy(clause.text, "1", None, parameters, as_of)
+        clause.text: compile_policy(clause.text, "1", None, parameters, as_of, catalog)
         for clause in split_clauses(document.eligibility)
     }
 

@@ -8,6 +8,7 @@ its previous run's. The service flushes; the command commits.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,6 +38,7 @@ from subsidy import bulk
 from subsidy.db import utcnow
 from subsidy.errors import QinqingError
 from subsidy.progress import NO_PROGRESS, Progress
+from subsidy.registry.catalog import BUILTIN, Catalog
 from subsidy.registry.schema import MONEY_DTYPE
 from subsidy.registry.service import RegistryFrames, current_frames
 
@@ -48,7 +50,8 @@ notifications); returns what to tell the person who ran the match."""
 
 
 def compile_issues(checked: CheckedPolicy, source: str) -> list[Issue]:
-    """The publication check the matcher adds: it must compile both rules exactly."""
+    """The publication check the matcher adds: it must compile both rules exactly (over the
+    columns of the catalog the document was checked under)."""
     document = checked.document
     parameters = parameters_of(document)
     issues = []
@@ -56,16 +59,20 @@ def compile_issues(checked: CheckedPolicy, source: str) -> list[Issue]:
         ("eligibility", document.eligibility, "1"),
         ("amount", "true", document.amount),
     ):
-        for message in check_compilable(eligibility, amount, parameters):
+        for message in check_compilable(eligibility, amount, parameters, checked.catalog):
             issues.append(
                 Issue.coded(source, field, None, None, "policy.not_compilable", detail=message)
             )
     return issues
 
 
-def compile_document(document: PolicyDocument, as_of: dt.date) -> CompiledPolicy:
+def compile_document(
+    document: PolicyDocument, as_of: dt.date, catalog: Catalog = BUILTIN
+) -> CompiledPolicy:
+    """The document compiled over frames read under `catalog` (`RegistryFrames.catalog`)."""
+    parameters = parameters_of(document)
     return compile_policy(
-        document.eligibility, document.amount, document.cap, parameters_of(document), as_of
+        document.eligibility, document.amount, document.cap, parameters, as_of, catalog
     )
 
 
@@ -109,7 +116,7 @@ def run_match(
         if index in idle:
             continue
         try:
-            compiled[index] = compile_document(published.document, as_of)
+            compiled[index] = compile_document(published.document, as_of, frames.catalog)
         except Exception as exc:  # one policy's problem is that policy's failure
             failures[index] = failure_reason(exc)
     progress.stage("aggregating employees")
@@ -196,6 +203,7 @@ def _failed(
         policy_version=published.version,
         enterprise_snapshot_id=_id(frames.enterprise_snapshot.id),
         employee_snapshot_id=_id(frames.employee_snapshot.id),
+        source_snapshots=source_snapshots(frames),
         as_of=as_of,
         firms=frames.enterprises.height,
         qualified=0,
@@ -225,6 +233,7 @@ def _run(
         policy_version=published.version,
         enterprise_snapshot_id=_id(frames.enterprise_snapshot.id),
         employee_snapshot_id=_id(frames.employee_snapshot.id),
+        source_snapshots=source_snapshots(frames),
         as_of=as_of,
         firms=outcome.height,
         qualified=qualified.height,
@@ -277,6 +286,16 @@ def _replace_qualifications(
         return
     with bulk.indexes_rebuilt_after(connection, table, progress):
         bulk.insert_frame(connection, table, rows, progress)
+
+
+def source_snapshots(frames: RegistryFrames) -> str | None:
+    """`MatchRun.source_snapshots`: the snapshot of every declared source the frames joined,
+    as JSON {source: snapshot id} (with the enterprise and employee snapshots, all a run read);
+    None when they joined none."""
+    if not frames.source_snapshots:
+        return None
+    ids = {name: _id(s.id) for name, s in sorted(frames.source_snapshots.items())}
+    return json.dumps(ids, sort_keys=True)
 
 
 def _id(value: int | None) -> int:

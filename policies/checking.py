@@ -32,19 +32,23 @@ from rule_engine.errors import (
 
 from policies import guards, limits
 from policies.document import (
-    EMPLOYEE_COLUMNS,
+    FieldPath,
     Parameter,
     PolicyDocument,
     SourceMap,
     _parameter_name_problem,  # the schema's own rule for names
+    field_name,
     load_document,
     load_path,
     parse_text,
     source_map,
+    test_row_problems,
 )
 from policies.errors import Issue, PolicyDocumentError
-from policies.language import FIRM_TYPES, ParameterValue, context
+from policies.language import ParameterValue, context, firm_types
 from subsidy.errors import Term
+from subsidy.registry.catalog import BUILTIN, Catalog
+from subsidy.registry.schema import Column
 
 CLAUSES = ("eligibility", "amount")
 _EXPECTED = {"eligibility": DataType.BOOLEAN, "amount": DataType.FLOAT}
@@ -52,12 +56,14 @@ _EXPECTED = {"eligibility": DataType.BOOLEAN, "amount": DataType.FLOAT}
 
 @dataclass(frozen=True)
 class CheckedPolicy:
-    """A document whose rules compile against the registry; the rules use `$today` = valid_from."""
+    """A document whose rules compile against the catalog; the rules use `$today` = valid_from."""
 
     document: PolicyDocument
     eligibility: rule_engine.Rule
     amount: rule_engine.Rule
     parameters: dict[str, ParameterValue]
+    catalog: Catalog = BUILTIN
+    """The catalog it was checked under: its tests and the matcher read the same columns."""
 
 
 def parameters_of(document: PolicyDocument) -> dict[str, ParameterValue]:
@@ -65,26 +71,60 @@ def parameters_of(document: PolicyDocument) -> dict[str, ParameterValue]:
 
 
 def check(
-    document: PolicyDocument, source_text: str | None = None, source: str | None = None
+    document: PolicyDocument,
+    source_text: str | None = None,
+    source: str | None = None,
+    *,
+    catalog: Catalog = BUILTIN,
 ) -> CheckedPolicy:
-    """Compile both rules or raise PolicyDocumentError with every problem found.
+    """Compile both rules against `catalog` (the declaration in force) or raise
+    PolicyDocumentError with every problem found, the test firms' columns included.
 
     Positions come from `source_text` when given, else from the text the document was loaded
     from (`load_document`/`load_path` remember it); a document built in code has none.
     """
     where = _where(document, source_text, source)
     parameters = parameters_of(document)
-    ctx = context(parameters, as_of=document.valid_from)
+    ctx = context(parameters, as_of=document.valid_from, catalog=catalog)
     rules: dict[str, rule_engine.Rule] = {}
     issues: list[Issue] = []
     for clause in CLAUSES:
-        rule, found = _check_clause(clause, getattr(document, clause), parameters, ctx, where)
+        text = getattr(document, clause)
+        rule, found = _check_clause(clause, text, parameters, ctx, where, catalog=catalog)
         issues.extend(found)
         if rule is not None:
             rules[clause] = rule
+    issues.extend(_catalog_issues(document, catalog, where))
     if issues:
         raise PolicyDocumentError(where.source, issues)
-    return CheckedPolicy(document, rules["eligibility"], rules["amount"], parameters)
+    return CheckedPolicy(document, rules["eligibility"], rules["amount"], parameters, catalog)
+
+
+def _catalog_issues(document: PolicyDocument, catalog: Catalog, where: SourceMap) -> list[Issue]:
+    """What only the catalog can tell: a parameter hiding a declared column, a test firm (or
+    employee) naming a column the catalog does not hold or giving a declared one a wrong cell."""
+    found: list[tuple[FieldPath, str]] = []
+    declared = {c.name for c in catalog.declared_columns}
+    for name in document.parameters:
+        if name in declared:
+            clash = f"parameter {name!r} clashes with the declared column of that name"
+            found.append((("parameters", name), clash))
+    for i, case in enumerate(document.tests):
+        rows: list[tuple[FieldPath, dict[str, Any], tuple[Column, ...]]] = [
+            (("tests", i, "enterprise"), case.enterprise, catalog.firm_columns)
+        ]
+        rows += [
+            (("tests", i, "employees", j), e, catalog.employee_columns)
+            for j, e in enumerate(case.employees)
+        ]
+        for path, row, columns in rows:
+            problems = test_row_problems(row, columns)
+            if problems:
+                found.append((path, "; ".join(problems)))
+    return [
+        Issue(where.source, field_name(path), *where.position(path), message)
+        for path, message in found
+    ]
 
 
 def _check_clause(
@@ -94,6 +134,8 @@ def _check_clause(
     ctx: rule_engine.Context,
     where: SourceMap,
     unreadable: frozenset[str] = frozenset(),
+    *,
+    catalog: Catalog = BUILTIN,
 ) -> tuple[rule_engine.Rule | None, list[Issue]]:
     """One rule compiled against the registry's types, or every problem found in it.
 
@@ -108,9 +150,9 @@ def _check_clause(
     except SymbolResolutionError as exc:
         if exc.symbol_name in unreadable:
             return None, []
-        return None, [_issue(exc, clause, text, parameters, where)]
+        return None, [_issue(exc, clause, text, parameters, where, catalog)]
     except rule_engine.EngineError as exc:
-        return None, [_issue(exc, clause, text, parameters, where)]
+        return None, [_issue(exc, clause, text, parameters, where, catalog)]
     except RecursionError:  # rule-engine's parser recurses once per level of nesting
         return None, [_placed(where, clause, text, None, "policy.too_deep_to_parse", _NESTING)]
     found = guards.after_parsing(rule, tokens, parameters)
@@ -119,17 +161,17 @@ def _check_clause(
     return rule, issues
 
 
-def load_checked(text: str, source: str) -> PolicyDocument:
+def load_checked(text: str, source: str, *, catalog: Catalog = BUILTIN) -> PolicyDocument:
     """`load_document`, and when the schema refuses the text, the rules it can still read are
     checked as well: an officer sees a wrong field type and an unknown symbol in one go, each
     placed at its line and column, instead of fixing one to discover the other."""
     try:
         return load_document(text, source)
     except PolicyDocumentError as exc:
-        raise _with_rule_issues(exc, text) from None
+        raise _with_rule_issues(exc, text, catalog) from None
 
 
-def load_path_checked(path: str | Path) -> PolicyDocument:
+def load_path_checked(path: str | Path, *, catalog: Catalog = BUILTIN) -> PolicyDocument:
     """`load_path` with the rule problems of a document the schema refuses (`load_checked`)."""
     try:
         return load_path(path)
@@ -138,15 +180,17 @@ def load_path_checked(path: str | Path) -> PolicyDocument:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):  # load_path said so already
             raise exc from None
-        raise _with_rule_issues(exc, text) from None
+        raise _with_rule_issues(exc, text, catalog) from None
 
 
-def _with_rule_issues(refused: PolicyDocumentError, text: str) -> PolicyDocumentError:
-    rules = readable_rule_issues(text, refused.source)
+def _with_rule_issues(
+    refused: PolicyDocumentError, text: str, catalog: Catalog
+) -> PolicyDocumentError:
+    rules = readable_rule_issues(text, refused.source, catalog=catalog)
     return PolicyDocumentError(refused.source, [*refused.issues, *rules])
 
 
-def readable_rule_issues(text: str, source: str) -> list[Issue]:
+def readable_rule_issues(text: str, source: str, *, catalog: Catalog = BUILTIN) -> list[Issue]:
     """The problems of the rules (`eligibility`, `amount`) of a text whatever its schema
     problems: each rule that is text, with the parameters that are valid; none when the text
     does not even parse (its syntax error says all)."""
@@ -159,13 +203,15 @@ def readable_rule_issues(text: str, source: str) -> list[Issue]:
     parameters, unreadable = _readable_parameters(data.get("parameters"))
     valid_from = data.get("valid_from")
     as_of = valid_from if isinstance(valid_from, dt.date) else None
-    ctx = context(parameters, as_of=as_of)
+    ctx = context(parameters, as_of=as_of, catalog=catalog)
     where = SourceMap.of(text, source)
     issues = []
     for clause in CLAUSES:
         rule_text = data.get(clause)
         if isinstance(rule_text, str) and rule_text.strip():
-            _, found = _check_clause(clause, rule_text, parameters, ctx, where, unreadable)
+            _, found = _check_clause(
+                clause, rule_text, parameters, ctx, where, unreadable, catalog=catalog
+            )
             issues.extend(found)
     return issues
 
@@ -187,19 +233,19 @@ def _readable_parameters(raw: Any) -> tuple[dict[str, ParameterValue], frozenset
     return values, frozenset(refused)
 
 
-def load_and_check(text: str, source: str) -> CheckedPolicy:
+def load_and_check(text: str, source: str, *, catalog: Catalog = BUILTIN) -> CheckedPolicy:
     """`load_checked` then `check`, the path of `qinqing policy validate`."""
-    return check(load_checked(text, source), text, source)
+    return check(load_checked(text, source, catalog=catalog), text, source, catalog=catalog)
 
 
 def rules_for(
-    document: PolicyDocument, as_of: dt.date
+    document: PolicyDocument, as_of: dt.date, catalog: Catalog = BUILTIN
 ) -> tuple[rule_engine.Rule, rule_engine.Rule]:
     """The eligibility and amount rules again with `$today` = `as_of` (for tests and runs).
 
-    The document must have passed `check`: errors here are rule-engine's own.
+    The document must have passed `check` under `catalog`: errors here are rule-engine's own.
     """
-    ctx = context(parameters_of(document), as_of=as_of)
+    ctx = context(parameters_of(document), as_of=as_of, catalog=catalog)
     return (
         rule_engine.Rule(document.eligibility, context=ctx),
         rule_engine.Rule(document.amount, context=ctx),
@@ -224,12 +270,13 @@ def _issue(
     text: str,
     parameters: dict[str, ParameterValue],
     where: SourceMap,
+    catalog: Catalog,
 ) -> Issue:
     if isinstance(exc, rule_engine.RuleSyntaxError):
         offset = exc.token.lexpos if exc.token is not None else len(text.rstrip())
         return _placed(where, clause, text, offset, *_syntax_problem(exc))
     if isinstance(exc, SymbolResolutionError):
-        names = [*FIRM_TYPES, *parameters]
+        names = [*firm_types(catalog), *parameters]
         problem = _hinted(
             "policy.unknown_symbol", exc.symbol_name, _hint(exc, exc.symbol_name, names)
         )
@@ -239,7 +286,7 @@ def _issue(
         name = exc.attribute_name
         if isinstance(exc, ObjectAttributeError):  # the only typed objects are employees
             problem = _hinted(
-                "policy.no_employee_attribute", name, _hint(None, name, EMPLOYEE_COLUMNS)
+                "policy.no_employee_attribute", name, _hint(None, name, _employee_names(catalog))
             )
         else:
             problem = ("policy.unknown_attribute", {"name": name})
@@ -252,6 +299,10 @@ def _issue(
     return Issue.coded(
         where.source, clause, line, column, "policy.rule_error", kind=kind, why=exc.message
     )
+
+
+def _employee_names(catalog: Catalog) -> list[str]:
+    return [c.name for c in catalog.employee_columns]
 
 
 def _syntax_problem(exc: rule_engine.RuleSyntaxError) -> tuple[str, dict[str, object]]:

@@ -17,6 +17,7 @@ import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from policies import lifecycle, service
 from policies.checking import check, load_path_checked
@@ -30,6 +31,10 @@ from subsidy.auth import Role
 from subsidy.console import make_console, refusals
 from subsidy.db import require_current_schema, session_scope
 from subsidy.i18n import DEFAULT, Language
+from subsidy.registry import catalog as catalogs
+from subsidy.registry import declarations
+from subsidy.registry.catalog import BUILTIN, Catalog
+from subsidy.settings import get_settings
 
 FileArgument = Annotated[
     Path, typer.Argument(help="Policy document, YAML or JSON.", dir_okay=False)
@@ -42,6 +47,15 @@ LanguageOption = Annotated[
     Language, typer.Option("--lang", help="zh (Chinese, the default) or en: titles and states.")
 ]
 RequestId = Annotated[int, typer.Argument(metavar="REQUEST", help="The request's id.")]
+DeclarationOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--declaration",
+        help="Check against this registry declaration (YAML) instead of the one in force in the "
+        "database: the declared columns rules and test firms may read, offline.",
+        dir_okay=False,
+    ),
+]
 
 
 console = make_console()
@@ -53,20 +67,24 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
     app = typer.Typer(help="Policy documents: check, test, publish and manage their lifecycle.")
 
     @app.command("validate")
-    def validate(file: FileArgument) -> None:
-        """Check FILE: schema, rules against the registry's types, and what publishing needs."""
+    def validate(file: FileArgument, declaration: DeclarationOption = None) -> None:
+        """Check FILE: schema, rules against the registry's types (with the declared columns in
+        force, or those of --declaration), and what publishing needs."""
         with refusals():
-            checked = check(load_path_checked(file))
+            catalog = _catalog(declaration)
+            checked = check(load_path_checked(file, catalog=catalog), catalog=catalog)
             issues = [issue for extra in extra_checks for issue in extra(checked, file.name)]
             if issues:
                 raise PolicyDocumentError(file.name, issues)
         console.print(f"[green]{escape(file.name)}: valid[/green] (policy {checked.document.id})")
 
     @app.command("test")
-    def test(file: FileArgument) -> None:
-        """Run FILE's embedded tests through the reference evaluator."""
+    def test(file: FileArgument, declaration: DeclarationOption = None) -> None:
+        """Run FILE's embedded tests through the reference evaluator (with the declared columns
+        in force, or those of --declaration)."""
         with refusals():
-            results = run_tests(check(load_path_checked(file)))
+            catalog = _catalog(declaration)
+            results = run_tests(check(load_path_checked(file, catalog=catalog), catalog=catalog))
         for result in results:
             mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
             console.print(
@@ -83,11 +101,14 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
         file: FileArgument,
         by: Annotated[str, typer.Option(help="Who publishes (recorded).")] = getpass.getuser(),
     ) -> None:
-        """Check and test FILE, then publish it as the policy's next immutable version."""
+        """Check and test FILE under the declaration in force, then publish it as the policy's
+        next immutable version."""
         with refusals():
-            approved = service.approve(load_path_checked(file), file.name, extra_checks)
             require_current_schema()
             with session_scope() as session:
+                in_force = catalogs.current(session)
+                document = load_path_checked(file, catalog=in_force)
+                approved = service.approve(document, file.name, extra_checks, catalog=in_force)
                 published = service.publish(session, approved, by=by)
         version = published.version
         if published.created:
@@ -96,6 +117,25 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
             console.print(
                 f"{version.policy_id} version {version.version} already holds this document"
             )
+
+    def _catalog(declaration: Path | None) -> Catalog:
+        """The declaration given, else the one in force in the database, else (no database
+        here) the built-in registries alone, which a note on stderr says."""
+        if declaration is not None:
+            return declarations.parse(
+                declaration.read_text(encoding="utf-8"), declaration.name, version=0
+            )
+        if not _database_here():
+            err_console.print(
+                "no database: checked against the built-in registries only "
+                "(--declaration FILE adds declared columns)",
+                style="dim",
+                markup=False,
+            )
+            return BUILTIN
+        require_current_schema()
+        with session_scope() as session:
+            return catalogs.current(session)
 
     @app.command("list")
     def list_policies(lang: LanguageOption = DEFAULT) -> None:
@@ -234,3 +274,11 @@ def _officer(name: str) -> str:
 
 def _decided(found: PolicyActionRequest) -> str:
     return f"requested by {found.requested_by}, confirmed by {found.decided_by}"
+
+
+def _database_here() -> bool:
+    """Whether a database is configured that exists (a SQLite file is not created by asking)."""
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return True
+    return Path(url.database).exists()

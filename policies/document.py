@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import weakref
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -42,7 +43,7 @@ from policies.language import FIRM_TYPES, ParameterValue
 from policies.limits import MAX_DOCUMENT_NESTING, document_problem
 from subsidy.errors import read_back
 from subsidy.i18n import DEFAULT, LANGUAGES
-from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Kind, Table
+from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Column, Kind, Table
 
 FieldPath = tuple[str | int, ...]
 """Where a value sits in the document: `("tests", 2, "expect", "amount")`."""
@@ -100,21 +101,28 @@ class Parameter(_Strict):
     basis: Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
-def _known_columns(table: Table) -> Any:
-    """Test firms name registry columns (a misspelt one would silently read as missing), with
-    dates as dates (JSON writes them as text) and numbers exact."""
-    allowed = [name for name in table.names if name != "uscc" or table is ENTERPRISES]
+def _test_row(table: Table) -> Any:
+    """Test firms name columns, with dates as dates (JSON writes them as text) and numbers
+    exact. A built-in column's cell is typed here; a name the registry does not hold may be a
+    declared source's column, which only the catalog in force knows: `test_row_issues` (at
+    check time) refuses it when it is not one, with the name closest to it, and
+    `typed_test_row` types its cells."""
+    known = {c.name: c.kind for c in table.columns if c.name != "uscc" or table is ENTERPRISES}
 
     def check(row: dict[str, Any]) -> dict[str, Any]:
-        unknown = [name for name in row if name not in allowed]
-        if unknown:
-            raise ValueError("; ".join(_unknown_column(name, allowed) for name in unknown))
-        return {name: _cell(name, value, table.column(name).kind) for name, value in row.items()}
+        # Never a column: not a name a rule could read, or the employee's own `uscc`.
+        misnamed = [
+            n for n in row if not IDENTIFIER.fullmatch(n) or (n in table.names and n not in known)
+        ]
+        if misnamed:
+            raise ValueError("; ".join(_unknown_column(n, list(known)) for n in misnamed))
+        return {name: _cell(name, value, known.get(name)) for name, value in row.items()}
 
     return AfterValidator(check)
 
 
-def _cell(name: str, value: Any, kind: Kind) -> Any:
+def _cell(name: str, value: Any, kind: Kind | None) -> Any:
+    """A cell typed by its column's kind (None: a declared column, typed at check time)."""
     if isinstance(value, float):
         raise ValueError(f"{name}: numbers must not be floats")
     if isinstance(value, dt.datetime):
@@ -138,9 +146,76 @@ def _did_you_mean(name: str, candidates: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def test_row_problems(row: dict[str, Any], columns: Sequence[Column]) -> list[str]:
+    """Why a test firm's (or employee's) row does not fit `columns`, the catalog's: each
+    unknown name with the closest known one, each declared cell of the wrong kind."""
+    by_name = {c.name: c for c in columns}
+    problems = []
+    for name, value in row.items():
+        column = by_name.get(name)
+        if column is None:
+            problems.append(_unknown_column(name, list(by_name)))
+        elif column.source is not None:
+            try:
+                _declared_cell(column, value)
+            except ValueError as exc:
+                problems.append(str(exc))
+    return problems
+
+
+def typed_test_row(row: dict[str, Any], columns: Sequence[Column]) -> dict[str, Any]:
+    """The row with its declared columns' cells typed by their kinds (`test_row_problems`
+    found none)."""
+    declared = {c.name: c for c in columns if c.source is not None}
+    return {
+        name: _declared_cell(declared[name], value) if name in declared else value
+        for name, value in row.items()
+    }
+
+
+def _declared_cell(column: Column, value: Any) -> Any:
+    """A declared column's test cell as the registry would hold it, or ValueError naming it."""
+    if value is None:
+        return None
+    name, kind = column.name, column.kind
+    expected: tuple[type, ...]
+    match kind:
+        case Kind.DATE:
+            if isinstance(value, dt.date):
+                return value
+            return _cell(name, value, Kind.DATE) if isinstance(value, str) else _wrong(column)
+        case Kind.BOOL:
+            expected = (bool,)
+        case Kind.INTEGER:
+            if isinstance(value, Decimal) and value == value.to_integral_value():
+                return Decimal(int(value))
+            return _wrong(column)
+        case Kind.MONEY | Kind.DECIMAL:
+            expected = (Decimal,)
+        case _:
+            expected = (str,)
+    if not isinstance(value, expected) or (expected != (bool,) and isinstance(value, bool)):
+        return _wrong(column)
+    return value
+
+
+_KIND_WORDS = {
+    Kind.DATE: "a date (YYYY-MM-DD)",
+    Kind.BOOL: "true or false",
+    Kind.INTEGER: "a whole number",
+    Kind.MONEY: "a number of yuan",
+    Kind.DECIMAL: "a number",
+}
+
+
+def _wrong(column: Column) -> Any:
+    wanted = _KIND_WORDS.get(column.kind, "text")
+    raise ValueError(f"{column.name}: expected {wanted} ({column.kind.value})")
+
+
 EMPLOYEE_COLUMNS = [name for name in EMPLOYEES.names if name != "uscc"]
-EnterpriseRow = Annotated[dict[str, Any], _known_columns(ENTERPRISES)]
-EmployeeRow = Annotated[dict[str, Any], _known_columns(EMPLOYEES)]
+EnterpriseRow = Annotated[dict[str, Any], _test_row(ENTERPRISES)]
+EmployeeRow = Annotated[dict[str, Any], _test_row(EMPLOYEES)]
 
 
 class Expectation(_Strict):

@@ -28,6 +28,8 @@ from policies.service import ExtraCheck, Publication
 from policies.testing import TestResult, run_tests
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
+from subsidy.registry import catalog as catalogs
+from subsidy.registry.catalog import BUILTIN, Catalog
 
 
 def source_name(draft_id: int | None, fmt: DraftFormat) -> str:
@@ -112,33 +114,42 @@ def source_of(draft: PolicyDraft) -> str:
     return source_name(draft.id, draft.format)
 
 
-def document(draft: PolicyDraft) -> PolicyDocument:
+def document(draft: PolicyDraft, *, catalog: Catalog = BUILTIN) -> PolicyDocument:
     """The draft's document, or PolicyDocumentError with every schema problem and the problems
     of the rules that can be read despite them."""
-    return load_checked(draft.text, source_of(draft))
+    return load_checked(draft.text, source_of(draft), catalog=catalog)
 
 
-def checked(draft: PolicyDraft, extra_checks: Sequence[ExtraCheck] = ()) -> CheckedPolicy:
-    """Schema, rules against the registry's types, then `extra_checks`; every issue raised."""
+def checked(
+    draft: PolicyDraft, extra_checks: Sequence[ExtraCheck] = (), *, catalog: Catalog = BUILTIN
+) -> CheckedPolicy:
+    """Schema, rules against the catalog's types (the declaration in force), then
+    `extra_checks`; every issue raised."""
     source = source_of(draft)
-    result = check(document(draft))
+    result = check(document(draft, catalog=catalog), catalog=catalog)
     issues = [issue for extra in extra_checks for issue in extra(result, source)]
     if issues:
         raise PolicyDocumentError(source, issues)
     return result
 
 
-def validate(draft: PolicyDraft, extra_checks: Sequence[ExtraCheck] = ()) -> list[Issue]:
+def validate(
+    draft: PolicyDraft, extra_checks: Sequence[ExtraCheck] = (), *, catalog: Catalog = BUILTIN
+) -> list[Issue]:
     """What `qinqing policy validate` says of the draft's text: every issue, none when valid."""
     try:
-        checked(draft, extra_checks)
+        checked(draft, extra_checks, catalog=catalog)
     except PolicyDocumentError as exc:
         return exc.issues
     return []
 
 
 def validate_text(
-    draft: PolicyDraft, text: str, extra_checks: Sequence[ExtraCheck] = ()
+    draft: PolicyDraft,
+    text: str,
+    extra_checks: Sequence[ExtraCheck] = (),
+    *,
+    catalog: Catalog = BUILTIN,
 ) -> list[Issue]:
     """What `validate` would say of the draft with `text` instead of its own (an editor checks
     as the officer types, before saving); stores nothing."""
@@ -150,12 +161,12 @@ def validate_text(
         created_by=draft.created_by,
         updated_by=draft.updated_by,
     )
-    return validate(unsaved, extra_checks)
+    return validate(unsaved, extra_checks, catalog=catalog)
 
 
-def tests_of(draft: PolicyDraft) -> list[TestResult]:
+def tests_of(draft: PolicyDraft, *, catalog: Catalog) -> list[TestResult]:
     """The draft's embedded tests through the reference; PolicyDocumentError if it cannot run."""
-    return run_tests(checked(draft))
+    return run_tests(checked(draft, catalog=catalog))
 
 
 def publish(
@@ -163,9 +174,13 @@ def publish(
 ) -> Publication:
     """Approve the draft (checks, extra checks, tests) and publish it, or raise with every issue
     and store nothing. Publishing a document that is the latest version already stores nothing
-    new (`created` is False); the draft then records that version as the one it became."""
+    new (`created` is False); the draft then records that version as the one it became. It is
+    checked under the declaration in force."""
     draft = get(session, draft_id, for_update=True)
-    approved = service.approve(document(draft), source_of(draft), extra_checks)
+    in_force = catalogs.current(session)
+    approved = service.approve(
+        document(draft, catalog=in_force), source_of(draft), extra_checks, catalog=in_force
+    )
     published = service.publish(session, approved, by=by)
     if draft.published_version != published.version.version:
         before = _state(draft)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlmodel import Session
 
 from policies import drafts, lifecycle, limits, service
 from policies.errors import (
@@ -59,6 +60,7 @@ from subsidy.api.params import PolicyId, PolicyIdQuery, RowId, Version, control_
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
+from subsidy.registry import catalog as catalogs
 
 PREFIX = "/api/v1"
 
@@ -248,11 +250,13 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     """The draft and lifecycle routes, with the checks a validation and a publication add."""
     router = APIRouter(prefix=PREFIX, tags=["policies"])
 
-    def saved(draft: PolicyDraft) -> SavedDraftOut:
-        return SavedDraftOut(**DraftOut.of(draft).model_dump(), validation=validation(draft))
+    def saved(draft: PolicyDraft, session: Session) -> SavedDraftOut:
+        checked = validation(draft, session)
+        return SavedDraftOut(**DraftOut.of(draft).model_dump(), validation=checked)
 
-    def validation(draft: PolicyDraft) -> ValidationOut:
-        issues = drafts.validate(draft, extra_checks)
+    def validation(draft: PolicyDraft, session: Session) -> ValidationOut:
+        """Checked under the declaration in force (its columns are what rules may read)."""
+        issues = drafts.validate(draft, extra_checks, catalog=catalogs.current(session))
         return ValidationOut(
             valid=not issues, policy_id=draft.policy_id, issues=[IssueOut.of(i) for i in issues]
         )
@@ -272,7 +276,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         with policy_problems():
             draft = drafts.create(session, document.text, document.format, by=me.subject)
         response.headers["Location"] = f"{PREFIX}/policy-drafts/{draft.id}"
-        return saved(draft)
+        return saved(draft, session)
 
     @router.get("/policy-drafts", response_model=list[DraftSummaryOut])
     def list_drafts(
@@ -307,14 +311,14 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         """Replace the draft's text (refused once it is published)."""
         with policy_problems():
             draft = drafts.replace(session, draft_id, document.text, document.format, by=me.subject)
-        return saved(draft)
+        return saved(draft, session)
 
     @router.post("/policy-drafts/{draft_id}/validate", response_model=ValidationOut)
     def validate_draft(draft_id: RowId, _: DraftReader, session: DbSession) -> ValidationOut:
         """Schema, rules against the registry's types, and what publishing also checks (the
         matcher can compile it). Answers every issue; `valid` when there are none."""
         with policy_problems():
-            return validation(drafts.get(session, draft_id))
+            return validation(drafts.get(session, draft_id), session)
 
     @router.post("/policy-drafts/{draft_id}/test", response_model=TestRunOut)
     def run_draft_tests(draft_id: RowId, _: DraftReader, session: DbSession) -> TestRunOut:
@@ -322,7 +326,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         with why. A document whose rules do not check cannot run: 422 with its issues."""
         with policy_problems():
             draft = drafts.get(session, draft_id)
-            results = drafts.tests_of(draft)
+            results = drafts.tests_of(draft, catalog=catalogs.current(session))
         failed = sum(not r.passed for r in results)
         return TestRunOut(
             policy_id=draft.policy_id,

@@ -21,6 +21,7 @@ from policies.document import PolicyDocument
 from policies.language import Outcome, ParameterValue, context, evaluate_firm
 from policies.validity import in_force
 from subsidy import deadline
+from subsidy.registry.catalog import BUILTIN, Catalog
 
 Parameters = tuple[tuple[str, ParameterValue], ...]
 
@@ -44,9 +45,15 @@ def deadline_error(policy_id: str, exc: deadline.DeadlineExceeded) -> str:
     )
 
 
-def evaluate(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date) -> Outcome:
-    """What the policy gives the firm on `as_of`: nothing outside its validity window
-    (`policies.validity`), an error outcome when it outlives the deadline."""
+def evaluate(
+    document: PolicyDocument,
+    record: Mapping[str, Any],
+    as_of: dt.date,
+    catalog: Catalog = BUILTIN,
+) -> Outcome:
+    """What the policy gives the firm on `as_of` (its record built under `catalog`, the
+    declaration in force): nothing outside its validity window (`policies.validity`), an error
+    outcome when it outlives the deadline."""
     if not in_force(document, as_of):
         return Outcome(False)
     parameters = tuple(sorted(parameters_of(document).items()))
@@ -59,6 +66,7 @@ def evaluate(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date
             parameters,
             as_of,
             dict(record),
+            catalog,
         )
     except deadline.DeadlineExceeded as exc:
         return Outcome(False, error=deadline_error(document.id, exc), timed_out=True)
@@ -66,9 +74,9 @@ def evaluate(document: PolicyDocument, record: Mapping[str, Any], as_of: dt.date
 
 @lru_cache(maxsize=256)
 def _rules(
-    eligibility: str, amount: str, parameters: Parameters, as_of: dt.date
+    eligibility: str, amount: str, parameters: Parameters, as_of: dt.date, catalog: Catalog
 ) -> tuple[rule_engine.Rule, rule_engine.Rule]:
-    ctx = context(dict(parameters), as_of)
+    ctx = context(dict(parameters), as_of, catalog)
     return rule_engine.Rule(eligibility, context=ctx), rule_engine.Rule(amount, context=ctx)
 
 
@@ -79,7 +87,8 @@ def _evaluate_here(
     parameters: Parameters,
     as_of: dt.date,
     record: Mapping[str, Any],
+    catalog: Catalog = BUILTIN,
 ) -> Outcome:
     """In the evaluator process."""
-    rules = _rules(eligibility, amount, parameters, as_of)
+    rules = _rules(eligibility, amount, parameters, as_of, catalog)
     return evaluate_firm(*rules, cap, record)

@@ -1,10 +1,13 @@
 """The rule language over one firm: types, values and the reference semantics.
 
-Rules are rule-engine expressions. A firm is seen as a record: every enterprise column of the
-registry contract as a symbol (dates as UTC datetimes at midnight, money as Decimal, text as str,
-flags as bool, nullable columns as None), plus `employees`, a tuple of that firm's employee
-records with their own typed attributes. `$today` and `$now` are the run's as-of date, never the
-wall clock. Parameters of a policy are symbols too.
+Rules are rule-engine expressions. A firm is seen as a record: every firm column of the catalog
+in force (`subsidy.registry.catalog`: the enterprise registry, then the columns of the sources
+declared by firm) as a symbol (dates as UTC datetimes at midnight, money, integers and decimals as
+Decimal, text as str, flags as bool, nullable columns as None), plus `employees`, a tuple of that
+firm's employee records with their own typed attributes (the employee registry's and the person
+sources' columns). A firm or person a source has no row for reads None for its columns.
+`$today` and `$now` are the run's as-of date, never the wall clock. Parameters of a policy are
+symbols too.
 
 This module is the *reference*: `evaluate_firm` says what a policy gives one firm. The compiled
 matcher (matching/) must agree with it on every firm; the differential tests hold them together.
@@ -16,7 +19,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
+from functools import lru_cache, partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,7 +29,8 @@ from rule_engine.builtins import Builtins, BuiltinValueGenerator
 from rule_engine.engine.context import _tls_getter
 
 from subsidy.money import FEN
-from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Kind, Table
+from subsidy.registry.catalog import BUILTIN, Catalog
+from subsidy.registry.schema import Column, Kind
 
 ParameterValue = Decimal | str | bool | dt.date
 """What a policy parameter may hold: a number (always Decimal), text, a flag or a date."""
@@ -49,20 +53,37 @@ _KIND_TYPES = {
     Kind.DATE: DataType.DATETIME,
     Kind.BOOL: DataType.BOOLEAN,
     Kind.MONEY: DataType.FLOAT,
+    Kind.INTEGER: DataType.FLOAT,
+    Kind.DECIMAL: DataType.FLOAT,
 }
+"""rule-engine's type of each kind: every number is its FLOAT, which holds a Decimal exactly."""
 
 
-def _column_types(table: Table, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {c.name: _KIND_TYPES[c.kind] for c in table.columns if c.name not in skip}
+def _column_types(columns: Sequence[Column]) -> dict[str, Any]:
+    return {c.name: _KIND_TYPES[c.kind] for c in columns}
 
 
-EMPLOYEE_TYPE = DataType.OBJECT("employee", attributes=_column_types(EMPLOYEES, skip=("uscc",)))
-"""An employee record inside a rule: `e.insured`, `e.hire_date`, `e.monthly_wage`, ..."""
+@lru_cache(maxsize=16)
+def employee_type(catalog: Catalog = BUILTIN) -> Any:
+    """An employee record inside a rule: `e.insured`, `e.hire_date`, `e.monthly_wage`, and the
+    columns of the sources declared by person (`e.months_insured_2019`)."""
+    return DataType.OBJECT("employee", attributes=_column_types(catalog.employee_columns))
 
-FIRM_TYPES: dict[str, Any] = _column_types(ENTERPRISES) | {
-    "employees": DataType.ARRAY(EMPLOYEE_TYPE)
-}
-"""The symbols every rule may use, with their rule-engine types."""
+
+@lru_cache(maxsize=16)
+def firm_types(catalog: Catalog = BUILTIN) -> dict[str, Any]:
+    """The symbols every rule may use under `catalog`, with their rule-engine types (callers
+    must not change the dict: it is shared)."""
+    return _column_types(catalog.firm_columns) | {
+        "employees": DataType.ARRAY(employee_type(catalog))
+    }
+
+
+EMPLOYEE_TYPE = employee_type(BUILTIN)
+"""The employee record before anything is declared."""
+
+FIRM_TYPES: dict[str, Any] = firm_types(BUILTIN)
+"""The symbols of the built-in registries (a declaration adds more: `firm_types`)."""
 
 
 def parameter_type(value: ParameterValue) -> Any:
@@ -76,15 +97,17 @@ def parameter_type(value: ParameterValue) -> Any:
 
 
 def context(
-    parameters: Mapping[str, ParameterValue] | None = None, as_of: dt.date | None = None
+    parameters: Mapping[str, ParameterValue] | None = None,
+    as_of: dt.date | None = None,
+    catalog: Catalog = BUILTIN,
 ) -> rule_engine.Context:
-    """A typed context: the registry's symbols, the policy's parameters, `$today` = `as_of`.
+    """A typed context: the catalog's symbols, the policy's parameters, `$today` = `as_of`.
 
     Parameters are resolved before the firm's symbols, so a rule reads them by name; they are
     typed like the firm's columns, so a rule using them is type-checked as well.
     """
     parameters = dict(parameters or {})
-    types = FIRM_TYPES | {name: parameter_type(v) for name, v in parameters.items()}
+    types = firm_types(catalog) | {name: parameter_type(v) for name, v in parameters.items()}
     values = {name: rule_value(v) for name, v in parameters.items()}
 
     def resolve(thing: Any, name: str) -> Any:
@@ -125,15 +148,26 @@ def rule_value(value: Any) -> Any:
 
 
 def firm_record(
-    enterprise: Mapping[str, Any], employees: Sequence[Mapping[str, Any]]
+    enterprise: Mapping[str, Any],
+    employees: Sequence[Mapping[str, Any]],
+    catalog: Catalog = BUILTIN,
 ) -> dict[str, Any]:
-    """One firm as the reference evaluator reads it (values from the registry's polars frames)."""
-    record = {name: rule_value(enterprise.get(name)) for name in ENTERPRISES.names}
+    """One firm as the reference evaluator reads it (values from the registry's polars frames,
+    which hold every column of `catalog`); a column a row lacks reads None."""
+    firm_names, employee_names = _names(catalog)
+    record = {name: rule_value(enterprise.get(name)) for name in firm_names}
     record["employees"] = tuple(
-        SimpleNamespace(**{n: rule_value(e.get(n)) for n in EMPLOYEES.names if n != "uscc"})
-        for e in employees
+        SimpleNamespace(**{n: rule_value(e.get(n)) for n in employee_names}) for e in employees
     )
     return record
+
+
+@lru_cache(maxsize=16)
+def _names(catalog: Catalog) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (
+        tuple(c.name for c in catalog.firm_columns),
+        tuple(c.name for c in catalog.employee_columns),
+    )
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from policies.guards import PERSONAL_SYMBOLS
 from policies.language import ParameterValue
 from subsidy import i18n
-from subsidy.registry.schema import ENTERPRISES, Kind
+from subsidy.registry.catalog import BUILTIN, Catalog
+from subsidy.registry.schema import Kind
 
 
 class Shape(StrEnum):
@@ -49,8 +51,18 @@ _COLUMN_SHAPES = {
     Kind.TEXT: Shape.TEXT,
     Kind.CHOICE: Shape.TEXT,
     Kind.INDUSTRY: Shape.TEXT,
+    Kind.INTEGER: Shape.NUMBER,
+    Kind.DECIMAL: Shape.NUMBER,
 }
-COLUMN_SHAPES = {c.name: _COLUMN_SHAPES[c.kind] for c in ENTERPRISES.columns}
+
+
+@lru_cache(maxsize=16)
+def column_shapes(catalog: Catalog = BUILTIN) -> dict[str, Shape]:
+    """Each firm column's shape under `catalog` (a declared column's from its declared type)."""
+    return {c.name: _COLUMN_SHAPES[c.kind] for c in catalog.firm_columns}
+
+
+COLUMN_SHAPES = column_shapes(BUILTIN)
 """Each enterprise column's shape, from the registry contract."""
 
 AS_OF_BUILTINS = frozenset({"$today", "$now"})
@@ -115,9 +127,10 @@ def reading(
     record: Mapping[str, Any],
     parameters: Mapping[str, ParameterValue],
     as_of: dt.date,
+    catalog: Catalog = BUILTIN,
 ) -> Reading | None:
     """The value of `name` for this firm, or None for what holds no value (a builtin function
-    such as `$sum`)."""
+    such as `$sum`); a column's shape is its kind's in `catalog`."""
     if name in AS_OF_BUILTINS:
         return Reading(Shape.DATE, as_of)
     if name in CONSTANT_BUILTINS:
@@ -131,8 +144,9 @@ def reading(
     value = record.get(name)
     if name == "employees":
         return Reading(Shape.RECORDS, len(value or ()))
-    if name in COLUMN_SHAPES:
-        return Reading(COLUMN_SHAPES[name], _plain(value))
+    shapes = column_shapes(catalog)
+    if name in shapes:
+        return Reading(shapes[name], _plain(value))
     return _of_value(value)
 
 
@@ -141,11 +155,12 @@ def readings(
     record: Mapping[str, Any],
     parameters: Mapping[str, ParameterValue],
     as_of: dt.date,
+    catalog: Catalog = BUILTIN,
 ) -> dict[str, Reading]:
     """What a clause reading `symbols` read, by label, in order."""
     found = {}
     for name in symbols:
-        value = reading(name, record, parameters, as_of)
+        value = reading(name, record, parameters, as_of, catalog)
         if value is not None:
             found[label(name)] = value
     return found

@@ -23,6 +23,7 @@ from policies.models import Policy, PolicyState, PolicyVersion
 from policies.testing import TestResult, run_tests
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
+from subsidy.registry.catalog import BUILTIN, Catalog
 
 ExtraCheck = Callable[[CheckedPolicy, str], list[Issue]]
 """A further check before publishing, e.g. that the matcher can compile the rules."""
@@ -68,10 +69,15 @@ class Publication:
 
 
 def approve(
-    document: PolicyDocument, source: str, extra_checks: Sequence[ExtraCheck] = ()
+    document: PolicyDocument,
+    source: str,
+    extra_checks: Sequence[ExtraCheck] = (),
+    *,
+    catalog: Catalog = BUILTIN,
 ) -> Approved:
-    """Check everything a publication needs, or raise PolicyDocumentError with every issue."""
-    checked = check(document)
+    """Check everything a publication needs under `catalog` (the declaration in force), or
+    raise PolicyDocumentError with every issue."""
+    checked = check(document, catalog=catalog)
     issues = [issue for extra in extra_checks for issue in extra(checked, source)]
     results = run_tests(checked)
     issues += [

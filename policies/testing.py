@@ -15,10 +15,11 @@ from typing import Any
 import rule_engine
 
 from policies.checking import CheckedPolicy, rules_for
-from policies.document import Expectation, PolicyDocument, PolicyTest
+from policies.document import Expectation, PolicyDocument, PolicyTest, typed_test_row
 from policies.evaluation import deadline_error
 from policies.language import Outcome, evaluate_firm, firm_record
 from subsidy import deadline
+from subsidy.registry.catalog import BUILTIN, Catalog
 
 
 @dataclass(frozen=True)
@@ -41,22 +42,22 @@ def run_tests(checked: CheckedPolicy) -> list[TestResult]:
     runs too long fails every case with that reason instead of holding the caller."""
     document = checked.document
     try:
-        return deadline.run(_run_cases, document)
+        return deadline.run(_run_cases, document, checked.catalog)
     except deadline.DeadlineExceeded as exc:
         got = Outcome(False, error=deadline_error(document.id, exc))
         return [_result(case, got) for case in document.tests]
 
 
-def _run_cases(document: PolicyDocument) -> list[TestResult]:
+def _run_cases(document: PolicyDocument, catalog: Catalog = BUILTIN) -> list[TestResult]:
     """In the evaluator process."""
     rules: dict[dt.date, tuple[rule_engine.Rule, rule_engine.Rule]] = {}
     results = []
     for case in document.tests:
         as_of = case.as_of or document.valid_from
         if as_of not in rules:
-            rules[as_of] = rules_for(document, as_of)
+            rules[as_of] = rules_for(document, as_of, catalog)
         eligibility, amount = rules[as_of]
-        got = evaluate_firm(eligibility, amount, document.cap, case_firm(case))
+        got = evaluate_firm(eligibility, amount, document.cap, case_firm(case, catalog))
         results.append(_result(case, got))
     return results
 
@@ -65,9 +66,12 @@ def failures(results: list[TestResult]) -> list[TestResult]:
     return [result for result in results if not result.passed]
 
 
-def case_firm(case: PolicyTest) -> dict[str, Any]:
-    """The case's firm as the reference evaluator reads it (the document has typed its cells)."""
-    return firm_record(case.enterprise, case.employees)
+def case_firm(case: PolicyTest, catalog: Catalog = BUILTIN) -> dict[str, Any]:
+    """The case's firm as the reference evaluator reads it (the document has typed the built-in
+    columns' cells, the catalog types the declared ones'; `check` found them well-formed)."""
+    firm = typed_test_row(case.enterprise, catalog.firm_columns)
+    staff = [typed_test_row(e, catalog.employee_columns) for e in case.employees]
+    return firm_record(firm, staff, catalog)
 
 
 def _result(case: PolicyTest, got: Outcome) -> TestResult:

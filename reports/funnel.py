@@ -19,6 +19,7 @@ policy by its title in that language.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,7 +48,7 @@ from subsidy.i18n import DEFAULT, Language
 from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.redemption.models import PolicyBudget, Redemption, RedemptionStatus
 from subsidy.registry.models import RegistrySnapshot
-from subsidy.registry.service import snapshot_frame
+from subsidy.registry.service import frames_of
 
 TITLE = "workbook.funnel.title"
 EXPLAINED = 200
@@ -236,12 +237,13 @@ def _errors(session: Session, policy_id: str, data_dir: Path) -> Errors:
     try:
         if firm_snapshot is None or staff_snapshot is None:
             raise FileNotFoundError("snapshot record missing")
-        enterprises = snapshot_frame(data_dir, firm_snapshot)
-        employees = snapshot_frame(data_dir, staff_snapshot)
+        sources = json.loads(run.source_snapshots) if run.source_snapshots else {}
+        frames = frames_of(session, data_dir, firm_snapshot, staff_snapshot, sources)
     except OSError:
         return Errors(run, None, {}, "workbook.errors.no_snapshots", {"folder": data_dir})
+    enterprises, employees, catalog = frames.enterprises, frames.employees, frames.catalog
     document = published_document(version)
-    compiled = compile_document(document, run.as_of)
+    compiled = compile_document(document, run.as_of, catalog)
     outcome = evaluate(prepare(enterprises, employees, [compiled]), compiled)
     errored = (
         outcome.filter(pl.col("error"))
@@ -251,8 +253,8 @@ def _errors(session: Session, policy_id: str, data_dir: Path) -> Errors:
     )
     messages = {}
     for uscc in errored["uscc"].head(EXPLAINED):
-        record = explaining.firm_of(enterprises, employees, uscc)
-        messages[uscc] = explaining.explain(document, record, run.as_of).error or ""
+        record = explaining.firm_of(enterprises, employees, uscc, catalog)
+        messages[uscc] = explaining.explain(document, record, run.as_of, catalog).error or ""
     values = {
         "run": run.id,
         "version": run.policy_version,

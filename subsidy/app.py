@@ -30,6 +30,7 @@ from subsidy.api import limits, openapi, operations, params, problems
 from subsidy.api.admission import Admission
 from subsidy.api.headers import SecurityHeaders
 from subsidy.api.ratelimit import RateLimits
+from subsidy.declare.endpoints import router as declarations
 from subsidy.notifications.endpoints import router as notifications
 from subsidy.redemption.endpoints import router as redemptions
 from subsidy.settings import get_settings, settings_or_exit
@@ -79,6 +80,7 @@ def create_app() -> FastAPI:
     app.include_router(policy_router(extra_checks=[matching_service.compile_issues]))
     app.include_router(policy_matching)
     app.include_router(redemptions)
+    app.include_router(declarations)
     app.include_router(notifications)
     app.include_router(payouts)
     app.include_router(receipts)

@@ -7,9 +7,11 @@ import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from matching import cli as matching_cli
@@ -24,14 +26,17 @@ from subsidy import db, jobs
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
+from subsidy.declare import cli as declare_cli
+from subsidy.declare import service as declare_service
 from subsidy.notifications import cli as notify_cli
 from subsidy.notifications import service as notifications
 from subsidy.redemption import automatic
 from subsidy.redemption import demo as demo_redemptions
 from subsidy.redemption import service as redemption_service
 from subsidy.redemption.errors import RedemptionError
+from subsidy.registry import catalog as catalogs
 from subsidy.registry import cli as registry_cli
-from subsidy.registry import demo
+from subsidy.registry import demo, demo_sources
 from subsidy.registry import service as registry_service
 from subsidy.settings import get_settings, settings_or_exit
 from subsidy.signin import cli as signin_cli
@@ -48,6 +53,8 @@ db_app = typer.Typer(help="Database schema migrations.")
 app.add_typer(db_app, name="db")
 app.add_typer(registry_cli.import_app, name="import")
 app.add_typer(registry_cli.registry_app, name="registry")
+registry_cli.registry_app.command("declare")(declare_cli.declare)
+registry_cli.registry_app.command("catalog")(declare_cli.catalog)
 app.command("demo-data")(registry_cli.demo_data)
 policy_app = policies_cli.build(extra_checks=[matching_service.compile_issues])
 policy_app.command("preview")(matching_cli.preview)
@@ -246,10 +253,11 @@ def run_demo(
         ),
     ] = 600,
 ) -> None:
-    """Generate a registry, migrate, import it, publish the example policies, match them (with
-    automatic grants and notifications), pay the grants out through the simulated bank, redeem
-    one-click subsidies for some firms and pay those, then serve the portal with a sign-in link
-    per role (--no-serve: stop before serving)."""
+    """Generate a registry, migrate, import it, declare a tax and a social-insurance source and
+    import their generated files, publish the example policies (two read those sources), match
+    them (with automatic grants and notifications), pay the grants out through the simulated
+    bank, redeem one-click subsidies for some firms and pay those, then serve the portal with a
+    sign-in link per role (--no-serve: stop before serving)."""
     settings = get_settings()
     started = time.perf_counter()
     _say_who_pays(wait)
@@ -259,6 +267,7 @@ def run_demo(
     db.upgrade()
     with refusals(), db.session_scope() as session:
         registry_service.import_registry(session, *paths, data_dir=settings.data_dir)
+    _declare_demo_sources(demo_sources.generate(enterprises, employees, seed=seed), data)
     registry_cli.registry_status()
     registry_cli.district_summary()
     with refusals():
@@ -312,13 +321,43 @@ def _say_who_pays(wait: float) -> None:
     )
 
 
+def _declare_demo_sources(frames: dict[str, pl.DataFrame], data: Path) -> None:
+    """Declare the tax and social-insurance sources, as their departments would, and import the
+    files generated for them: the example policies in `examples/sources/` read them."""
+    settings = get_settings()
+    with refusals(), db.session_scope() as session:
+        declared = declare_service.declare_demo(session)
+    console.print(
+        f"declared {len(declared.catalog.sources)} sources (version {declared.catalog.version})"
+    )
+    for name, frame in frames.items():
+        path = data / f"{name}.parquet"
+        frame.write_parquet(path)
+        with refusals(), progress_bars() as progress, db.session_scope() as session:
+            registry_service.import_source(
+                session, name, path, data_dir=settings.data_dir, progress=progress
+            )
+
+
+def _example_files() -> list[Traversable]:
+    """The example policies: those on the built-in registries, then those on the demo's
+    declared sources."""
+    return [
+        file
+        for folder in (EXAMPLES, EXAMPLES / "sources")
+        for file in sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=str)
+    ]
+
+
 def _publish_examples() -> None:
     checks = [matching_service.compile_issues]
     with progress_bars() as progress, db.session_scope() as session:
-        files = sorted((f for f in EXAMPLES.iterdir() if f.name.endswith(".yaml")), key=str)
+        files = _example_files()
+        in_force = catalogs.current(session)
         progress.stage("publishing the example policies", total=len(files))
         for file in files:
-            approved = policy_service.approve(load_path(Path(str(file))), file.name, checks)
+            document = load_path(Path(str(file)))
+            approved = policy_service.approve(document, file.name, checks, catalog=in_force)
             policy_service.publish(session, approved, by="demo")
             progress.advance(1)
     console.print(f"published {len(files)} example policies")

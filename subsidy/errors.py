@@ -2,14 +2,16 @@
 
     QinqingError                  anything the platform refuses, with a message fit for the user
     ├── ConfigurationError        settings that must not be used (a default secret in production)
+    ├── DeclarationError          a registry declaration was refused; nothing was declared;
+    │                             `.problems` lists every problem with document, line and field
     └── RegistryError             a registry import was refused; nothing was written
         ├── RegistryFileError     the file cannot be read at all (format, encoding, empty, missing)
         └── RegistryValidationError
                                   the file was read but its content breaks the registry contract;
                                   `.problems` lists every problem with file, row, column and value
 
-The registry branch lives in `subsidy.registry.errors`; each domain adds its own branch under
-QinqingError in its own `errors.py`.
+The registry branch and DeclarationError live in `subsidy.registry.errors`; each domain adds its
+own branch under QinqingError in its own `errors.py`.
 
 Codes and words. Every class declares a stable `code` (`redemption.already_redeemed`); a class
 whose refusals differ in what they say also declares `variants`, the other codes one of its

@@ -20,8 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from subsidy.api.problems import MEDIA_TYPE, TYPE_PREFIX
 from subsidy.settings import Settings
 
-DOCUMENT_PATHS = ("/api/v1/policy-drafts", "/officer/drafts")
-"""Where a policy document is sent: the API's drafts and the portal's editor (prefixes)."""
+DOCUMENT_PATHS = ("/api/v1/policy-drafts", "/officer/drafts", "/api/v1/registry/declarations")
+"""Where a policy document is sent (the API's drafts and the portal's editor) and a registry
+declaration (prefixes)."""
 STATEMENT_PATHS = ("/api/v1/bank-statements", "/finance/statements")
 """Where a bank statement file is uploaded: the API and the portal's form."""
 

@@ -39,6 +39,7 @@ from subsidy.redemption.errors import (
     UnknownPolicy,
 )
 from subsidy.redemption.models import Redemption, RedemptionStatus
+from subsidy.registry import catalog as catalogs
 
 RESERVE_ACTION = "redemption.reserve"
 
@@ -215,17 +216,18 @@ def _redeemable(session: Session, policy_id: str, today: dt.date) -> _Published:
 
 def _amount_for(session: Session, uscc: str, published: _Published, today: dt.date) -> Decimal:
     """The firm's amount on the current registry (whatever an older match said), or NotEligible."""
-    record = registered_firm(session, uscc)
+    catalog = catalogs.current(session)
+    record = registered_firm(session, uscc, catalog)
     if record is None:
         raise NotEligible(code="redemption.not_registered", uscc=uscc)
     document = published.document
-    outcome = evaluation.evaluate(document, record, today)
+    outcome = evaluation.evaluate(document, record, today, catalog)
     if outcome.timed_out:
         raise NotEligible(
             code="redemption.not_checked", uscc=uscc, policy_id=document.id, why=outcome.error
         )
     if not outcome.qualifies or outcome.amount is None:
-        why = explain(document, record, today)
+        why = explain(document, record, today, catalog)
         clauses = [_refused_clause(c) for c in why.clauses]
         raise NotEligible(uscc=uscc, policy_id=document.id, explanation=clauses)
     return outcome.amount

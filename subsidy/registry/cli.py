@@ -68,11 +68,28 @@ def import_registry(
         _print_accepted(snapshot)
 
 
+@import_app.command("source")
+def import_source(
+    name: Annotated[str, typer.Argument(help="The declared source, e.g. tax.")],
+    file: FileArgument,
+    errors: ErrorsOption = None,
+) -> None:
+    """Replace the rows of the declared source NAME with FILE; every key must be a registered
+    firm (or employee) and appear once."""
+    settings = get_settings()
+    with _refusals(errors), progress_bars() as progress, session_scope() as session:
+        snapshot = service.import_source(
+            session, name, file, data_dir=settings.data_dir, progress=progress
+        )
+    _print_accepted(snapshot)
+
+
 @registry_app.command("status")
 def registry_status() -> None:
-    """Show the current snapshot of each registry and its row count."""
+    """Show the current snapshot of each registry and declared source, and its row count."""
     with _refusals(None), session_scope() as session:
         rows = service.status(session)
+        sources = service.source_status(session)
     table = _table(
         "registry", "rows", "snapshot", "source", f"imported ({localtime.zone_name()})", "sha256"
     )
@@ -84,6 +101,20 @@ def registry_status() -> None:
             table.add_row(
                 row.registry,
                 f"{row.rows:,}",
+                str(snap.id),
+                escape(snap.source_name),
+                localtime.shown(snap.imported_at),
+                snap.content_hash[:8],
+            )
+    for found in sources:
+        snap = found.snapshot
+        name = f"{escape(found.source.name)} ({escape(found.source.department)})"
+        if snap is None:
+            table.add_row(name, "0", "-", "declared, not imported", "-", "-")
+        else:
+            table.add_row(
+                name,
+                f"{found.rows:,}",
                 str(snap.id),
                 escape(snap.source_name),
                 localtime.shown(snap.imported_at),

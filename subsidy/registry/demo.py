@@ -511,6 +511,12 @@ _WRITERS: dict[str, Callable[[pl.DataFrame, Path], None]] = {
 }
 
 
+def write_frame(frame: pl.DataFrame, path: Path) -> None:
+    """One frame as the file its suffix names (`.parquet`, `.csv`, `.xlsx`), as `write` does
+    (a declared source's file, say)."""
+    _WRITERS[path.suffix.removeprefix(".")](frame, path)
+
+
 def write(
     enterprises: pl.DataFrame, employees: pl.DataFrame, out_dir: Path, fmt: Format
 ) -> tuple[Path, Path]:

@@ -8,11 +8,11 @@ whose words match and fills the target language's words with the same fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from subsidy import i18n
-from subsidy.errors import QinqingError, read_back, worded
+from subsidy.errors import QinqingError, english, read_back, worded
 
 PROBLEM_CODES = (
     "registry.uscc_length",
@@ -34,6 +34,7 @@ PROBLEM_CODES = (
     "registry.bad_decimal",
     "registry.repeated_key",
     "registry.unknown_firm",
+    "registry.unknown_person",
     "registry.leave_before_hire",
     "registry.formula",
     "registry.more_formulas",
@@ -114,7 +115,11 @@ class RegistryError(QinqingError):
     """A registry import was refused; the registry is exactly as it was."""
 
     code = "registry.refused"
-    variants: ClassVar[tuple[str, ...]] = ("registry.not_imported",)
+    variants: ClassVar[tuple[str, ...]] = (
+        "registry.not_imported",
+        "registry.undeclared_source",
+        "registry.no_sources",
+    )
 
 
 class RegistryFileError(RegistryError):
@@ -154,6 +159,94 @@ class RegistryValidationError(RegistryError):
         self.problems = problems
         code = "registry.invalid_one" if len(problems) == 1 else type(self).code
         super().__init__(code=code, source=source, count=len(problems))
+
+    def message_in(self, language: i18n.Language) -> str:
+        lines = [problem.shown(language) for problem in self.problems]
+        return "\n".join([super().message_in(language), *lines])
+
+
+# --- registry declarations (`subsidy.registry.declarations`) ---------------------------------
+
+DECLARATION_CODES = (
+    "declaration.yaml",
+    "declaration.too_large",
+    "declaration.too_deep",
+    "declaration.alias",
+    "declaration.required",
+    "declaration.unknown_field",
+    "declaration.unknown_field_hint",
+    "declaration.repeated_field",
+    "declaration.not_list",
+    "declaration.not_mapping",
+    "declaration.not_text",
+    "declaration.empty",
+    "declaration.too_long",
+    "declaration.bad_source_name",
+    "declaration.reserved_source",
+    "declaration.repeated_source",
+    "declaration.bad_key",
+    "declaration.no_columns",
+    "declaration.too_many_columns",
+    "declaration.bad_column_name",
+    "declaration.keyword",
+    "declaration.builtin_column",
+    "declaration.repeated_column",
+    "declaration.bad_type",
+    "declaration.bad_type_hint",
+    "declaration.not_bool",
+    "declaration.bad_number",
+    "declaration.not_for_kind",
+    "declaration.removed_in_use",
+    "declaration.retyped_in_use",
+)
+"""What can be wrong with one field of a registry declaration, by code."""
+
+
+@dataclass(frozen=True)
+class DeclarationProblem:
+    """One thing wrong with a declaration: where (document, line, field path) and what (code)."""
+
+    document: str
+    path: str
+    """The field as `sources[1].columns.rd_expense.type`; empty for the document as a whole."""
+    line: int | None
+    code: str
+    fields: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return english(self.code, self.fields)
+
+    def message_in(self, language: i18n.Language) -> str:
+        return worded(language, self.code, self.fields, self.message)
+
+    def shown(self, language: i18n.Language) -> str:
+        """`demo.yaml, line 12: sources[0].columns.x.type: 'number' is not a type; ...`"""
+        message = self.message_in(language)
+        if self.path:
+            message = i18n.text(language, "error_place.in_field", field=self.path, message=message)
+        if self.line is not None:
+            message = i18n.text(language, "error_place.line", line=self.line, message=message)
+        return i18n.text(
+            language, "error_place.declaration", document=self.document, message=message
+        )
+
+    def __str__(self) -> str:
+        return self.shown("en")
+
+
+class DeclarationError(QinqingError):
+    """A declaration was refused; nothing was declared. `problems` lists every problem."""
+
+    code = "declaration.invalid"
+    variants: ClassVar[tuple[str, ...]] = ("declaration.invalid_one",)
+
+    def __init__(self, document: str, problems: list[DeclarationProblem]) -> None:
+        self.document = document
+        self.problems = problems
+        code = "declaration.invalid_one" if len(problems) == 1 else type(self).code
+        super().__init__(code=code, document=document, count=len(problems))
+        self.args = (self.message_in("en"),)  # the CLI and logs read every problem
 
     def message_in(self, language: i18n.Language) -> str:
         lines = [problem.shown(language) for problem in self.problems]

@@ -59,6 +59,11 @@ class RegistrySnapshot(SQLModel, table=True):
     row_count: int
     parquet_file: str = Field(description="file name in the data directory")
     imported_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    declaration_version: int | None = Field(
+        default=None,
+        description="a declared source's snapshot: the declaration version its file was checked "
+        "under (None for the built-in registries)",
+    )
 
 
 class RegistryDeclaration(SQLModel, table=True):

@@ -13,18 +13,34 @@ from sqlmodel import Session, col
 
 from subsidy import bulk
 from subsidy.progress import NO_PROGRESS, Progress
-from subsidy.registry.models import Employee, Enterprise, RegistrySnapshot
+from subsidy.registry.models import (
+    Employee,
+    Enterprise,
+    RegistryDeclaration,
+    RegistrySnapshot,
+    SourceRow,
+)
 from subsidy.registry.schema import ENTERPRISES, Table
 
 SQL_TABLES: dict[str, SATable] = {
     "enterprises": Enterprise.__table__,  # type: ignore[attr-defined]
     "employees": Employee.__table__,  # type: ignore[attr-defined]
 }
+SOURCE_ROWS: SATable = SourceRow.__table__  # type: ignore[attr-defined]
 
 
 def enterprise_usccs(session: Session) -> pl.Series:
     rows = session.execute(select(col(Enterprise.uscc))).scalars().all()
     return pl.Series("uscc", rows, dtype=pl.String)
+
+
+def person_ids(session: Session) -> pl.Series:
+    """Every employee of the current registry (the keys a person-keyed source may name)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return bulk.read_column(connection, "SELECT person_id FROM employee", "person_id")
+    rows = session.execute(select(col(Employee.person_id))).scalars().all()
+    return pl.Series("person_id", rows, dtype=pl.String)
 
 
 def employer_usccs(session: Session) -> pl.Series:
@@ -89,3 +105,44 @@ def firm(session: Session, uscc: str) -> tuple[Enterprise, list[Employee]] | Non
         return None
     staff = session.execute(select(Employee).where(col(Employee.uscc) == uscc)).scalars().all()
     return enterprise, list(staff)
+
+
+def count_source_rows(session: Session, source: str) -> int:
+    query = select(func.count()).select_from(SourceRow).where(col(SourceRow.source) == source)
+    return int(session.execute(query).scalar_one())
+
+
+def replace_source_rows(
+    session: Session, source: str, frame: pl.DataFrame, progress: Progress = NO_PROGRESS
+) -> None:
+    """Make `frame` (`key`, `data`) the declared source's whole content, in the session's
+    transaction; the other sources' rows stay as they are."""
+    session.flush()
+    connection = session.connection()
+    rows = frame.select(pl.lit(source, dtype=pl.String).alias("source"), "key", "data")
+    progress.stage(f"writing {source}", total=rows.height)
+    with bulk.indexes_rebuilt_after(connection, SOURCE_ROWS, progress):
+        connection.execute(SOURCE_ROWS.delete().where(SOURCE_ROWS.c.source == source))
+        bulk.insert_frame(connection, SOURCE_ROWS, rows, progress)
+
+
+def firm_source_data(session: Session, source: str, uscc: str) -> str | None:
+    """The JSON `data` a firm-keyed source holds for the firm, None when it has no row."""
+    found = session.get(SourceRow, (source, uscc))
+    return None if found is None else found.data
+
+
+def staff_source_data(session: Session, source: str, uscc: str) -> dict[str, str]:
+    """{person_id: JSON data} of a person-keyed source for the firm's employees that it has
+    rows for (one indexed join: the firm's employees, then the source's primary key)."""
+    query = (
+        select(col(SourceRow.key), col(SourceRow.data))
+        .join(Employee, col(Employee.person_id) == col(SourceRow.key))
+        .where(col(SourceRow.source) == source, col(Employee.uscc) == uscc)
+    )
+    return {str(key): str(data) for key, data in session.execute(query).all()}
+
+
+def declaration(session: Session, version: int) -> RegistryDeclaration | None:
+    query = select(RegistryDeclaration).where(col(RegistryDeclaration.version) == version)
+    return session.execute(query).scalars().first()

@@ -6,23 +6,28 @@ transaction (the service only flushes), so a refused or failed import leaves the
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlmodel import Session
 
 from subsidy.progress import NO_PROGRESS, Progress
 from subsidy.registry import repository
-from subsidy.registry.catalog import BUILTIN, Catalog
+from subsidy.registry.catalog import BUILTIN, Catalog, Source, SourceKey, from_content
 from subsidy.registry.catalog import current as current_catalog
 from subsidy.registry.errors import Problem, RegistryError, RegistryValidationError
 from subsidy.registry.models import RegistrySnapshot
 from subsidy.registry.reader import read_source
-from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Table
+from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, Column, Kind, Table
 from subsidy.registry.validation import validate
 
 ORPHAN_EXAMPLES = 5
@@ -68,6 +73,73 @@ def import_registry(
     )
 
 
+def import_source(
+    session: Session,
+    name: str,
+    path: Path,
+    *,
+    data_dir: Path,
+    progress: Progress = NO_PROGRESS,
+) -> RegistrySnapshot:
+    """Replace the rows of the declared source `name` with those of `path`, or raise
+    RegistryError: every cell checked by its declared type, every key a firm (or employee) of
+    the current registry and only once. The source's other imports stay as snapshots."""
+    catalog = current_catalog(session)
+    source = declared_source(catalog, name)
+    progress.stage(f"reading {path.name}")
+    raw = read_source(path)
+    progress.stage(f"checking {raw.height:,} {source.name}")
+    if source.key is SourceKey.USCC:
+        frame = validate(
+            raw, source.table, path.name, known_usccs=repository.enterprise_usccs(session)
+        )
+    else:
+        frame = validate(raw, source.table, path.name, known_people=repository.person_ids(session))
+    content_hash = _sha256(path)
+    parquet = _keep_parquet(frame, data_dir, f"{source.name}-{content_hash}-{_shape(source)}")
+    repository.replace_source_rows(session, source.name, source_rows(frame, source), progress)
+    snapshot = RegistrySnapshot(
+        registry_name=source.snapshot_name,
+        source_name=path.name,
+        content_hash=content_hash,
+        row_count=frame.height,
+        parquet_file=parquet.relative_to(data_dir).as_posix(),
+        declaration_version=catalog.version,
+    )
+    session.add(snapshot)
+    session.flush()
+    return snapshot
+
+
+def declared_source(catalog: Catalog, name: str) -> Source:
+    """The source `name` of the catalog, or the refusal naming the ones declared."""
+    found = catalog.source(name)
+    if found is not None:
+        return found
+    if not catalog.sources:
+        raise RegistryError(code="registry.no_sources", name=name)
+    declared = ", ".join(s.name for s in catalog.sources)
+    raise RegistryError(code="registry.undeclared_source", name=name, declared=declared)
+
+
+def source_rows(frame: pl.DataFrame, source: Source) -> pl.DataFrame:
+    """The checked rows as `source_row` stores them: the key, and the declared columns as one
+    JSON object (exact decimals as strings, dates ISO 8601, empty cells null)."""
+    values = [
+        pl.col(c.name).cast(pl.String) if c.kind in (Kind.MONEY, Kind.DECIMAL) else pl.col(c.name)
+        for c in source.columns
+    ]
+    data = pl.struct(values).struct.json_encode() if values else pl.lit("{}")
+    return frame.select(pl.col(source.key.value).alias("key"), data.alias("data"))
+
+
+def _shape(source: Source) -> str:
+    """A digest of the columns a source's file is checked as: the same file checked under
+    another declaration (a column retyped) is another Parquet copy, never the old one."""
+    shape = [(c.name, str(c.dtype)) for c in source.table.columns]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:12]
+
+
 def _checked(
     path: Path, table: Table, known_usccs: pl.Series | None, progress: Progress
 ) -> pl.DataFrame:
@@ -86,7 +158,7 @@ def _replace(
     progress: Progress,
 ) -> RegistrySnapshot:
     content_hash = _sha256(path)
-    parquet = _keep_parquet(frame, data_dir, table, content_hash)
+    parquet = _keep_parquet(frame, data_dir, f"{table.name}-{content_hash}")
     repository.replace_rows(session, table, frame, progress)
     snapshot = RegistrySnapshot(
         registry_name=table.name,
@@ -121,6 +193,26 @@ def status(session: Session) -> list[RegistryStatus]:
     ]
 
 
+@dataclass(frozen=True)
+class SourceStatus:
+    source: Source
+    rows: int
+    snapshot: RegistrySnapshot | None
+    """The latest import, None while the source is declared but not imported."""
+
+
+def source_status(session: Session) -> list[SourceStatus]:
+    """Every source of the declaration in force, in declaration order, with its import."""
+    return [
+        SourceStatus(
+            s,
+            repository.count_source_rows(session, s.name),
+            repository.latest_snapshot(session, s.snapshot_name),
+        )
+        for s in current_catalog(session).sources
+    ]
+
+
 def snapshot_frame(data_dir: Path, snapshot: RegistrySnapshot) -> pl.DataFrame:
     """The exact rows a snapshot accepted, from its immutable Parquet file."""
     return pl.read_parquet(data_dir / snapshot.parquet_file)
@@ -145,19 +237,171 @@ class RegistryFrames:
 
 
 def current_frames(session: Session, data_dir: Path) -> RegistryFrames:
-    """The registry as of its latest imports, read from the snapshots' Parquet copies."""
+    """The registry as of its latest imports, read from the snapshots' Parquet copies, with the
+    columns of every declared source joined on (null where a source has no row for the firm or
+    employee, or was never imported)."""
     firms = repository.latest_snapshot(session, ENTERPRISES.name)
     people = repository.latest_snapshot(session, EMPLOYEES.name)
     if firms is None or people is None:
         missing = ENTERPRISES.name if firms is None else EMPLOYEES.name
         raise RegistryError(code="registry.not_imported", table=missing)
+    catalog = current_catalog(session)
+    enterprises, employees = snapshot_frame(data_dir, firms), snapshot_frame(data_dir, people)
+    joined: dict[str, RegistrySnapshot] = {}
+    for source in catalog.sources:
+        imported, readable = readable_import(session, source)
+        values = None
+        if imported is not None:
+            joined[source.name] = imported
+            names = [source.key.value, *(c.name for c in readable)]
+            values = pl.read_parquet(data_dir / imported.parquet_file, columns=names)
+        if source.key is SourceKey.USCC:
+            enterprises = _joined(enterprises, source, values)
+        else:
+            employees = _joined(employees, source, values)
     return RegistryFrames(
-        snapshot_frame(data_dir, firms),
-        snapshot_frame(data_dir, people),
+        enterprises.select(c.name for c in catalog.firm_columns),
+        employees.select("uscc", *(c.name for c in catalog.employee_columns)),
         firms,
         people,
-        catalog=current_catalog(session),
+        catalog=catalog,
+        source_snapshots=joined,
     )
+
+
+def frames_of(
+    session: Session,
+    data_dir: Path,
+    firms: RegistrySnapshot,
+    people: RegistrySnapshot,
+    sources: Mapping[str, int],
+) -> RegistryFrames:
+    """The registry as a match run read it: its enterprise and employee snapshots and the
+    declared sources' snapshots it recorded (`MatchRun.source_snapshots`: {name: snapshot id}),
+    joined as `current_frames` joins the latest ones, under the declaration in force (a source
+    the run did not read, or a column declared or retyped since, reads null)."""
+    catalog = current_catalog(session)
+    enterprises, employees = snapshot_frame(data_dir, firms), snapshot_frame(data_dir, people)
+    joined: dict[str, RegistrySnapshot] = {}
+    for source in catalog.sources:
+        recorded = sources.get(source.name)
+        imported = session.get(RegistrySnapshot, recorded) if recorded is not None else None
+        values = None
+        if imported is not None:
+            joined[source.name] = imported
+            readable = _readable(session, source, imported)
+            names = [source.key.value, *(c.name for c in readable)]
+            values = pl.read_parquet(data_dir / imported.parquet_file, columns=names)
+        if source.key is SourceKey.USCC:
+            enterprises = _joined(enterprises, source, values)
+        else:
+            employees = _joined(employees, source, values)
+    return RegistryFrames(
+        enterprises.select(c.name for c in catalog.firm_columns),
+        employees.select("uscc", *(c.name for c in catalog.employee_columns)),
+        firms,
+        people,
+        catalog=catalog,
+        source_snapshots=joined,
+    )
+
+
+def _readable(session: Session, source: Source, imported: RegistrySnapshot) -> tuple[Column, ...]:
+    """The columns of `source` that its import `imported` holds as they are declared now."""
+    checked_as = _declared_source(session, imported.declaration_version, source.name)
+    if checked_as is None or checked_as.key is not source.key:
+        return ()
+    before = {c.name: c.dtype for c in checked_as.columns}
+    return tuple(c for c in source.columns if before.get(c.name) == c.dtype)
+
+
+def _joined(frame: pl.DataFrame, source: Source, values: pl.DataFrame | None) -> pl.DataFrame:
+    """`frame` with the source's columns: its values by key where it has them, else null."""
+    key = source.key.value
+    if values is not None and values.width > 1:
+        frame = frame.join(values, on=key, how="left", maintain_order="left")
+    absent = [c for c in source.columns if c.name not in frame.columns]
+    return frame.with_columns(pl.lit(None, dtype=c.dtype).alias(c.name) for c in absent)
+
+
+def readable_import(
+    session: Session, source: Source
+) -> tuple[RegistrySnapshot | None, tuple[Column, ...]]:
+    """The source's latest import and the declared columns it holds as declared now.
+
+    A column declared after the import, or retyped since (another kind or scale), or a source
+    whose key changed, is not in it: those read null until the source is imported again."""
+    imported = repository.latest_snapshot(session, source.snapshot_name)
+    if imported is None:
+        return None, ()
+    checked_as = _declared_source(session, imported.declaration_version, source.name)
+    if checked_as is None or checked_as.key is not source.key:
+        return imported, ()
+    before = {c.name: c.dtype for c in checked_as.columns}
+    return imported, tuple(c for c in source.columns if before.get(c.name) == c.dtype)
+
+
+def _declared_source(session: Session, version: int | None, name: str) -> Source | None:
+    if version is None:
+        return None
+    found = repository.declaration(session, version)
+    return None if found is None else _catalog_of(found.version, found.content).source(name)
+
+
+@lru_cache(maxsize=16)
+def _catalog_of(version: int, content: str) -> Catalog:
+    return from_content(version, json.loads(content))
+
+
+FirmData = tuple[dict[str, Any], list[dict[str, Any]]]
+"""One firm as the registry frames hold it: its enterprise row, and its employees' rows, each
+with the declared sources' columns."""
+
+
+def firm_data(session: Session, uscc: str, catalog: Catalog | None = None) -> FirmData | None:
+    """One firm of the current registry with its employees and the declared sources' values,
+    by indexed look-ups (no frame is loaded); None if the firm is not registered. The values
+    are those `current_frames` gives the firm (Decimal, date, bool, int, str or None)."""
+    found = repository.firm(session, uscc)
+    if found is None:
+        return None
+    catalog = current_catalog(session) if catalog is None else catalog
+    enterprise, staff = found
+    firm = enterprise.model_dump()
+    people = {e.person_id: e.model_dump() for e in staff}
+    for source in catalog.sources:
+        _, readable = readable_import(session, source)
+        if source.key is SourceKey.USCC:
+            firm.update(_values(readable, repository.firm_source_data(session, source.name, uscc)))
+            firm.update((c.name, None) for c in source.columns if c not in readable)
+        else:
+            data = repository.staff_source_data(session, source.name, uscc) if readable else {}
+            for person_id, row in people.items():
+                row.update(_values(readable, data.get(person_id)))
+                row.update((c.name, None) for c in source.columns if c not in readable)
+    firm_names = [c.name for c in catalog.firm_columns]
+    staff_names = ["uscc", *(c.name for c in catalog.employee_columns)]
+    return {n: firm[n] for n in firm_names}, [
+        {n: e[n] for n in staff_names} for e in people.values()
+    ]
+
+
+def _values(columns: tuple[Column, ...], data: str | None) -> dict[str, Any]:
+    """The columns' values from a `source_row`'s JSON (all null when there is no row)."""
+    stored = json.loads(data) if data is not None else {}
+    return {c.name: _typed(c, stored.get(c.name)) for c in columns}
+
+
+def _typed(column: Column, value: Any) -> Any:
+    if value is None:
+        return None
+    match column.kind:
+        case Kind.MONEY | Kind.DECIMAL:
+            return Decimal(value)
+        case Kind.DATE:
+            return dt.date.fromisoformat(value)
+        case _:
+            return value
 
 
 def _refuse_orphaned_employees(session: Session, frame: pl.DataFrame, source: str) -> None:
@@ -192,9 +436,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _keep_parquet(frame: pl.DataFrame, data_dir: Path, table: Table, content_hash: str) -> Path:
-    """Write the accepted rows once, atomically; the same source file always maps to one copy."""
-    target = data_dir / "snapshots" / f"{table.name}-{content_hash}.parquet"
+def _keep_parquet(frame: pl.DataFrame, data_dir: Path, stem: str) -> Path:
+    """Write the accepted rows once, atomically; the same source file (read as the same
+    columns) always maps to one copy, `stem` naming both."""
+    target = data_dir / "snapshots" / f"{stem}.parquet"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -30,19 +30,26 @@ _BAD_INTEGER = "is not a whole number (at most 18 digits, e.g. 12)"
 
 
 def validate(
-    raw: pl.DataFrame, table: Table, source: str, *, known_usccs: pl.Series | None = None
+    raw: pl.DataFrame,
+    table: Table,
+    source: str,
+    *,
+    known_usccs: pl.Series | None = None,
+    known_people: pl.Series | None = None,
 ) -> pl.DataFrame:
     """The file's rows typed as `table.polars_schema`, or RegistryValidationError with them all.
 
-    `known_usccs`, for the employee registry, are the firms an employee may belong to.
+    `known_usccs`, for the employee registry or a source keyed by firm, are the firms a row may
+    name; `known_people`, for a source keyed by person, the employees a row may name.
     """
     header = _header_problems(raw, table, source)
     if header:
         raise RegistryValidationError(source, header)
     checked = raw.select(table.names).with_row_index(ROW, offset=FIRST_RECORD_ROW)
-    checked = checked.with_columns(_cell_checks(raw.schema, table)).with_columns(
-        _table_checks(table, known_usccs)
-    )
+    checked = checked.with_columns(_cell_checks(raw.schema, table))
+    for check in _table_checks(table, known_usccs, known_people):
+        # One at a time: two checks may blame the same column (a source keyed by `uscc`).
+        checked = checked.with_columns(check)
     problems = _problems(checked, raw, table, source)
     if problems:
         raise RegistryValidationError(source, problems)
@@ -183,7 +190,9 @@ def _money(value: pl.Expr, malformed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return pl.when(malformed | (value < 0).fill_null(False)).then(None).otherwise(value), problem
 
 
-def _table_checks(table: Table, known_usccs: pl.Series | None) -> list[pl.Expr]:
+def _table_checks(
+    table: Table, known_usccs: pl.Series | None, known_people: pl.Series | None
+) -> list[pl.Expr]:
     """Checks across rows or columns, on the typed values, each beside the column it blames."""
     key = pl.col(table.key)
     first_row = pl.col(ROW).min().over(table.key)
@@ -193,6 +202,10 @@ def _table_checks(table: Table, known_usccs: pl.Series | None) -> list[pl.Expr]:
         uscc = pl.col("uscc")
         unknown = uscc.is_not_null() & uscc.is_in(known_usccs.implode()).not_()
         checks.append(_or("uscc", unknown, pl.lit("is not in the enterprise registry")))
+    if known_people is not None:
+        person = pl.col("person_id")
+        unknown = person.is_not_null() & person.is_in(known_people.implode()).not_()
+        checks.append(_or("person_id", unknown, pl.lit("is not in the employee registry")))
     if "leave_date" in table.names:
         early = pl.col("leave_date") < pl.col("hire_date")
         message = pl.format("is before hire_date {}", pl.col("hire_date").cast(pl.String))

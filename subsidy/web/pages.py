@@ -39,7 +39,7 @@ from subsidy.masking import mask
 from subsidy.redemption import errors as redemption_errors
 from subsidy.redemption import service as redemption_service
 from subsidy.redemption.models import Redemption, RedemptionStatus
-from subsidy.registry.catalog import current as current_catalog
+from subsidy.registry import catalog as catalogs
 from subsidy.settings import get_settings
 from subsidy.signin import service as signin
 from subsidy.signin.errors import SignInRefused
@@ -413,12 +413,13 @@ def editor(request: Request, draft_id: RowId, me: DraftReader, session: DbSessio
         draft = drafts.get(session, draft_id)
     except PolicyError:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
-    issues = drafts.validate(draft, [compile_issues])
+    catalog = catalogs.current(session)
+    issues = drafts.validate(draft, [compile_issues], catalog=catalog)
     context = {
         "draft": draft,
         "issues": issues,
         "lines": draft.text.count("\n") + 1,
-        "columns": views.available_data(current_catalog(session), language(request)),
+        "columns": views.available_data(catalog, language(request)),
     }
     return render(request, "officer_editor.html", context, me=me)
 
@@ -432,7 +433,7 @@ def check_draft(
         draft = drafts.get(session, draft_id)
     except PolicyError as exc:
         return _partial(request, me, refusal=exc.message_in(language(request)))
-    issues = drafts.validate_text(draft, text, [compile_issues])
+    issues = drafts.validate_text(draft, text, [compile_issues], catalog=catalogs.current(session))
     lines = text.count("\n") + 1
     return render(request, "_issues.html", {"issues": issues, "lines": lines, "oob": True}, me=me)
 
@@ -469,13 +470,13 @@ def draft_action(
         if draft.published_version is None:
             draft = drafts.replace(session, draft_id, text, draft.format, by=me.subject)
         if action == "save":
-            issues = drafts.validate(draft, [compile_issues])
+            issues = drafts.validate(draft, [compile_issues], catalog=catalogs.current(session))
             return _partial(request, me, saved=True, issues=issues)
         if action == "test":
-            results = drafts.tests_of(draft)
+            results = drafts.tests_of(draft, catalog=catalogs.current(session))
             return _partial(request, me, results=results)
         if action == "preview":
-            checked = drafts.checked(draft, [compile_issues])
+            checked = drafts.checked(draft, [compile_issues], catalog=catalogs.current(session))
             day = as_of or get_settings().business_date
             report = previewing.preview(session, get_settings().data_dir, checked.document, day)
             chart = views.bars(report.by_district.to_dicts())

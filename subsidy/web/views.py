@@ -34,8 +34,8 @@ from subsidy import i18n
 from subsidy.i18n import Language
 from subsidy.redemption import repository as redemption_repository
 from subsidy.redemption.models import Redemption, RedemptionStatus
+from subsidy.registry import catalog as catalogs
 from subsidy.registry.catalog import Catalog
-from subsidy.registry.catalog import current as current_catalog
 
 # --- a firm's subsidies ----------------------------------------------------------------------
 
@@ -101,10 +101,10 @@ def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -
     """Qualified subsidies (the latest match: amount and why) of policies in force today, every
     other published policy with why not (the reference evaluator on the current registry, or its
     validity window), and the firm's redemptions; titles and summaries in `language`."""
-    record = registered_firm(session, uscc)
+    catalog = catalogs.current(session)
+    record = registered_firm(session, uscc, catalog)
     if record is None:
         return FirmView(registered=False)
-    catalog = current_catalog(session)
     redemptions = redemption_repository.of_firm(session, uscc)
     redeemed = {r.policy_id: r for r in redemptions}
     rows = session.execute(
@@ -120,7 +120,7 @@ def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -
         document = published_document(version)
         if not in_force(document, today):  # matched while in force, expired since
             continue
-        why = explain(document, record, run.as_of)
+        why = explain(document, record, run.as_of, catalog)
         qualified.append(
             Subsidy(
                 policy_id=q.policy_id,
@@ -141,7 +141,7 @@ def firm_view(session: Session, uscc: str, today: dt.date, language: Language) -
         if published.policy_id in seen:
             continue
         as_of = last_run.get(published.policy_id, today)
-        why = explain(published.document, record, as_of)
+        why = explain(published.document, record, as_of, catalog)
         not_in_force = out_of_force(published.document, today) or why.not_in_force
         others.append(
             Subsidy(

@@ -11,6 +11,7 @@ import rule_engine
 
 from matching.compiler import compile_policy, evaluate, prepare
 from policies.language import ParameterValue, context, evaluate_firm, firm_record
+from subsidy.registry.catalog import BUILTIN, Catalog
 
 Row = tuple[str, bool, Decimal | None, bool]
 
@@ -23,8 +24,9 @@ def reference(
     cap: Decimal | None,
     parameters: Mapping[str, ParameterValue],
     as_of: dt.date,
+    catalog: Catalog = BUILTIN,
 ) -> list[Row]:
-    ctx = context(parameters, as_of)
+    ctx = context(parameters, as_of, catalog)
     elig = rule_engine.Rule(eligibility, context=ctx)
     amt = rule_engine.Rule(amount, context=ctx)
     staff: dict[str, list[dict[str, object]]] = {}
@@ -32,7 +34,8 @@ def reference(
         staff.setdefault(e["uscc"], []).append(e)
     rows: list[Row] = []
     for firm in enterprises.iter_rows(named=True):
-        out = evaluate_firm(elig, amt, cap, firm_record(firm, staff.get(firm["uscc"], [])))
+        record = firm_record(firm, staff.get(firm["uscc"], []), catalog)
+        out = evaluate_firm(elig, amt, cap, record)
         rows.append((firm["uscc"], out.qualifies, out.amount, out.error is not None))
     return rows
 
@@ -45,7 +48,8 @@ def compiled(
     cap: Decimal | None,
     parameters: Mapping[str, ParameterValue],
     as_of: dt.date,
+    catalog: Catalog = BUILTIN,
 ) -> list[Row]:
-    policy = compile_policy(eligibility, amount, cap, parameters, as_of)
+    policy = compile_policy(eligibility, amount, cap, parameters, as_of, catalog)
     result = evaluate(prepare(enterprises, employees, [policy]), policy)
     return [(u, bool(q), a, bool(e)) for u, q, a, e in result.iter_rows()]

@@ -19,11 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 from hypothesis import strategies as st
 
+from subsidy.registry.catalog import from_content
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES, STATUSES, TAX_RATINGS
 
 AS_OF = dt.date(2020, 6, 30)
@@ -191,6 +192,16 @@ class RuleMaker:
     `num`, `flag`, `text`, `date` and `days` each make a rule of that rule-engine type, so that
     rule-engine's type checker accepts the rule (a rule it refuses would test nothing)."""
 
+    firm_nums: ClassVar[list[str]] = _FIRM_NUMS
+    emp_nums: ClassVar[list[str]] = _EMP_NUMS
+    texts: ClassVar[list[str]] = _TEXTS
+    emp_texts: ClassVar[list[str]] = _EMP_TEXTS
+    dates: ClassVar[list[str]] = _DATES
+    emp_dates: ClassVar[list[str]] = _EMP_DATES
+    emp_flags: ClassVar[list[str]] = _EMP_FLAGS
+    firm_flags: ClassVar[list[str]] = _FIRM_FLAGS
+    """The leaves of each type (a subclass adds declared columns: `DeclaredRuleMaker`)."""
+
     def __init__(self, seed: int) -> None:
         self.rnd = random.Random(seed)
 
@@ -203,9 +214,9 @@ class RuleMaker:
     # ------------------------------------------------------------------ numbers
 
     def num_leaf(self, emp: bool) -> str:
-        leaves = [self.pick(_NUM_LITERALS), self.pick(_FIRM_NUMS)]
+        leaves = [self.pick(_NUM_LITERALS), self.pick(self.firm_nums)]
         if emp:
-            leaves += [self.pick(_EMP_NUMS), self.pick(_EMP_NUMS)]
+            leaves += [self.pick(self.emp_nums), self.pick(self.emp_nums)]
         return self.pick(leaves)
 
     def num(self, depth: int, emp: bool = False) -> str:
@@ -260,7 +271,7 @@ class RuleMaker:
     # ------------------------------------------------------------------ text, dates, days
 
     def text(self, depth: int, emp: bool = False) -> str:
-        leaves = _TEXTS + (_EMP_TEXTS if emp else []) + [self.pick(_TEXT_LITERALS[:-1])]
+        leaves = self.texts + (self.emp_texts if emp else []) + [self.pick(_TEXT_LITERALS[:-1])]
         leaves = [t for t in leaves if t != "null"]
         if self._stop(depth):
             return self.pick(leaves)
@@ -287,7 +298,7 @@ class RuleMaker:
         return self.pick(leaves)
 
     def date(self, depth: int, emp: bool = False) -> str:
-        leaves = _DATES + ["established"] + (_EMP_DATES if emp else [])
+        leaves = self.dates + ["established"] + (self.emp_dates if emp else [])
         if self._stop(depth):
             return self.pick(leaves)
         d = depth - 1
@@ -319,10 +330,10 @@ class RuleMaker:
 
     def atom(self, emp: bool) -> str:
         choice = self.rnd.randrange(9)
-        dates = _DATES + (_EMP_DATES if emp else ["established"])
-        texts = _TEXTS + (_EMP_TEXTS if emp else [])
+        dates = self.dates + (self.emp_dates if emp else ["established"])
+        texts = self.texts + (self.emp_texts if emp else [])
         if choice == 0:
-            return self.pick(_EMP_FLAGS if emp and self.rnd.random() < 0.7 else _FIRM_FLAGS)
+            return self.pick(self.emp_flags if emp and self.rnd.random() < 0.7 else self.firm_flags)
         if choice == 1:
             return f"({self.pick(dates)} {self.pick(_CMP)} {self.pick(dates)})"
         if choice == 2:
@@ -388,3 +399,144 @@ def make_policy(seed: int) -> tuple[str, str, Decimal | None]:
 
 def policies() -> st.SearchStrategy[tuple[str, str, Decimal | None]]:
     return st.builds(make_policy, st.integers(0, 2**32))
+
+
+# ---------------------------------------------------------------------------- declared columns
+
+DECLARED = from_content(
+    1,
+    {
+        "sources": [
+            {
+                "name": "firm-facts",
+                "department": "Test bureau",
+                "key": "uscc",
+                "columns": [
+                    {"name": n, "type": t, "nullable": nullable, "label": {"zh": n, "en": n}}
+                    for n, t, nullable in (
+                        ("d_text", "text", True),
+                        ("d_int", "integer", False),
+                        ("d_money", "money", True),
+                        ("d_share", "decimal", True),
+                        ("d_date", "date", True),
+                        ("d_flag", "bool", False),
+                    )
+                ],
+            },
+            {
+                "name": "person-facts",
+                "department": "Test bureau",
+                "key": "person_id",
+                "columns": [
+                    {"name": n, "type": t, "nullable": True, "label": {"zh": n, "en": n}}
+                    for n, t in (
+                        ("p_months", "integer"),
+                        ("p_wage", "money"),
+                        ("p_rate", "decimal"),
+                        ("p_since", "date"),
+                        ("p_flag", "bool"),
+                        ("p_note", "text"),
+                    )
+                ],
+            },
+        ]
+    },
+)
+"""A column of every declarable type by firm and by person (each read null where its source
+has no row, whatever `nullable` says)."""
+
+INTEGERS = [0, 1, -1, 3, 6, 12, 2020, 9_223_372_036_854_775_807, -9_223_372_036_854_775_808]
+SHARES = [
+    Decimal(v)
+    for v in (
+        "0", "0.03", "0.029999", "0.5", "-0.000001", "1.000001", "0.333333", "12345.678901",
+        "9999999999999999999999.999999", "-9999999999999999999999.999999",
+    )
+]  # fmt: skip
+"""Declared decimals at the default scale (6 digits after the point, 28 significant)."""
+
+
+def _declared_firm(rnd: random.Random) -> dict[str, Any]:
+    """A firm's row of the firm source, or all null: the source has no row for it."""
+    if rnd.random() < 0.2:
+        return dict.fromkeys(("d_text", "d_int", "d_money", "d_share", "d_date", "d_flag"))
+    return {
+        "d_text": _maybe(rnd, NAMES + INDUSTRIES),
+        "d_int": rnd.choice(INTEGERS),
+        "d_money": _maybe(rnd, MONEY),
+        "d_share": _maybe(rnd, SHARES),
+        "d_date": _maybe(rnd, DATES),
+        "d_flag": rnd.random() < 0.5,
+    }
+
+
+def _declared_person(rnd: random.Random) -> dict[str, Any]:
+    return {
+        "p_months": _maybe(rnd, INTEGERS[:6], 0.3),
+        "p_wage": _maybe(rnd, MONEY, 0.3),
+        "p_rate": _maybe(rnd, SHARES, 0.3),
+        "p_since": _maybe(rnd, DATES, 0.3),
+        "p_flag": _maybe(rnd, [True, False], 0.3),
+        "p_note": _maybe(rnd, NAMES, 0.3),
+    }
+
+
+def make_declared_registry(firms: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A registry as `current_frames` gives it under `DECLARED`: the built-in columns, then
+    the declared ones (null where the source has no row)."""
+    enterprises, employees = make_registry(firms, seed)
+    rnd = random.Random(seed + 1)
+    firm_schema = {c.name: c.dtype for c in DECLARED.firm_sources()[0].columns}
+    person_schema = {c.name: c.dtype for c in DECLARED.person_sources()[0].columns}
+    firm_rows = [_declared_firm(rnd) for _ in range(enterprises.height)]
+    person_rows = [_declared_person(rnd) for _ in range(employees.height)]
+    return (
+        pl.concat([enterprises, pl.DataFrame(firm_rows, schema=firm_schema)], how="horizontal"),
+        pl.concat([employees, pl.DataFrame(person_rows, schema=person_schema)], how="horizontal"),
+    )
+
+
+def declared_registries() -> st.SearchStrategy[tuple[pl.DataFrame, pl.DataFrame]]:
+    return st.builds(make_declared_registry, st.integers(1, 30), st.integers(0, 2**32))
+
+
+class DeclaredRuleMaker(RuleMaker):
+    """Rules over the built-in and the declared columns alike, the declared ones often."""
+
+    firm_nums: ClassVar[list[str]] = [
+        *_FIRM_NUMS, "d_int", "d_money", "d_share", "(d_money ?? 0)", "(d_share ?? d_int)",
+        "d_date.year", "(d_date - since).days", "d_text.length", "d_money / revenue",
+        "(d_money ?? 0) / (revenue ?? 1)", "$sum([e.p_wage ?? 0 for e in employees])",
+        "[e for e in employees if (e.p_months ?? 0) >= 6].length",
+        "[e for e in employees if e.p_flag].length",
+        "[e for e in employees if e.p_note == null].length",
+        "[e for e in employees if (e.p_rate ?? 0) > 0.03].length",
+    ]  # fmt: skip
+    emp_nums: ClassVar[list[str]] = [
+        *_EMP_NUMS, "e.p_months", "e.p_wage", "e.p_rate", "(e.p_months ?? 0)",
+        "(e.p_since - e.hire_date).days", "e.p_wage * e.p_rate", "d_int",
+    ]  # fmt: skip
+    texts: ClassVar[list[str]] = [*_TEXTS, "d_text", "(d_text ?? '')"]
+    emp_texts: ClassVar[list[str]] = [*_EMP_TEXTS, "e.p_note"]
+    dates: ClassVar[list[str]] = [*_DATES, "d_date", "(d_date ?? $today)"]
+    emp_dates: ClassVar[list[str]] = [*_EMP_DATES, "e.p_since"]
+    emp_flags: ClassVar[list[str]] = [
+        *_EMP_FLAGS, "e.p_flag", "e.p_flag == null", "(e.p_flag ?? false)", "e.p_months >= 6",
+        "e.p_rate > 0.03", "d_flag", "e.p_note == null", "(e.p_note ?? '').is_empty",
+    ]  # fmt: skip
+    firm_flags: ClassVar[list[str]] = [
+        *_FIRM_FLAGS, "d_flag", "d_flag == null", "d_text == null", "d_money >= 0.03 * revenue",
+        "(d_text ?? '') =~ 'C'", "d_share > 0.03", "d_int == 6",
+        "$any([e.p_note == null for e in employees])", "(d_flag and high_tech)",
+        "d_flag != dishonest", "$all([(e.p_note ?? '') =~ 'i' for e in employees])",
+    ]  # fmt: skip
+
+
+def make_declared_policy(seed: int) -> tuple[str, str, Decimal | None]:
+    maker = DeclaredRuleMaker(seed)
+    cap = maker.rnd.choice([None, Decimal("3000"), Decimal("0.01"), Decimal("100.5")])
+    return maker.flag(3), maker.num(3), cap
+
+
+def declared_policies() -> st.SearchStrategy[tuple[str, str, Decimal | None]]:
+    return st.builds(make_declared_policy, st.integers(0, 2**32))

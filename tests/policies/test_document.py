@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from policies.checking import load_and_check
 from policies.document import (
     PolicyDocument,
     canonical_json,
@@ -184,12 +185,31 @@ def test_the_id_is_a_slug() -> None:
 
 
 def test_a_test_firm_names_registry_columns_only() -> None:
+    """Which columns exist is the catalog's to say (a declared source adds some), so a name the
+    registry lacks loads and is refused when the document is checked, placed at the firm."""
     text = policy_yaml(
         tests="\n  - name: t\n    enterprise: {statsu: active}\n    expect: {eligible: true}"
     )
-    issue = only_issue(text)
+    load_document(text, "policy.yaml")
+    with pytest.raises(PolicyDocumentError) as caught:
+        load_and_check(text, "policy.yaml")
+    (issue,) = caught.value.issues
     assert issue.field == "tests[0].enterprise"
     assert "unknown column 'statsu' (did you mean 'status'?)" in issue.message
+    assert issue.line == line_of(text, "statsu")
+
+
+def test_a_test_firm_never_names_what_no_rule_could_read() -> None:
+    """Not an identifier, or an employee's `uscc` (the firm's own): refused on loading."""
+    firm = policy_yaml(
+        tests="\n  - name: t\n    enterprise: {'sta tus': active}\n    expect: {eligible: true}"
+    )
+    assert only_issue(firm).field == "tests[0].enterprise"
+    staff = policy_yaml(
+        tests="\n  - name: t\n    enterprise: {status: active}"
+        "\n    employees: [{uscc: x}]\n    expect: {eligible: true}"
+    )
+    assert "unknown column 'uscc'" in only_issue(staff).message
 
 
 def test_an_ineligible_expectation_has_no_amount() -> None:

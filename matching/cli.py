@@ -142,6 +142,8 @@ def explain(
             clause.value, "[yellow]error[/yellow]"
         )
         console.print(f"  {mark}  {escape(clause.text)}", highlight=False)
+        if clause.label is not None:  # what the firm's page says for it
+            console.print(f"        ({clause.label.en})", highlight=False, markup=False)
         for name, reading in clause.reads.items():
             console.print(f"        {name} = {reading.text('en')}", highlight=False, markup=False)
         if clause.error:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from matching.explain import explain, registered_firm
+from matching.explain import ClauseResult, explain, registered_firm
 from policies import evaluation
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
@@ -227,9 +228,16 @@ def _amount_for(session: Session, uscc: str, published: _Published, today: dt.da
         )
     if not outcome.qualifies or outcome.amount is None:
         why = explain(document, record, today, catalog)
-        clauses = [{"text": c.text, "value": c.value, "error": c.error} for c in why.clauses]
+        clauses = [_refused_clause(c) for c in why.clauses]
         raise NotEligible(uscc=uscc, policy_id=document.id, explanation=clauses)
     return outcome.amount
+
+
+def _refused_clause(clause: ClauseResult) -> dict[str, Any]:
+    """A clause of a refusal's explanation: its rule, value and error, and its label in each
+    language when the policy labels its clauses (None otherwise)."""
+    label = None if clause.label is None else {"zh": clause.label.zh, "en": clause.label.en}
+    return {"text": clause.text, "value": clause.value, "error": clause.error, "label": label}
 
 
 def _conflict(held: Redemption, uscc: str, policy_id: str, group: str | None) -> Exception:

@@ -96,5 +96,6 @@ def test_match_explain_and_preview(app_env: Engine, registry: Path, tmp_path: Pa
     assert code == 0, output
     assert f"{winner} qualifies for" in output
     assert "status = active" in output
+    assert "(The firm is active)" in output  # the clause's label
     code, output = qinqing("explain", "91330106000000000X", "hz-2020-ui-refund")
     assert (code, "no firm 91330106000000000X" in output) == (1, True)

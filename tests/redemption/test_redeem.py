@@ -98,6 +98,7 @@ def test_a_firm_that_no_longer_qualifies_is_refused_with_why(
         redeem(engine, inactive, "flat-500", "k-inactive-0")
     assert refused.value.explanation[0]["text"] == "status == 'active'"
     assert refused.value.explanation[0]["value"] is False
+    assert refused.value.explanation[0]["label"] is None  # the flat policy labels no clause
 
 
 @pytest.fixture
@@ -241,3 +242,13 @@ def test_a_rush_with_budget_enough_for_all_refuses_nobody(
     assert reserved(pg_engine, "plenty") == Decimal(10 * len(firms))
     with Session(pg_engine) as session:
         assert audit.verify(session).reason is None
+
+
+def test_a_refusals_clause_carries_its_label() -> None:
+    from matching.explain import ClauseResult
+    from policies.document import ClauseLabel
+    from subsidy.redemption.service import _refused_clause
+
+    label = ClauseLabel(zh="企业处于存续状态", en="The firm is active")
+    clause = ClauseResult("status == 'active'", False, None, {}, label)
+    assert _refused_clause(clause)["label"] == label.model_dump()

@@ -94,7 +94,8 @@ def import_source(
             raw, source.table, path.name, known_usccs=repository.enterprise_usccs(session)
         )
     else:
-        frame = validate(raw, source.table, path.name, known_people=repository.person_ids(session))
+        people = _registered_people(session, data_dir)
+        frame = validate(raw, source.table, path.name, known_people=people)
     content_hash = _sha256(path)
     parquet = _keep_parquet(frame, data_dir, f"{source.name}-{content_hash}-{_shape(source)}")
     repository.replace_source_rows(session, source.name, source_rows(frame, source), progress)
@@ -109,6 +110,16 @@ def import_source(
     session.add(snapshot)
     session.flush()
     return snapshot
+
+
+def _registered_people(session: Session, data_dir: Path) -> pl.Series:
+    """The person ids of the employee registry: from its latest snapshot's Parquet copy, which
+    holds exactly the table's rows (both are written by the same import) and reads in a tenth
+    of the time; from the table when the copy is absent."""
+    snapshot = repository.latest_snapshot(session, EMPLOYEES.name)
+    if snapshot is not None and (data_dir / snapshot.parquet_file).is_file():
+        return pl.read_parquet(data_dir / snapshot.parquet_file, columns=["person_id"]).to_series()
+    return repository.person_ids(session)
 
 
 def declared_source(catalog: Catalog, name: str) -> Source:

@@ -458,3 +458,19 @@ def test_the_command_prints_every_problem_and_fails(
     code, output = qinqing("import", "source", "rent", path)
     assert code == 1
     assert "tax, social-insurance" in output
+
+
+def test_typed_parquet_integers_are_taken_within_the_written_bounds(
+    registry: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    ids = ["P000000000000001", "P000000000000002"]
+    path = tmp_path / "si.parquet"
+    pl.DataFrame({"person_id": ids, "months_insured_2019": [7, 10**18]}).write_parquet(path)
+    with pytest.raises(RegistryValidationError) as refused:
+        load(registry, "social-insurance", path, data_dir)
+    [problem] = refused.value.problems
+    assert (problem.row, problem.column) == (3, "months_insured_2019")
+    assert "whole number" in problem.message
+    pl.DataFrame({"person_id": ids, "months_insured_2019": [7, 0]}).write_parquet(path)
+    load(registry, "social-insurance", path, data_dir)
+    assert stored(registry, "social-insurance")[ids[0]] == {"months_insured_2019": 7}

@@ -272,12 +272,17 @@ def current_frames(session: Session, data_dir: Path) -> RegistryFrames:
             employees = _joined(employees, source, values)
     return RegistryFrames(
         enterprises.select(c.name for c in catalog.firm_columns),
-        employees.select("uscc", *(c.name for c in catalog.employee_columns)),
+        employees.select(_staff_names(catalog)),
         firms,
         people,
         catalog=catalog,
         source_snapshots=joined,
     )
+
+
+def _staff_names(catalog: Catalog) -> list[str]:
+    """An employee's columns: the employee registry's in its order, then the declared ones."""
+    return [*EMPLOYEES.names, *(c.name for s in catalog.person_sources() for c in s.columns)]
 
 
 def _joined(frame: pl.DataFrame, source: Source, values: pl.DataFrame | None) -> pl.DataFrame:
@@ -345,7 +350,7 @@ def firm_data(session: Session, uscc: str, catalog: Catalog | None = None) -> Fi
                 row.update(_values(readable, data.get(person_id)))
                 row.update((c.name, None) for c in source.columns if c not in readable)
     firm_names = [c.name for c in catalog.firm_columns]
-    staff_names = ["uscc", *(c.name for c in catalog.employee_columns)]
+    staff_names = _staff_names(catalog)
     return {n: firm[n] for n in firm_names}, [
         {n: e[n] for n in staff_names} for e in people.values()
     ]

@@ -322,7 +322,7 @@ def test_the_frames_join_each_sources_columns_null_where_absent(
     assert frames.catalog == CATALOG
     assert set(frames.source_snapshots) == {"tax"}
     assert frames.enterprises.columns == [c.name for c in CATALOG.firm_columns]
-    assert frames.employees.columns == ["uscc", *(c.name for c in CATALOG.employee_columns)]
+    assert frames.employees.columns == [*EMPLOYEES.names, "months_insured_2019"]
     assert frames.enterprises.height == FIRMS
     assert frames.employees.height == PEOPLE
     for column in CATALOG.declared_columns:

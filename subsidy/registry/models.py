@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, String, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from subsidy.db import Money, UTCDateTime, utcnow
+from subsidy.db import Money, UTCDateTime, identifier, utcnow
 
 
 class Enterprise(SQLModel, table=True):
@@ -95,6 +95,6 @@ class SourceRow(SQLModel, table=True):
 
     __tablename__ = "source_row"
 
-    source: str = Field(sa_column=Column(String(64), primary_key=True))
-    key: str = Field(sa_column=Column(String(32), primary_key=True))
+    source: str = Field(sa_column=Column(identifier(64), primary_key=True))
+    key: str = Field(sa_column=Column(identifier(32), primary_key=True))
     data: str = Field(sa_column=Column(Text, nullable=False))

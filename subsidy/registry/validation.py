@@ -27,6 +27,7 @@ _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # C0 but tab and line breaks
 _NO_PROBLEM = pl.lit(None, dtype=pl.String)
 _INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
 _BAD_INTEGER = "is not a whole number (at most 18 digits, e.g. 12)"
+_MAX_INTEGER = 10**18 - 1
 
 
 def validate(
@@ -47,7 +48,8 @@ def validate(
         raise RegistryValidationError(source, header)
     checked = raw.select(table.names).with_row_index(ROW, offset=FIRST_RECORD_ROW)
     checked = checked.with_columns(_cell_checks(raw.schema, table))
-    for check in _table_checks(table, known_usccs, known_people):
+    repeated = checked.select(pl.col(table.key).drop_nulls().is_unique().all().not_()).item()
+    for check in _table_checks(table, known_usccs, known_people, repeated=repeated):
         # One at a time: two checks may blame the same column (a source keyed by `uscc`).
         checked = checked.with_columns(check)
     problems = _problems(checked, raw, table, source)
@@ -93,6 +95,12 @@ def _parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
     if column.kind is Kind.MONEY and (dtype.is_integer() or _is_exact_money(dtype)):
         value = cell.cast(MONEY_DTYPE, strict=False)
         return _money(value, malformed=cell.is_not_null() & value.is_null())
+    if column.kind is Kind.INTEGER and dtype.is_integer():
+        # A typed integer cell (Parquet) is taken as it is, within the bounds of a written one:
+        # its round trip through text would cost more than every other check together.
+        value = cell.cast(pl.Int64, strict=False)
+        within = value.is_between(-_MAX_INTEGER, _MAX_INTEGER)
+        return _where_ok(cell, value, within, _BAD_INTEGER)
     text = _text(column.name)
     match column.kind:
         case Kind.USCC:
@@ -191,13 +199,23 @@ def _money(value: pl.Expr, malformed: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _table_checks(
-    table: Table, known_usccs: pl.Series | None, known_people: pl.Series | None
+    table: Table,
+    known_usccs: pl.Series | None,
+    known_people: pl.Series | None,
+    *,
+    repeated: bool = True,
 ) -> list[pl.Expr]:
-    """Checks across rows or columns, on the typed values, each beside the column it blames."""
-    key = pl.col(table.key)
-    first_row = pl.col(ROW).min().over(table.key)
-    duplicate = key.is_not_null() & (pl.col(ROW) != first_row)
-    checks = [_or(table.key, duplicate, pl.format("appears again: first on row {}", first_row))]
+    """Checks across rows or columns, on the typed values, each beside the column it blames.
+
+    The repeated-key check only runs when `repeated` says a key appears twice: its message is
+    formatted for every row, which costs a second on millions of them."""
+    checks = []
+    if repeated:
+        key = pl.col(table.key)
+        first_row = pl.col(ROW).min().over(table.key)
+        duplicate = key.is_not_null() & (pl.col(ROW) != first_row)
+        message = pl.format("appears again: first on row {}", first_row)
+        checks.append(_or(table.key, duplicate, message))
     if known_usccs is not None:
         uscc = pl.col("uscc")
         unknown = uscc.is_not_null() & uscc.is_in(known_usccs.implode()).not_()

@@ -322,7 +322,7 @@ def test_the_frames_join_each_sources_columns_null_where_absent(
     assert frames.catalog == CATALOG
     assert set(frames.source_snapshots) == {"tax"}
     assert frames.enterprises.columns == [c.name for c in CATALOG.firm_columns]
-    assert frames.employees.columns == ["uscc", *(c.name for c in CATALOG.employee_columns)]
+    assert frames.employees.columns == [*EMPLOYEES.names, "months_insured_2019"]
     assert frames.enterprises.height == FIRMS
     assert frames.employees.height == PEOPLE
     for column in CATALOG.declared_columns:
@@ -458,3 +458,19 @@ def test_the_command_prints_every_problem_and_fails(
     code, output = qinqing("import", "source", "rent", path)
     assert code == 1
     assert "tax, social-insurance" in output
+
+
+def test_typed_parquet_integers_are_taken_within_the_written_bounds(
+    registry: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    ids = ["P000000000000001", "P000000000000002"]
+    path = tmp_path / "si.parquet"
+    pl.DataFrame({"person_id": ids, "months_insured_2019": [7, 10**18]}).write_parquet(path)
+    with pytest.raises(RegistryValidationError) as refused:
+        load(registry, "social-insurance", path, data_dir)
+    [problem] = refused.value.problems
+    assert (problem.row, problem.column) == (3, "months_insured_2019")
+    assert "whole number" in problem.message
+    pl.DataFrame({"person_id": ids, "months_insured_2019": [7, 0]}).write_parquet(path)
+    load(registry, "social-insurance", path, data_dir)
+    assert stored(registry, "social-insurance")[ids[0]] == {"months_insured_2019": 7}

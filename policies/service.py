@@ -38,12 +38,14 @@ class PolicyNotFoundError(PolicyError):
     """No policy (or no such version) with that id."""
 
     code = "policy.not_found"
+    status, slug, title = 404, "unknown-policy", "No such policy"
 
 
 class PolicyStateError(PolicyError):
     """The lifecycle does not allow that change from the policy's current state."""
 
     code = "policy.state"
+    status, slug, title = 409, "policy-state", "The policy's lifecycle does not allow this"
     variants = ("policy.closed",)
     states: ClassVar[Mapping[str, str]] = {"state": "policy", "to": "policy"}
 

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from matching import preview as previewing
-from matching.explain import explain, registered_firm
 from matching.schemas import (
     ChangesOut,
     ClauseOut,
@@ -29,6 +28,7 @@ from matching.service import compile_issues
 from policies import drafts
 from policies import service as policy_service
 from policies.endpoints import PREFIX, UnknownVersion
+from policies.explain import explain, registered_firm
 from subsidy.api.openapi import answers
 from subsidy.api.params import INT4_MAX, PolicyId, RowId, Uscc
 from subsidy.api.problems import ProblemError

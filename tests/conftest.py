@@ -217,6 +217,21 @@ def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def another_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A second database of this test's own, on the same server as `engine` (a reset or a
+    restored backup, as the process that served the first one sees it)."""
+    if _on_postgres():
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        with server.database() as engine:
+            yield engine
+        return
+    template: Path = request.getfixturevalue("sqlite_template")
+    engine = _sqlite_copy(template, tmp_path / "another.db")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def pg_engine(postgres_server: PostgresServer) -> Iterator[Engine]:
     """A migrated PostgreSQL database of this test's own, whatever the suite runs on."""
     with postgres_server.database() as engine:

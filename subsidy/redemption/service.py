@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from matching.explain import ClauseResult, explain, registered_firm
 from policies import evaluation
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
+from policies.explain import ClauseResult, explain, registered_firm
 from policies.models import PolicyState
-from policies.service import published_document
+from policies.service import current_document
 from policies.validity import out_of_force
 from subsidy.audit import service as audit
 from subsidy.ledger import service as ledger
@@ -184,29 +184,18 @@ class _Published:
     document: PolicyDocument
 
 
-_published_cache: dict[tuple[str, int, dt.date], _Published] = {}
-
-
 def _redeemable(session: Session, policy_id: str, today: dt.date) -> _Published:
     """The policy's current version, if it can be redeemed today.
 
-    The policy row is read every time (a suspension takes effect at once); a published version
-    never changes, so its parsed document is kept per version and day (its rules are kept by
-    the evaluator processes)."""
+    The policy row is read every time (a suspension takes effect at once), and the version's
+    content hash; its parsed document is kept by that hash (`policies.service`), its rules by
+    the evaluator processes."""
     policy = policy_repository.get(session, policy_id)
     if policy is None or policy.latest_version == 0:
         raise UnknownPolicy(policy_id=policy_id)
     if policy.state != PolicyState.PUBLISHED:
         raise NotRedeemable(policy_id=policy_id, state=str(policy.state))
-    key = (policy_id, policy.latest_version, today)
-    published = _published_cache.get(key)
-    if published is None:
-        stored = policy_repository.version(session, policy_id, policy.latest_version)
-        assert stored is not None, "a policy's latest version is stored"
-        published = _Published(stored.version, published_document(stored))
-        if len(_published_cache) > 1024:  # days and versions go by; never grow without bound
-            _published_cache.clear()
-        _published_cache[key] = published
+    published = _Published(*current_document(session, policy))
     why = out_of_force(published.document, today)
     if why is not None:
         code = "redemption.not_yet_valid" if why.not_yet else "redemption.expired"

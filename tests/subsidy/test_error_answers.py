@@ -34,7 +34,8 @@ def _constructible(cls: type[QinqingError]) -> bool:
 def _novel(parent: type[QinqingError]) -> QinqingError:
     """An instance of a subclass of `parent` that no route, table or handler has heard of."""
     novel = type(f"Novel{parent.__name__}", (parent,), {"code": NOVEL, "__module__": __name__})
-    return novel(code=NOVEL)
+    error: QinqingError = novel(code=NOVEL)
+    return error
 
 
 def _app_raising(error: QinqingError) -> TestClient:

@@ -124,6 +124,15 @@ def settle_all(batch_ids: list[int]) -> None:
         settle.delay(batch_id)
 
 
+def beat_schedule(sweep_seconds: float) -> dict[str, dict[str, object]]:
+    """What the beat sends every `sweep_seconds` (QINQING_PAYOUT_SWEEP_SECONDS): a payout run
+    and a sweep of the open batches. The assembly (`subsidy/workers.py`) gathers it."""
+    return {
+        "payouts-run": {"task": "payouts.run", "schedule": sweep_seconds},
+        "payouts-poll": {"task": "payouts.poll", "schedule": sweep_seconds},
+    }
+
+
 @celery_app.task(name="payouts.run", acks_late=True, task_reject_on_worker_lost=True)
 def run(batch_size: int = service.BATCH_SIZE) -> list[int]:
     """Settle the batches left open (by a crash, a backoff), then gather approved redemptions

@@ -34,7 +34,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from subsidy import db, jobs
+from subsidy import db, workers
 from subsidy.settings import Settings, get_settings
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -399,9 +399,9 @@ def audit_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 def tasks_in_process() -> Iterator[None]:
     """Tasks run in-process in the test process, whatever broker the environment names; tests
     that need a real broker start `qinqing worker` processes with the `redis_url` fixture."""
-    jobs.configure(broker_url="")
+    workers.assemble(broker_url="")
     yield
-    jobs.configure(broker_url="")
+    workers.assemble(broker_url="")
 
 
 @pytest.fixture(autouse=True)

@@ -70,12 +70,12 @@ from subsidy import localtime
 from subsidy.audit import service as audit
 from subsidy.audit.models import AuditEntry, AuditHead
 from subsidy.db import utcnow
+from subsidy.settings import get_settings
 
 RECONCILE = "payouts.reconcile"
 RESOLVE = "reconciliation.resolve"
 KEY = re.compile(r"QQ-P([0-9]{10})")
 """`PayoutItem.idempotency_key`: the item's id, ten digits."""
-_CHUNK = 5_000  # bound IN lists
 
 
 class _Item(NamedTuple):
@@ -441,8 +441,10 @@ def _exception(
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+    """`values` in slices an IN list may bind (QINQING_IN_LIST_BOUND)."""
+    bound = get_settings().in_list_bound
+    for start in range(0, len(values), bound):
+        yield values[start : start + bound]
 
 
 # --- finance resolves ------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from subsidy.ledger.models import Account, LedgerEntry
 from subsidy.masking import mask
 from subsidy.redemption.models import PolicyBudget
 from subsidy.registry.models import Employee, Enterprise
+from subsidy.settings import get_settings
 
 ITEM: Table = PayoutItem.__table__  # type: ignore[attr-defined]
 FIRM: Table = Enterprise.__table__  # type: ignore[attr-defined]
@@ -49,7 +50,6 @@ POLICY: Table = Policy.__table__  # type: ignore[attr-defined]
 LEDGER: Table = LedgerEntry.__table__  # type: ignore[attr-defined]
 MISMATCH: Table = ReconciliationException.__table__  # type: ignore[attr-defined]
 
-CHUNK = 10_000
 NOT_REGISTERED = "(not in registry)"
 ZERO = Decimal("0.00")
 
@@ -369,8 +369,12 @@ def _item_date(paid_on: dt.date | None, updated_at: dt.datetime | None) -> dt.da
     return localtime.local_date(updated_at)
 
 
-def _chunks(session: Session, stmt: Select[Any], key: Any, chunk: int) -> Iterator[Sequence[Any]]:
-    """The rows of `stmt` in primary-key order, `chunk` per query (keyset pagination)."""
+def _chunks(
+    session: Session, stmt: Select[Any], key: Any, chunk: int | None
+) -> Iterator[Sequence[Any]]:
+    """The rows of `stmt` in primary-key order, `chunk` per query (keyset pagination;
+    QINQING_REPORT_QUERY_CHUNK)."""
+    chunk = chunk or get_settings().report_query_chunk
     last: int | None = None
     while True:
         page = stmt if last is None else stmt.where(key > last)
@@ -405,7 +409,7 @@ LEDGER_COLUMNS = (
 )
 
 
-def ledger_rows(session: Session, period: Period, chunk: int = CHUNK) -> Iterator[LedgerRow]:
+def ledger_rows(session: Session, period: Period, chunk: int | None = None) -> Iterator[LedgerRow]:
     """One row per payout item of the period, in item order, the account masked:
     date, batch, item, policy, USCC, payee, district, industry, bank, account, amount, offset,
     net, state, bank reference."""
@@ -451,7 +455,9 @@ def ledger_rows(session: Session, period: Period, chunk: int = CHUNK) -> Iterato
         )
 
 
-def exception_items(session: Session, period: Period, chunk: int = CHUNK) -> Iterator[LedgerRow]:
+def exception_items(
+    session: Session, period: Period, chunk: int | None = None
+) -> Iterator[LedgerRow]:
     """Returned and failed items of the period: date, item, policy, USCC, payee, district,
     account, amount, state, attempts, reason code, reason, bank reference."""
     stmt = (
@@ -510,7 +516,7 @@ def _mismatch_filter(period: Period) -> list[ColumnElement[bool]]:
     return where
 
 
-def mismatches(session: Session, period: Period, chunk: int = CHUNK) -> Iterator[LedgerRow]:
+def mismatches(session: Session, period: Period, chunk: int | None = None) -> Iterator[LedgerRow]:
     """Reconciliation exceptions recorded in the period (for one policy: those of its items):
     found at, statement, line, kind, item, policy, USCC, bank reference, amount, expected,
     difference, detail, resolved at, resolved by."""

@@ -44,7 +44,6 @@ reconciling the same file again records nothing (the first run is in the audit t
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -59,11 +58,13 @@ from sqlmodel import Session, col
 from payouts.approval import check_reason
 from payouts.errors import AlreadyResolved, PayoutNotFound
 from payouts.models import (
+    ITEM_KEY,
     ExceptionKind,
     ItemState,
     PayoutItem,
     ReconciliationException,
     StatementLineRecord,
+    item_key,
 )
 from payouts.statement import StatementLine, read_statement
 from subsidy import localtime
@@ -74,8 +75,7 @@ from subsidy.settings import get_settings
 
 RECONCILE = "payouts.reconcile"
 RESOLVE = "reconciliation.resolve"
-KEY = re.compile(r"QQ-P([0-9]{10})")
-"""`PayoutItem.idempotency_key`: the item's id, ten digits."""
+KEY = ITEM_KEY
 
 
 class _Item(NamedTuple):
@@ -86,7 +86,7 @@ class _Item(NamedTuple):
 
     @property
     def key(self) -> str:
-        return f"QQ-P{self.id:010d}"
+        return item_key(self.id)
 
 
 class _StatementFile(NamedTuple):
@@ -379,7 +379,7 @@ def _missing(
             reference=reference,
             amount=None,
             expected=net,
-            detail=f"QQ-P{item_id:010d} was paid on {paid_on} here; the statement has no payment",
+            detail=f"{item_key(item_id)} was paid on {paid_on} here; the statement has no payment",
         )
         for item_id, net, reference, paid_on in session.execute(query)
         if item_id not in seen

@@ -37,7 +37,7 @@ from payouts.gateways import (
     PaymentInstruction,
     TransientBankError,
 )
-from payouts.models import BatchState, ItemState, PayoutBatch, PayoutItem, item_key
+from payouts.models import BatchState, ItemState, PayoutBatch, PayoutItem, item_id_of, item_key
 from subsidy import bulk
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
@@ -353,7 +353,7 @@ def apply_returns(session: Session, results: Sequence[ItemResult], *, now: dt.da
 
 
 def _item_id(key: str) -> int:
-    return int(key.removeprefix("QQ-P"))
+    return item_id_of(key)
 
 
 def _pay(item: PayoutItem, result: ItemResult, now: dt.datetime) -> None:

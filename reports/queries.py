@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from payouts.models import ItemState, PayoutItem, ReconciliationException
+from payouts.models import ItemState, PayoutItem, ReconciliationException, batch_ref, item_key
 from policies.models import Policy
 from subsidy import localtime
 from subsidy.db import Money
@@ -438,8 +438,8 @@ def ledger_rows(session: Session, period: Period, chunk: int | None = None) -> I
     ) in _chunks(session, stmt, ITEM.c.id, chunk):
         yield (
             _item_date(paid_on, updated_at),
-            f"QQ-B{batch_id:08d}",
-            f"QQ-P{item_id:010d}",
+            batch_ref(batch_id),
+            item_key(item_id),
             policy_id,
             uscc,
             payee,
@@ -484,7 +484,7 @@ def exception_items(
         item_id, paid_on, updated_at, policy_id, uscc, payee, district, account, *rest = row
         yield (
             _item_date(paid_on, updated_at),
-            f"QQ-P{item_id:010d}",
+            item_key(item_id),
             policy_id,
             uscc,
             payee,
@@ -549,7 +549,7 @@ def mismatches(session: Session, period: Period, chunk: int | None = None) -> It
             statement,
             line,
             kind,
-            f"QQ-P{item_id:010d}" if item_id is not None else None,
+            item_key(item_id) if item_id is not None else None,
             policy_id,
             uscc,
             reference,

@@ -28,7 +28,7 @@ from policies.service import current_document
 from policies.validity import out_of_force
 from subsidy.audit import service as audit
 from subsidy.ledger import service as ledger
-from subsidy.redemption import repository
+from subsidy.redemption import repository, risk
 from subsidy.redemption.errors import (
     AlreadyRedeemed,
     BudgetExhausted,
@@ -71,7 +71,9 @@ def redeem(
         policy_version=published.version,
         group_key=document.group,
         amount=amount,
-        status=initial_status(session, uscc, amount, document),
+        status=risk.initial_status(
+            amount, document.review_threshold, flagged=repository.flagged(session, uscc)
+        ),
         idempotency_key=idempotency_key,
         changed_by=f"enterprise:{uscc}",
     )
@@ -132,17 +134,6 @@ def _promised(redemption: Redemption) -> list[ledger.Move]:
         redemption.amount,
         approved=redemption.status == RedemptionStatus.APPROVED,
     )
-
-
-def initial_status(
-    session: Session, uscc: str, amount: Decimal, document: PolicyDocument
-) -> RedemptionStatus:
-    """Approved at once unless a risk rule holds it: an amount above the policy's review
-    threshold, or a firm flagged for review."""
-    above = document.review_threshold is not None and amount > document.review_threshold
-    if above or repository.flagged(session, uscc):
-        return RedemptionStatus.HELD
-    return RedemptionStatus.APPROVED
 
 
 def _store_in_one_statement(session: Session, redemption: Redemption, budget: Decimal) -> None:

@@ -36,7 +36,6 @@ from payouts import (
     statements,
 )
 from payouts.models import ExceptionKind, ItemState
-from payouts.redemptions import actor
 from payouts.schemas import (
     AccountIn,
     BatchOut,
@@ -72,10 +71,6 @@ FlagReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_PAGE)]
 
 
-def _by(me: Principal) -> str:
-    return actor(me.role, me.subject)
-
-
 def _offset(page: int | None, limit: int) -> int:
     return (page - 1) * limit if page else 0
 
@@ -88,7 +83,7 @@ def start_run(body: RunIn, me: Finance, session: DbSession, background: Backgrou
     """Start a payout run as `qinqing payouts run` does: gather every approved redemption into
     batches per bank and pay them. 202: follow it at /payout-runs/{id}; 409 while another run
     is still gathering."""
-    started = launch.start(session, by=_by(me), batch_size=body.batch_size)
+    started = launch.start(session, by=me.actor, batch_size=body.batch_size)
     found = runs.progress(session, started.run_id)
     if started.run_after_answer is not None:
         background.add_task(started.run_after_answer)
@@ -124,7 +119,7 @@ def upload_statement(file: UploadFile, me: Finance, session: DbSession) -> State
     """Reconcile a bank statement (CSV or XLSX, the layout `qinqing payouts reconcile` reads):
     the lines matched and the exceptions raised. The same file again records nothing (its
     first reconciliation is answered, `repeated`). 422 `bad-statement` lists every problem."""
-    done = statements.reconcile_upload(session, file.filename, file.file.read(), by=_by(me))
+    done = statements.reconcile_upload(session, file.filename, file.file.read(), by=me.actor)
     found = statements.statement(session, statements.digest_of(done))
     return StatementOut.of(found, repeated=done.repeated)
 
@@ -174,7 +169,7 @@ def waiting_for_account(
 def enter_account(uscc: Uscc, body: AccountIn, me: Finance, session: DbSession) -> PayeeAccountOut:
     """Enter the receiving account of a firm whose approved redemptions wait for one; another
     finance user confirms it before any run pays to it."""
-    return PayeeAccountOut.of(accounts.enter(session, uscc, body.account, by=_by(me)))
+    return PayeeAccountOut.of(accounts.enter(session, uscc, body.account, by=me.actor))
 
 
 @router.post(
@@ -182,7 +177,7 @@ def enter_account(uscc: Uscc, body: AccountIn, me: Finance, session: DbSession) 
 )
 def confirm_account(uscc: Uscc, me: Finance, session: DbSession) -> PayeeAccountOut:
     """Confirm another finance user's entry (403 `maker-checker` for your own)."""
-    return PayeeAccountOut.of(accounts.confirm(session, uscc, by=_by(me)))
+    return PayeeAccountOut.of(accounts.confirm(session, uscc, by=me.actor))
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -266,7 +261,7 @@ def list_redemptions(
 )
 def approve(redemption_id: RowId, me: Officer, session: DbSession) -> ReviewedRedemptionOut:
     """held -> approved, by an officer other than its maker (403 `maker-checker`)."""
-    return ReviewedRedemptionOut.of(approval.approve(session, redemption_id, by=_by(me)))
+    return ReviewedRedemptionOut.of(approval.approve(session, redemption_id, by=me.actor))
 
 
 @router.post(
@@ -275,7 +270,7 @@ def approve(redemption_id: RowId, me: Officer, session: DbSession) -> ReviewedRe
 def reverse(redemption_id: RowId, body: ReverseIn, me: Officer, session: DbSession) -> ReversalOut:
     """Reverse a redemption for a reason: its budget is released; money already paid becomes
     owed by the firm (a clawback). 409 while it is being paid, or when already reversed."""
-    done = reversal.reverse(session, redemption_id, body.reason, by=_by(me))
+    done = reversal.reverse(session, redemption_id, body.reason, by=me.actor)
     return ReversalOut.of(done)
 
 
@@ -288,7 +283,7 @@ def correct_account(
     redemption_id: RowId, body: AccountIn, me: Finance, session: DbSession
 ) -> ReviewedRedemptionOut:
     """Correct the bank account of a returned redemption; another finance user releases it."""
-    done = retry.correct_account(session, redemption_id, body.account, by=_by(me))
+    done = retry.correct_account(session, redemption_id, body.account, by=me.actor)
     return ReviewedRedemptionOut.of(done)
 
 
@@ -299,7 +294,7 @@ def correct_account(
 )
 def release(redemption_id: RowId, me: Finance, session: DbSession) -> ReviewedRedemptionOut:
     """returned -> approved, to be paid by the next payout run; not by whoever corrected it."""
-    return ReviewedRedemptionOut.of(retry.release(session, redemption_id, by=_by(me)))
+    return ReviewedRedemptionOut.of(retry.release(session, redemption_id, by=me.actor))
 
 
 # --- firm flags ------------------------------------------------------------------------------
@@ -313,13 +308,13 @@ def list_flags(_: FlagReader, session: DbSession) -> list[FlagOut]:
 @router.put("/firm-flags/{uscc}", response_model=FlagOut)
 def flag_firm(uscc: Uscc, body: FlagIn, me: Officer, session: DbSession) -> FlagOut:
     """Flag a firm for review (or change the reason): its new redemptions are held."""
-    return FlagOut.of(approval.flag(session, uscc, body.reason, by=_by(me)))
+    return FlagOut.of(approval.flag(session, uscc, body.reason, by=me.actor))
 
 
 @router.delete("/firm-flags/{uscc}", status_code=204)
 def unflag_firm(uscc: Uscc, me: Officer, session: DbSession) -> Response:
     """Lift a firm's flag; redemptions already held stay held until approved."""
-    approval.unflag(session, uscc, by=_by(me))
+    approval.unflag(session, uscc, by=me.actor)
     return Response(status_code=204)
 
 
@@ -353,7 +348,7 @@ def list_exceptions(
 def resolve_exception(
     exception_id: RowId, body: ResolveIn, me: Finance, session: DbSession
 ) -> ExceptionOut:
-    return ExceptionOut.of(reconcile.resolve(session, exception_id, body.note, by=_by(me)))
+    return ExceptionOut.of(reconcile.resolve(session, exception_id, body.note, by=me.actor))
 
 
 @router.get("/ledger/check", response_model=LedgerCheckOut)

@@ -109,7 +109,7 @@ def build(extra_checks: Sequence[ExtraCheck] = ()) -> typer.Typer:
                 in_force = catalogs.current(session)
                 document = load_path_checked(file, catalog=in_force)
                 approved = service.approve(document, file.name, extra_checks, catalog=in_force)
-                published = service.publish(session, approved, by=by)
+                published = service.publish(session, approved, by=_officer(by))
         version = published.version
         if published.created:
             console.print(f"[green]published[/green] {version.policy_id} version {version.version}")

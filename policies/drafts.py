@@ -26,6 +26,7 @@ from policies.errors import (
 from policies.models import DraftFormat, PolicyDraft
 from policies.service import ExtraCheck, Publication
 from policies.testing import TestResult, run_tests
+from subsidy.actors import person
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
 from subsidy.registry import catalog as catalogs
@@ -55,9 +56,9 @@ def create(session: Session, text: str, fmt: DraftFormat, *, by: str) -> PolicyD
         policy_id=policy_id,
         format=fmt,
         text=text,
-        created_by=by,
+        created_by=person(by),  # the person; the trail keeps the actor
         created_at=now,
-        updated_by=by,
+        updated_by=person(by),
         updated_at=now,
     )
     session.add(draft)
@@ -82,7 +83,7 @@ def replace(
     draft.policy_id = policy_id
     draft.format = fmt
     draft.text = text
-    draft.updated_by = by
+    draft.updated_by = person(by)
     draft.updated_at = utcnow()
     session.flush()
     _audit(session, draft, "policy.draft.update", by, before=before)

@@ -43,7 +43,6 @@ from policies.schemas import (
     VersionOut,
 )
 from policies.service import ExtraCheck
-from subsidy.actors import actor
 from subsidy.api.openapi import answers
 from subsidy.api.paging import MAX_SIZE, PageNumber, PageSize, Paging, with_total
 from subsidy.api.params import PolicyId, PolicyIdQuery, RowId, Version, control_in_text
@@ -181,7 +180,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     ) -> SavedDraftOut:
         """Store a draft (it may still have problems: its validation lists them). Text that is
         not a YAML or JSON mapping is refused with the line and column of the error."""
-        draft = drafts.create(session, document.text, document.format, by=me.subject)
+        draft = drafts.create(session, document.text, document.format, by=me.actor)
         response.headers["Location"] = f"{PREFIX}/policy-drafts/{draft.id}"
         return saved(draft, session)
 
@@ -215,7 +214,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         draft_id: RowId, me: Officer, document: Document, session: DbSession
     ) -> SavedDraftOut:
         """Replace the draft's text (refused once it is published)."""
-        draft = drafts.replace(session, draft_id, document.text, document.format, by=me.subject)
+        draft = drafts.replace(session, draft_id, document.text, document.format, by=me.actor)
         return saved(draft, session)
 
     @router.post("/policy-drafts/{draft_id}/validate", response_model=ValidationOut)
@@ -250,7 +249,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         """Check, test and publish the draft as the policy's next version (201). If the document
         is the latest version already, 200 and nothing new. Not publishable: 422 with every
         issue, and nothing is stored."""
-        published = drafts.publish(session, draft_id, extra_checks, by=me.subject)
+        published = drafts.publish(session, draft_id, extra_checks, by=me.actor)
         version = published.version
         location = f"{PREFIX}/policies/{version.policy_id}/versions/{version.version}"
         response.headers["Location"] = location
@@ -326,7 +325,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
             session: DbSession,
             response: Response,
         ) -> ActionRequestOut:
-            found = lifecycle.request(session, policy_id, action, reason=body.reason, by=_actor(me))
+            found = lifecycle.request(session, policy_id, action, reason=body.reason, by=me.actor)
             response.headers["Location"] = f"{PREFIX}/policy-action-requests/{found.id}"
             return ActionRequestOut.of(found)
 
@@ -355,7 +354,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     def confirm(request_id: RowId, me: Officer, session: DbSession) -> ConfirmedOut:
         """Make the requested change, as an officer other than the requester (403
         maker-checker otherwise, whatever the role the same person holds)."""
-        found, policy = lifecycle.confirm(session, request_id, by=_actor(me))
+        found, policy = lifecycle.confirm(session, request_id, by=me.actor)
         return ConfirmedOut(request=ActionRequestOut.of(found), policy=PolicyOut.of(policy))
 
     @router.post(
@@ -365,10 +364,6 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     )
     def withdraw(request_id: RowId, me: Officer, session: DbSession) -> ActionRequestOut:
         """The requester takes the request back; the policy stays as it is."""
-        return ActionRequestOut.of(lifecycle.withdraw(session, request_id, by=_actor(me)))
+        return ActionRequestOut.of(lifecycle.withdraw(session, request_id, by=me.actor))
 
     return router
-
-
-def _actor(me: Principal) -> str:
-    return actor(me.role, me.subject)

@@ -21,6 +21,7 @@ from policies.document import PolicyDocument, canonical_json, content_hash, load
 from policies.errors import Issue, PolicyDocumentError, PolicyError
 from policies.models import Policy, PolicyState, PolicyVersion
 from policies.testing import TestResult, run_tests
+from subsidy.actors import person
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
 from subsidy.registry.catalog import BUILTIN, Catalog
@@ -127,7 +128,7 @@ def publish(session: Session, approved: Approved, *, by: str) -> Publication:
         content_hash=digest,
         document=canonical_json(document),
         published_at=now,
-        published_by=by,
+        published_by=person(by),  # the person; the trail keeps the actor
     )
     session.add(version)
     session.flush()

@@ -47,10 +47,6 @@ class _InvalidFilter(ProblemError):
         super().__init__("see errors", cause=exc, errors=[{"field": field, "message": str(exc)}])
 
 
-def _by(me: Principal) -> str:
-    return f"{me.role}:{me.subject}"
-
-
 @router.get(
     "/disbursements.xlsx",
     response_class=Response,
@@ -73,7 +69,7 @@ def disbursements_xlsx(
     in Chinese (the default) or English."""
     period = Period(date_from, date_to, policy)
     try:
-        done = service.export_disbursements(session, period, _by(me), lang)
+        done = service.export_disbursements(session, period, me.actor, lang)
     except ReportError as exc:
         raise _InvalidFilter(exc) from exc
     if isinstance(done, service.Queued):

@@ -17,7 +17,7 @@ AUTOMATIC_GRANT = "system:automatic-grant"
 PAYOUTS = "system:payouts"
 """Gathers and settles payout batches (`payouts.service`)."""
 DEMO = "system:demo"
-"""Issues the demo's sign-in links (`qinqing demo`)."""
+"""Publishes the demo's policies and issues its sign-in links (`qinqing demo`)."""
 AUDIT_MIGRATION = "system:migration-0013"
 """Sealed the audit chain when migration 0013 keyed it (`subsidy.audit.service`)."""
 
@@ -25,8 +25,14 @@ SYSTEM_ACTORS = (AUTOMATIC_GRANT, PAYOUTS, DEMO, AUDIT_MIGRATION)
 
 
 def actor(role: str, subject: str) -> str:
-    """How an officer or finance user is named in `changed_by` and in the audit trail."""
+    """How a person acting in a role is named in `changed_by` and in the audit trail. A caller
+    with a Principal uses `Principal.actor` (`subsidy.auth`), which is this."""
     return f"{role}:{subject}"
+
+
+def firm(uscc: str) -> str:
+    """A firm acting for itself (a one-click redemption): `enterprise:<uscc>`."""
+    return actor("enterprise", uscc)
 
 
 def person(actor_name: str) -> str:

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 import jwt
 
+from subsidy import actors
 from subsidy.errors import QinqingError
 from subsidy.registry.uscc import is_valid as is_valid_uscc
 from subsidy.settings import Settings
@@ -52,6 +53,12 @@ class Principal:
     role: Role
     uscc: str | None = None
     """The firm an enterprise token speaks for; None for every other role."""
+
+    @property
+    def actor(self) -> str:
+        """The caller as the audit trail and `changed_by` name it: `officer:li.wei` (the one
+        convention, `subsidy.actors`; the system acts under `actors.SYSTEM_ACTORS`)."""
+        return actors.actor(self.role, self.subject)
 
 
 def check_firm(role: Role, uscc: str | None) -> None:

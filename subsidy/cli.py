@@ -22,7 +22,7 @@ from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
 from reports import cli as reports_cli
-from subsidy import db, jobs, workers
+from subsidy import actors, db, jobs, workers
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
@@ -360,7 +360,7 @@ def _publish_examples() -> None:
         for file in files:
             document = load_path(Path(str(file)))
             approved = policy_service.approve(document, file.name, checks, catalog=in_force)
-            policy_service.publish(session, approved, by="demo")
+            policy_service.publish(session, approved, by=actors.DEMO)
             progress.advance(1)
     console.print(f"published {len(files)} example policies")
 

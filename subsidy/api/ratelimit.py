@@ -25,6 +25,7 @@ from typing import Annotated, Protocol, get_args
 import redis.asyncio as redis
 from fastapi import Depends, Request
 
+from subsidy import actors
 from subsidy.api.problems import RateLimited
 from subsidy.api.security import caller_if_any
 from subsidy.auth import Principal, Role
@@ -171,8 +172,8 @@ def client_of(request: Request, principal: Principal | None) -> str:
     if principal is None:
         return f"address:{request.client.host if request.client else 'unknown'}"
     if principal.role is Role.ENTERPRISE and principal.uscc is not None:
-        return f"enterprise:{principal.uscc}"
-    return f"{principal.role}:{principal.subject}"
+        return actors.firm(principal.uscc)  # the firm's bucket, whoever of it signs in
+    return principal.actor
 
 
 async def check(request: Request, limit: Limit, principal: Principal | None) -> None:

@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from subsidy.actors import actor
 from subsidy.api.openapi import answers
 from subsidy.api.paging import MAX_SIZE, PageNumber, PageSize, Paging, with_total
 from subsidy.api.security import DbSession, allow
@@ -50,7 +49,7 @@ def declare(
     """Declare the sources `text` names as the next version (201), or nothing when it declares
     what is in force (200); refused (422, nothing written) with every problem: the document's,
     or a column a published policy reads that it would remove or retype."""
-    declared = service.declare(session, body.text, body.document, by=actor(me.role, me.subject))
+    declared = service.declare(session, body.text, body.document, by=me.actor)
     if not declared.created:
         response.status_code = 200
     return DeclaredOut.of_declared(declared)

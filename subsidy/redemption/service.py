@@ -26,6 +26,7 @@ from policies.explain import ClauseResult, explain, registered_firm
 from policies.models import PolicyState
 from policies.service import current_document
 from policies.validity import out_of_force
+from subsidy import actors
 from subsidy.audit import service as audit
 from subsidy.ledger import service as ledger
 from subsidy.redemption import repository, risk
@@ -75,7 +76,7 @@ def redeem(
             amount, document.review_threshold, flagged=repository.flagged(session, uscc)
         ),
         idempotency_key=idempotency_key,
-        changed_by=f"enterprise:{uscc}",
+        changed_by=actors.firm(uscc),
     )
     if session.connection().dialect.name != "postgresql":
         # No savepoint here: pysqlite's SAVEPOINT, opened before its own BEGIN, commits the
@@ -152,7 +153,7 @@ def _store_in_one_statement(session: Session, redemption: Redemption, budget: De
 
 
 def _actor(redemption: Redemption) -> str:
-    return f"enterprise:{redemption.uscc}"
+    return actors.firm(redemption.uscc)
 
 
 def _audited(redemption: Redemption) -> dict[str, object]:

@@ -20,7 +20,6 @@ from starlette.background import BackgroundTask
 from payouts import accounts, launch, queries, runs, statements
 from payouts import errors as payout_errors
 from payouts.gateways.errors import BankFileError
-from payouts.redemptions import actor
 from subsidy.api.params import RowId, Uscc
 from subsidy.api.security import DbSession
 from subsidy.auth import Principal, Role
@@ -75,7 +74,7 @@ def run_list(request: Request, me: PayoutReader, session: DbSession) -> HTMLResp
 def start_run(request: Request, me: Finance, session: DbSession) -> Response:
     """Start a payout run (as `qinqing payouts run`) and follow it on its page."""
     try:
-        started = launch.start(session, by=actor(me.role, me.subject))
+        started = launch.start(session, by=me.actor)
     except payout_errors.PayoutError as exc:
         return _refused(request, me, session, exc, "/finance/runs")
     run = started.run_after_answer
@@ -142,7 +141,7 @@ def upload_statement(
     the form again with every problem located (nothing recorded)."""
     try:
         done = statements.reconcile_upload(
-            session, statement.filename, statement.file.read(), by=actor(me.role, me.subject)
+            session, statement.filename, statement.file.read(), by=me.actor
         )
     except BankFileError as exc:
         session.rollback()
@@ -201,7 +200,7 @@ def enter_account(
     session: DbSession,
     account: Annotated[str, Form(min_length=8, max_length=64)],
 ) -> Response:
-    by = actor(me.role, me.subject)
+    by = me.actor
     return _account_step(
         request, me, session, lambda: accounts.enter(session, uscc, account, by=by), "entered"
     )
@@ -210,7 +209,7 @@ def enter_account(
 @router.post("/finance/accounts/{uscc}/confirm", dependencies=[Csrf])
 def confirm_account(request: Request, uscc: Uscc, me: Finance, session: DbSession) -> Response:
     """Confirm another finance user's entry: the next payout run pays the firm to it."""
-    by = actor(me.role, me.subject)
+    by = me.actor
     return _account_step(
         request, me, session, lambda: accounts.confirm(session, uscc, by=by), "confirmed"
     )

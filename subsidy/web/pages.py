@@ -21,7 +21,6 @@ from matching import preview as previewing
 from matching.service import compile_issues
 from payouts import approval, queries, receipts, reconcile, retry
 from payouts import errors as payout_errors
-from payouts.redemptions import actor
 from policies import drafts, lifecycle
 from policies import service as policy_service
 from policies.errors import NotRequesterError, PolicyDocumentError, PolicyError, SameOfficerError
@@ -323,7 +322,7 @@ def request_policy_change(
     action = next((a for a in PolicyAction if a == verb), None)
     if action is None:
         return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
-    by = actor(me.role, me.subject)
+    by = me.actor
     return _policy_step(
         request,
         me,
@@ -338,7 +337,7 @@ def confirm_policy_change(
     request: Request, request_id: RowId, me: Officer, session: DbSession
 ) -> Response:
     """Make the requested change, as an officer other than the one who asked."""
-    by = actor(me.role, me.subject)
+    by = me.actor
     return _policy_step(
         request,
         me,
@@ -352,7 +351,7 @@ def confirm_policy_change(
 def withdraw_policy_change(
     request: Request, request_id: RowId, me: Officer, session: DbSession
 ) -> Response:
-    by = actor(me.role, me.subject)
+    by = me.actor
     return _policy_step(
         request,
         me,
@@ -403,7 +402,7 @@ def new_draft(
 ) -> Response:
     """A new draft: the blank template, or the latest version of policy `start` as YAML."""
     text = (views.latest_as_yaml(session, start) if start else None) or views.BLANK
-    draft = drafts.create(session, text, DraftFormat.YAML, by=me.subject)
+    draft = drafts.create(session, text, DraftFormat.YAML, by=me.actor)
     return _back(f"/officer/drafts/{draft.id}")
 
 
@@ -468,7 +467,7 @@ def draft_action(
     try:
         draft = drafts.get(session, draft_id)
         if draft.published_version is None:
-            draft = drafts.replace(session, draft_id, text, draft.format, by=me.subject)
+            draft = drafts.replace(session, draft_id, text, draft.format, by=me.actor)
         if action == "save":
             issues = drafts.validate(draft, [compile_issues], catalog=catalogs.current(session))
             return _partial(request, me, saved=True, issues=issues)
@@ -481,7 +480,7 @@ def draft_action(
             report = previewing.preview(session, get_settings().data_dir, checked.document, day)
             chart = views.bars(report.by_district.to_dicts())
             return _partial(request, me, preview=report, chart=chart)
-        published = drafts.publish(session, draft_id, [compile_issues], by=me.subject)
+        published = drafts.publish(session, draft_id, [compile_issues], by=me.actor)
         return _partial(request, me, published=published)
     except PolicyDocumentError as exc:
         session.rollback()
@@ -520,7 +519,7 @@ def approve(request: Request, redemption_id: RowId, me: Officer, session: DbSess
         request,
         me,
         session,
-        lambda: approval.approve(session, redemption_id, by=actor(me.role, me.subject)),
+        lambda: approval.approve(session, redemption_id, by=me.actor),
         "approved",
     )
 
@@ -533,7 +532,7 @@ def correct_account(
     session: DbSession,
     account: Annotated[str, Form(min_length=8, max_length=64)],
 ) -> Response:
-    by = actor(me.role, me.subject)
+    by = me.actor
     return _payout_action(
         request,
         me,
@@ -546,7 +545,7 @@ def correct_account(
 @router.post("/review/{redemption_id}/release", dependencies=[Csrf])
 def release(request: Request, redemption_id: RowId, me: Finance, session: DbSession) -> Response:
     """returned -> approved, by a finance user other than whoever corrected the account."""
-    by = actor(me.role, me.subject)
+    by = me.actor
     return _payout_action(
         request, me, session, lambda: retry.release(session, redemption_id, by=by), "released"
     )
@@ -628,7 +627,7 @@ def resolve(
     note: Annotated[str, Form(min_length=1, max_length=500)],
 ) -> Response:
     try:
-        reconcile.resolve(session, exception_id, note, by=actor(me.role, me.subject))
+        reconcile.resolve(session, exception_id, note, by=me.actor)
     except payout_errors.PayoutError as exc:
         session.rollback()
         context = {"refusal": exc.message_in(language(request)), "back": "/finance/exceptions"}
@@ -676,9 +675,7 @@ def disbursements_report(
         return _reports_page(request, me, session, form, errors, status=422)
     period = form.period()
     try:
-        done = report_service.export_disbursements(
-            session, period, actor(me.role, me.subject), language(request)
-        )
+        done = report_service.export_disbursements(session, period, me.actor, language(request))
     except ReportError as exc:
         session.rollback()
         errors = views.report_refusal(exc, period, language(request))

@@ -106,8 +106,11 @@ def test_a_draft_is_stored_exactly_as_sent_with_its_validation(
     assert [d["id"] for d in listed] == [draft["id"]]
     assert "text" not in listed[0]
     assert client.get("/api/v1/policy-drafts?policy_id=other", headers=officer()).json() == []
+    # The trail names the actor as every other domain does (issue 17: it said "officer-tester"
+    # for a draft or a publish and "officer:officer-tester" for an approval); the draft's and
+    # the version's `*_by` keep the person.
     assert audit_trail(app_env) == [
-        ("policy.draft.create", "officer-tester", f"policy-draft:{draft['id']}")
+        ("policy.draft.create", "officer:officer-tester", f"policy-draft:{draft['id']}")
     ]
 
 
@@ -350,11 +353,11 @@ def test_publishing_the_same_draft_twice_stores_one_version(
         == 1
     )
     assert [(a, who) for a, who, _ in audit_trail(app_env)] == [
-        ("policy.draft.create", "officer-tester"),
-        ("policy.publish", "officer-tester"),
-        ("policy.draft.published", "officer-tester"),
-        ("policy.draft.create", "officer-tester"),
-        ("policy.draft.published", "officer-tester"),
+        ("policy.draft.create", "officer:officer-tester"),
+        ("policy.publish", "officer:officer-tester"),
+        ("policy.draft.published", "officer:officer-tester"),
+        ("policy.draft.create", "officer:officer-tester"),
+        ("policy.draft.published", "officer:officer-tester"),
     ]
     refused = client.put(
         f"/api/v1/policy-drafts/{draft['id']}", content=UI, headers=officer() | YAML

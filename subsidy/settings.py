@@ -130,6 +130,11 @@ class Settings(BaseSettings):
         description="The declared text column of a uscc-keyed source that holds each firm's "
         "e-mail address; required with the smtp sender outside development",
     )
+    mail_language_column: str = Field(
+        default="",
+        description="Optional: a declared text column of a uscc-keyed source with each firm's "
+        "language (zh or en); a firm whose language is en reads English first",
+    )
     mail_retry_seconds: float = Field(
         default=60.0,
         gt=0,

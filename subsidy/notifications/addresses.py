@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from subsidy.errors import ConfigurationError
+from subsidy.i18n import LANGUAGES, Language
 from subsidy.notifications.models import Undelivered
 from subsidy.registry import catalog as registry_catalog
 from subsidy.registry import service as registry_service
@@ -40,6 +41,8 @@ class Contact:
     address: str | None = None
     problem: Undelivered | None = None
     reason: str | None = None
+    languages: tuple[Language, ...] = LANGUAGES
+    """Chinese first, unless the firm's language (QINQING_MAIL_LANGUAGE_COLUMN) is English."""
 
 
 class InvalidAddress(ValueError):
@@ -85,49 +88,66 @@ def hidden(reply: str) -> str:
 
 
 class AddressBook:
-    """The firms' addresses in the declared column `column` (QINQING_MAIL_ADDRESS_COLUMN)."""
+    """The firms' addresses in the declared column `column` (QINQING_MAIL_ADDRESS_COLUMN), and
+    their languages in `language_column` when one is named (QINQING_MAIL_LANGUAGE_COLUMN)."""
 
-    def __init__(self, column: str) -> None:
+    def __init__(self, column: str, language_column: str = "") -> None:
         self.column = column
+        self.language_column = language_column
 
     def check(self, catalog: Catalog) -> None:
-        """The column must be a text column of a uscc-keyed source in force: else nobody could
+        """The columns must be text columns of uscc-keyed sources in force: else nobody could
         be reached, which is a setting to correct, not a notice to mark undelivered."""
-        variable = "QINQING_MAIL_ADDRESS_COLUMN"
         if not self.column:
             raise ConfigurationError(
-                f"{variable} is not set: name the declared text column that holds each firm's "
-                "e-mail address"
+                "QINQING_MAIL_ADDRESS_COLUMN is not set: name the declared text column that "
+                "holds each firm's e-mail address"
             )
-        for source in catalog.firm_sources():
-            for column in source.columns:
-                if column.name == self.column and column.kind is Kind.TEXT:
-                    return
-                if column.name == self.column:
-                    raise ConfigurationError(
-                        f"{variable}: the column {self.column!r} of source {source.name!r} is "
-                        f"{column.kind.value}, not text"
-                    )
-        declared = ", ".join(c.name for s in catalog.firm_sources() for c in s.columns)
-        raise ConfigurationError(
-            f"{variable}: no uscc-keyed declared source has a column {self.column!r} "
-            f"(declaration version {catalog.version}; firm columns declared: "
-            f"{declared or 'none'}); declare it (`qinqing registry declare`) and import it"
-        )
+        _check_text_column(catalog, self.column, "QINQING_MAIL_ADDRESS_COLUMN")
+        if self.language_column:
+            _check_text_column(catalog, self.language_column, "QINQING_MAIL_LANGUAGE_COLUMN")
 
     def reader(self, session: Session) -> AddressReader:
         catalog = registry_catalog.current(session)
         self.check(catalog)
-        return AddressReader(session, catalog, self.column)
+        return AddressReader(session, catalog, self.column, self.language_column)
+
+
+def _check_text_column(catalog: Catalog, name: str, variable: str) -> None:
+    for source in catalog.firm_sources():
+        for column in source.columns:
+            if column.name == name and column.kind is Kind.TEXT:
+                return
+            if column.name == name:
+                raise ConfigurationError(
+                    f"{variable}: the column {name!r} of source {source.name!r} is "
+                    f"{column.kind.value}, not text"
+                )
+    declared = ", ".join(c.name for s in catalog.firm_sources() for c in s.columns)
+    raise ConfigurationError(
+        f"{variable}: no uscc-keyed declared source has a column {name!r} (declaration "
+        f"version {catalog.version}; firm columns declared: {declared or 'none'}); declare it "
+        "(`qinqing registry declare`) and import it"
+    )
+
+
+def languages_for(value: object) -> tuple[Language, ...]:
+    """The order a firm reads its notice in: English first for `en` (`en-GB`, `English`),
+    else Chinese first."""
+    said = str(value or "").strip().lower()
+    return ("en", "zh") if said.startswith("en") else LANGUAGES
 
 
 class AddressReader:
     """Contacts read in one session under one catalog (each firm read once)."""
 
-    def __init__(self, session: Session, catalog: Catalog, column: str) -> None:
+    def __init__(
+        self, session: Session, catalog: Catalog, column: str, language_column: str = ""
+    ) -> None:
         self._session = session
         self._catalog = catalog
         self._column = column
+        self._language_column = language_column
         self._seen: dict[str, Contact] = {}
 
     def contact(self, uscc: str) -> Contact:
@@ -145,8 +165,11 @@ class AddressReader:
         if value is None or not str(value).strip():
             reason = f"the column {self._column} is empty for this firm"
             return Contact(name, problem=Undelivered.NO_ADDRESS, reason=reason)
+        languages = (
+            languages_for(firm.get(self._language_column)) if self._language_column else LANGUAGES
+        )
         try:
-            return Contact(name, address=checked(str(value)))
+            return Contact(name, address=checked(str(value)), languages=languages)
         except InvalidAddress as exc:
             reason = f"the column {self._column}: {exc}"
             return Contact(name, problem=Undelivered.INVALID_ADDRESS, reason=reason)

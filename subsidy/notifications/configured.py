@@ -24,7 +24,7 @@ def delivering(settings: Settings) -> Delivering:
     retry = Retry(settings.mail_retry_seconds, settings.mail_max_attempts)
     if settings.notify_sender == "smtp":
         smtp = SmtpSender(settings)
-        book = AddressBook(settings.mail_address_column)
+        book = AddressBook(settings.mail_address_column, settings.mail_language_column)
         return Delivering(smtp, book, retry, f"smtp://{smtp.server} ({settings.smtp_tls})")
     path = settings.notifications_path
     return Delivering(FileSender(path), None, retry, str(path))

@@ -186,7 +186,12 @@ def deliver(
                 del messages[n.id]
                 unaddressed += 1
             else:
-                messages[n.id] = replace(messages[n.id], address=contact.address, firm=contact.name)
+                messages[n.id] = replace(
+                    messages[n.id],
+                    address=contact.address,
+                    firm=contact.name,
+                    languages=contact.languages,
+                )
     outcomes = sender.send(list(messages.values())) if messages else {}
     done = Delivery(undelivered=unaddressed)
     for p in pending:

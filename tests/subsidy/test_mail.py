@@ -49,6 +49,10 @@ sources:
         type: text
         nullable: true
         label: {zh: 联系邮箱, en: Contact e-mail}
+      language:
+        type: text
+        nullable: true
+        label: {zh: 语言, en: Language}
 """
 SCRIPTED = "<script>alert('x')</script> & Sons 有限公司"
 
@@ -79,6 +83,14 @@ class Firms:
         given.update({u: f"firm{i}@example.cn" for i, u in enumerate(self.plain)})
         return given
 
+    def csv(self, addresses: dict[str, str] | None = None) -> str:
+        """The contacts source's file: the first plain firm reads English."""
+        rows = (
+            f"{u},{a},{'en' if u == self.plain[0] else ''}\n"
+            for u, a in (addresses or self.addresses()).items()
+        )
+        return "uscc,email,language\n" + "".join(rows)
+
 
 @pytest.fixture
 def firms(app_env: Engine, data_dir: Path, tmp_path: Path) -> Firms:
@@ -87,9 +99,8 @@ def firms(app_env: Engine, data_dir: Path, tmp_path: Path) -> Firms:
     usccs = sorted(load_registry(app_env, data_dir, tmp_path / "registry", 16))
     assert len(usccs) >= 8
     chosen = Firms(usccs)
-    rows = "".join(f"{u},{a}\n" for u, a in chosen.addresses().items())
     contacts = tmp_path / "contacts.csv"
-    contacts.write_text("uscc,email\n" + rows, encoding="utf-8")
+    contacts.write_text(chosen.csv(), encoding="utf-8")
     with db.session_scope(app_env) as session:
         declare_service.declare(session, CONTACTS, "contacts.yaml", by="officer:li.wei")
     with db.session_scope(app_env) as session:
@@ -119,6 +130,7 @@ def settings_for(
         "smtp_timeout_seconds": 10,
         "mail_from": "notices@qinqing.example.cn",
         "mail_address_column": "email",
+        "mail_language_column": "language",
         "mail_journal": tmp_path / "mail-sent.jsonl",
     }
     return Settings(**(chosen | more))
@@ -129,7 +141,7 @@ def deliver(engine: Engine, settings: Settings, now: dt.datetime | None = None) 
         return service.deliver(
             session,
             SmtpSender(settings),
-            addresses=AddressBook(settings.mail_address_column),
+            addresses=AddressBook(settings.mail_address_column, settings.mail_language_column),
             retry=Retry(60, 3),
             now=now,
         )
@@ -375,9 +387,7 @@ def test_the_command_delivers_lists_the_undelivered_and_requeues_one(
     missing = rows(app_env)[firms.missing]
     corrected = data_dir.parent / "corrected.csv"
     rows_now = {**firms.addresses(), firms.missing: "found@example.cn"}
-    corrected.write_text(
-        "uscc,email\n" + "".join(f"{u},{a}\n" for u, a in rows_now.items()), encoding="utf-8"
-    )
+    corrected.write_text(firms.csv(rows_now), encoding="utf-8")
     qinqing("import", "source", "contacts", str(corrected))
     said = qinqing("notify", "--requeue", str(missing.id), "--by", "li.wei")
     assert f"notification {missing.id} is pending again" in said

@@ -176,22 +176,7 @@ def deliver(
     if sender.needs_address:
         if addresses is None:
             raise ValueError("this sender needs the firms' addresses: pass an AddressBook")
-        reader = addresses.reader(session)
-        for p in pending:
-            n = p.notification
-            contact = reader.contact(n.uscc)
-            if contact.address is None:
-                assert contact.problem is not None
-                _undelivered(n, contact.problem, contact.reason or "", now)
-                del messages[n.id]
-                unaddressed += 1
-            else:
-                messages[n.id] = replace(
-                    messages[n.id],
-                    address=contact.address,
-                    firm=contact.name,
-                    languages=contact.languages,
-                )
+        unaddressed = _address(session, addresses, pending, messages, now)
     outcomes = sender.send(list(messages.values())) if messages else {}
     done = Delivery(undelivered=unaddressed)
     for p in pending:
@@ -200,6 +185,35 @@ def deliver(
             done = done + _record(n, outcomes[messages[n.id].key], retry, now)
     session.flush()
     return done
+
+
+def _address(
+    session: Session,
+    addresses: AddressBook,
+    pending: Sequence[Pending],
+    messages: dict[int | None, Message],
+    now: dt.datetime,
+) -> int:
+    """Give each message its firm's address, name and languages; a firm without a usable
+    address has its notice recorded as undelivered and its message dropped. Returns how many."""
+    reader = addresses.reader(session)
+    unaddressed = 0
+    for p in pending:
+        n = p.notification
+        contact = reader.contact(n.uscc)
+        if contact.address is None:
+            assert contact.problem is not None
+            _undelivered(n, contact.problem, contact.reason or "", now)
+            del messages[n.id]
+            unaddressed += 1
+        else:
+            messages[n.id] = replace(
+                messages[n.id],
+                address=contact.address,
+                firm=contact.name,
+                languages=contact.languages,
+            )
+    return unaddressed
 
 
 def _record(n: Notification, outcome: Outcome, retry: Retry, now: dt.datetime) -> Delivery:

@@ -6,6 +6,7 @@ across reruns and a crash, names escaped in the HTML, both languages in every me
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -162,8 +163,9 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 
 def test_each_firm_is_told_once_through_a_plain_relay(
-    app_env: Engine, firms: Firms, tmp_path: Path
+    app_env: Engine, firms: Firms, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     with relay() as server:
         settings = settings_for(server, tmp_path)
         first = deliver(app_env, settings)
@@ -199,6 +201,10 @@ def test_each_firm_is_told_once_through_a_plain_relay(
         assert "info@xn--vhquv.xn--fiqs8s" in told  # the IDN domain as relays read it
         ids = [m["Message-ID"] for m in server.collector.messages()]
         assert len(set(ids)) == len(ids)
+        ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("subsidy"))
+        assert "notification-" in ours  # our log names notices by key, never by firm (the
+        for personal in (*firms.addresses().values(), SCRIPTED, "example.cn"):  # relay's may)
+            assert personal not in ours
         assert all(
             re.fullmatch(r"<notification-\d+\.[0-9a-f]{16}@qinqing\.example\.cn>", i) for i in ids
         )

@@ -148,8 +148,8 @@ class Settings(BaseSettings):
     )
     mail_journal: Path | None = Field(
         default=None,
-        description="The keys the relay accepted, appended before the outbox commits (a rerun "
-        "after a crash skips them); default DATA_DIR/mail-sent.jsonl",
+        description="The Message-IDs the relay accepted, appended before the outbox commits (a "
+        "rerun after a crash skips them); default DATA_DIR/mail-sent.jsonl",
     )
 
     bank_url: str = Field(

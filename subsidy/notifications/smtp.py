@@ -1,11 +1,13 @@
 """The e-mail sender: each notice through an SMTP relay (stdlib smtplib), exactly once.
 
 Once: the outbox marks a notice delivered only after the sender returns, so a crash in between
-hands the sender the same notice again. This sender appends each key the relay accepted to a
-journal (fsynced, before the next message; QINQING_MAIL_JOURNAL) and skips the keys it holds, as
-the file sender skips the keys in its file. What is left (a crash between the relay's 250 and
-the journal's write) is resent with the same Message-ID, which the recipient's system
-recognises as the same message.
+hands the sender the same notice again. This sender appends the Message-ID of each message the
+relay accepted to a journal (fsynced, before the next message; QINQING_MAIL_JOURNAL) and skips
+the messages it holds, as the file sender skips the keys in its file. The Message-ID, not the
+bare key: it also names the firm, policy and kind, so a database restored from a backup that
+hands a notification's id to another notice never has that one skipped. What is left (a crash
+between the relay's 250 and the journal's write) is resent with the same Message-ID, which the
+recipient's system recognises as the same message.
 
 A relay's reply decides a notice's outcome: 2xx delivered; 5xx refused for good (recorded as
 undelivered, `refused`); 4xx, a dropped connection or none at all deferred (tried again later).
@@ -53,8 +55,9 @@ class SmtpSender:
         return f"{self.host}:{self.port}"
 
     def send(self, messages: Sequence[Message]) -> dict[str, Outcome]:
-        outcomes: dict[str, Outcome] = {m.key: DELIVERED for m in messages if m.key in self._sent}
-        fresh = [m for m in messages if m.key not in self._sent]
+        sent = {m.key for m in messages if self._id(m) in self._sent}
+        outcomes: dict[str, Outcome] = dict.fromkeys(sent, DELIVERED)
+        fresh = [m for m in messages if m.key not in sent]
         if not fresh:
             return outcomes
         try:
@@ -82,7 +85,7 @@ class SmtpSender:
             return self._replied(message, code, reply)
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             return self._replied(message, exc.smtp_code, exc.smtp_error)
-        self._remember(message.key)
+        self._remember(self._id(message))
         log.info("notice %s accepted by %s", message.key, self.server)
         return DELIVERED
 
@@ -132,20 +135,24 @@ class SmtpSender:
                 detail="it offers no AUTH (over this connection) while QINQING_SMTP_USER is set",
             ) from None
 
-    def _remember(self, key: str) -> None:
+    def _id(self, message: Message) -> str:
+        return mail.message_id(message, self.sender)
+
+    def _remember(self, message_id: str) -> None:
         self.journal.parent.mkdir(parents=True, exist_ok=True)
         with self.journal.open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"key": key, "at": utcnow().isoformat()}) + "\n")
+            line = {"message_id": message_id, "at": utcnow().isoformat()}
+            out.write(json.dumps(line) + "\n")
             out.flush()
             os.fsync(out.fileno())  # on disk before the next message, before the outbox commits
-        self._sent.add(key)
+        self._sent.add(message_id)
 
 
 def _keys_in(journal: Path) -> set[str]:
     if not journal.exists():
         return set()
     with journal.open(encoding="utf-8") as lines:
-        return {json.loads(line)["key"] for line in lines if line.strip()}
+        return {json.loads(line)["message_id"] for line in lines if line.strip()}
 
 
 def _text(reply: bytes | str) -> str:

@@ -9,6 +9,8 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from subsidy.notifications import service
 from subsidy.notifications.addresses import AddressBook, InvalidAddress, checked
 from subsidy.notifications.errors import MailRelayError, NotUndelivered
 from subsidy.notifications.models import Notification, Undelivered
+from subsidy.notifications.senders import DELIVERED, Message
 from subsidy.notifications.service import Delivery, Retry
 from subsidy.notifications.smtp import SmtpSender
 from subsidy.registry import service as registry_service
@@ -514,3 +517,22 @@ def test_an_smtp_sender_outside_development_needs_its_settings(
     with pytest.raises(ConfigurationError, match=variable):
         Settings(**(complete | missing))  # type: ignore[arg-type]
     assert Settings(notify_sender="smtp").smtp_server == ("localhost", 587)  # development
+
+
+def test_the_journal_skips_a_message_not_a_reused_id(tmp_path: Path) -> None:
+    """A database restored from a backup may give a notification's id to another notice: the
+    journal holds Message-IDs (key, firm, policy, kind), so that one is still sent."""
+    sent = Message(
+        key="notification-1", uscc="91330100000000001X", policy_id="click-100",
+        kind="qualified", amount=Decimal("100.00"), text_zh="符合", text_en="qualifies",
+        title_zh="补贴", title_en="Subsidy", address="firm@example.cn",
+    )  # fmt: skip
+    reused = replace(sent, uscc="91330100000000002X", address="other@example.cn")
+    with relay() as server:
+        settings = settings_for(server, tmp_path)
+        assert SmtpSender(settings).send([sent]) == {sent.key: DELIVERED}
+        restarted = SmtpSender(settings)  # reads the journal
+        assert restarted.send([sent]) == {sent.key: DELIVERED}
+        assert server.collector.recipients() == ["firm@example.cn"]  # skipped, not resent
+        assert restarted.send([reused]) == {reused.key: DELIVERED}
+        assert server.collector.recipients() == ["firm@example.cn", "other@example.cn"]

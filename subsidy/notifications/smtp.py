@@ -48,7 +48,7 @@ class SmtpSender:
         self.ca_file = settings.smtp_ca_file
         self.sender = settings.mail_sender_address
         self.journal = settings.mail_journal_path
-        self._sent = _keys_in(self.journal)
+        self._sent = _ids_in(self.journal)
 
     @property
     def server(self) -> str:
@@ -67,7 +67,7 @@ class SmtpSender:
         except (OSError, smtplib.SMTPException) as exc:
             # No connection, or it dropped: what was not answered is tried again later.
             reason = f"no answer from the relay {self.server}: {_said(exc)}"
-            log.warning("mail relay %s unavailable: %s", self.server, reason)
+            log.warning("notices deferred: %s", reason)
             for message in fresh:
                 outcomes.setdefault(message.key, Deferred(reason))
         return outcomes
@@ -148,7 +148,7 @@ class SmtpSender:
         self._sent.add(message_id)
 
 
-def _keys_in(journal: Path) -> set[str]:
+def _ids_in(journal: Path) -> set[str]:
     if not journal.exists():
         return set()
     with journal.open(encoding="utf-8") as lines:

@@ -536,3 +536,19 @@ def test_the_journal_skips_a_message_not_a_reused_id(tmp_path: Path) -> None:
         assert server.collector.recipients() == ["firm@example.cn"]  # skipped, not resent
         assert restarted.send([reused]) == {reused.key: DELIVERED}
         assert server.collector.recipients() == ["firm@example.cn", "other@example.cn"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "variable"),
+    [
+        ({"smtp_ca_file": "/nonexistent/ca.pem"}, "QINQING_SMTP_CA_FILE"),
+        ({"mail_from": "not an address"}, "QINQING_MAIL_FROM"),
+        ({"smtp_password": "secret-password"}, "QINQING_SMTP_USER"),
+    ],
+)
+def test_smtp_settings_that_cannot_be_used_name_their_variable(
+    setting: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=variable) as refused:
+        Settings(**setting)  # type: ignore[arg-type]
+    assert "secret-password" not in str(refused.value)

@@ -129,6 +129,70 @@ class Settings(BaseSettings):
         description="Where the file sender writes; default DATA_DIR/notifications.jsonl",
     )
 
+    # --- e-mail notices (issue 16): `qinqing notify` through an SMTP relay -------------------
+    notify_sender: Literal["file", "smtp"] = Field(
+        default="file",
+        description="Where `qinqing notify` delivers: file (JSON lines, QINQING_NOTIFY_FILE) or "
+        "smtp (e-mail to each firm's address, QINQING_SMTP_* and QINQING_MAIL_*)",
+    )
+    smtp_host: str = Field(
+        default="", description="The SMTP relay; required outside development (there: localhost)"
+    )
+    smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Empty: 25 with QINQING_SMTP_TLS=none, 587 with starttls, 465 with ssl",
+    )
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        default="starttls",
+        description="none (a relay on the host or a trusted network), starttls (submission, "
+        "587) or ssl (implicit TLS, 465); the relay's certificate is always verified",
+    )
+    smtp_user: str = Field(default="", description="Empty: no AUTH")
+    smtp_password: SecretStr | None = Field(
+        default=None, description="The AUTH password (never logged nor echoed)"
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Connecting and each SMTP command wait at most this"
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="A PEM file of the CA that signed the relay's certificate (a department's "
+        "private CA); empty: the system's trusted CAs",
+    )
+    mail_from: str = Field(
+        default="",
+        description="The From address of notices; required outside development (there: "
+        "qinqing@localhost); its domain ends every Message-ID",
+    )
+    mail_address_column: str = Field(
+        default="",
+        description="The declared text column of a uscc-keyed source that holds each firm's "
+        "e-mail address; required with the smtp sender outside development",
+    )
+    mail_language_column: str = Field(
+        default="",
+        description="Optional: a declared text column of a uscc-keyed source with each firm's "
+        "language (zh or en); a firm whose language is en reads English first",
+    )
+    mail_retry_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="The first wait after a transient failure (4xx, no connection); doubled "
+        "after each further one, at most an hour",
+    )
+    mail_max_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Transient failures before a notice is recorded as undelivered (unreachable)",
+    )
+    mail_journal: Path | None = Field(
+        default=None,
+        description="The Message-IDs the relay accepted, appended before the outbox commits (a "
+        "rerun after a crash skips them); default DATA_DIR/mail-sent.jsonl",
+    )
+
     bank_url: str = Field(
         default="",
         description="The bank gateway (payouts.gateways.gateway_from_url); default a simulated "
@@ -359,6 +423,21 @@ class Settings(BaseSettings):
         return self.notify_file or self.data_dir / "notifications.jsonl"
 
     @property
+    def smtp_server(self) -> tuple[str, int]:
+        """The relay's host and port (the port by QINQING_SMTP_TLS when it is not set)."""
+        host = self.smtp_host or "localhost"
+        port = self.smtp_port or {"none": 25, "starttls": 587, "ssl": 465}[self.smtp_tls]
+        return host, port
+
+    @property
+    def mail_sender_address(self) -> str:
+        return self.mail_from or "qinqing@localhost"
+
+    @property
+    def mail_journal_path(self) -> Path:
+        return self.mail_journal or self.data_dir / "mail-sent.jsonl"
+
+    @property
     def docs_enabled(self) -> bool:
         return self.environment != "production" if self.api_docs is None else self.api_docs
 
@@ -427,6 +506,43 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _check_smtp(self) -> Settings:
+        """An SMTP sender needs a relay, a From and where each firm's address is; outside
+        development nothing is assumed, and no password crosses the network in clear."""
+        if self.smtp_ca_file is not None and not self.smtp_ca_file.is_file():
+            raise ConfigurationError(
+                f"QINQING_SMTP_CA_FILE: {self.smtp_ca_file} is not a file (a PEM bundle of the "
+                "CA that signed the relay's certificate)"
+            )
+        if self.mail_from and not _looks_like_address(self.mail_from):
+            raise ConfigurationError(
+                f"QINQING_MAIL_FROM: {self.mail_from!r} is not an e-mail address "
+                "(name@domain.example)"
+            )
+        if self.smtp_password is not None and not self.smtp_user:
+            raise ConfigurationError(
+                "QINQING_SMTP_USER is empty while QINQING_SMTP_PASSWORD is set; name the account"
+            )
+        if self.notify_sender != "smtp" or self.environment == "development":
+            return self
+        for variable, value in (
+            ("QINQING_SMTP_HOST", self.smtp_host),
+            ("QINQING_MAIL_FROM", self.mail_from),
+            ("QINQING_MAIL_ADDRESS_COLUMN", self.mail_address_column),
+        ):
+            if not value:
+                raise ConfigurationError(
+                    f"{variable} is not set; QINQING_NOTIFY_SENDER=smtp needs it to run as "
+                    f'{self.environment} (see the README, "Sending notices by e-mail")'
+                )
+        if self.smtp_user and self.smtp_tls == "none":
+            raise ConfigurationError(
+                "QINQING_SMTP_TLS is none while QINQING_SMTP_USER is set: the password would "
+                "cross the network in clear; use starttls or ssl"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_weak_audit_key(self) -> Settings:
         """Whoever can forge the chain's MACs can rewrite the audit trail: production needs a
         key of its own, long enough not to be guessed."""
@@ -454,6 +570,12 @@ class Settings(BaseSettings):
         return url
 
 
+def _looks_like_address(text: str) -> bool:
+    """name@domain: the full check of a firm's address is subsidy.notifications.addresses'."""
+    local, at, domain = text.partition("@")
+    return bool(local and at and "." in domain.strip(".") and not any(c.isspace() for c in text))
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings, or a `ConfigurationError` naming every variable that cannot be used."""
@@ -471,7 +593,7 @@ def _variables(exc: ValidationError) -> str:
         name = f"QINQING_{field.upper()}" if field else "settings"
         if not field:
             said.append(error["msg"])
-        elif field.endswith(("_key", "_token", "_url")):  # may hold a secret: never echoed
+        elif field.endswith(("_key", "_token", "_url", "_password")):  # a secret: never echoed
             said.append(f"{name}: {error['msg']}")
         else:
             said.append(f"{name}: {error['msg']} (got {error['input']!r})")

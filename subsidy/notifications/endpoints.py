@@ -1,15 +1,16 @@
-"""HTTP: what the calling firm has been told."""
+"""HTTP: what the calling firm has been told; the notices that could not be delivered."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
+from subsidy.api.paging import MAX_SIZE, PageNumber, PageSize, Paging, with_total
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.notifications import service
-from subsidy.notifications.schemas import NotificationOut
+from subsidy.notifications.schemas import NotificationOut, UndeliveredOut
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
@@ -37,3 +38,31 @@ def my_notifications(
             )
         )
     return answers
+
+
+@router.get("/notifications/undelivered", response_model=list[UndeliveredOut])
+def undelivered(
+    _: Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))],
+    session: DbSession,
+    response: Response,
+    page: PageNumber = 1,
+    size: PageSize = MAX_SIZE,
+) -> list[UndeliveredOut]:
+    """The notices recorded as undelivered (no address, an invalid one, refused by the relay,
+    unreachable), oldest first; `qinqing notify --requeue ID` sends one again once corrected."""
+    paging = Paging(page, size)
+    with_total(response, service.count_undelivered(session))
+    return [
+        UndeliveredOut(
+            id=n.id or 0,
+            uscc=n.uscc,
+            policy_id=n.policy_id,
+            kind=str(n.kind),
+            undelivered=str(n.undelivered),
+            reason=n.undelivered_reason,
+            attempts=n.attempts,
+            created_at=n.created_at,
+            undelivered_at=n.undelivered_at,
+        )
+        for n in service.undelivered(session, offset=paging.offset, limit=paging.size)
+    ]

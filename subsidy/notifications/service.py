@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, exists, literal, select
+from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -28,9 +28,12 @@ from policies.document import ClauseLabel, PolicyDocument
 from policies.models import Policy
 from policies.service import published_document
 from subsidy import i18n
+from subsidy.audit import service as audit
 from subsidy.db import utcnow
-from subsidy.notifications.models import Kind, Notification
-from subsidy.notifications.senders import Message, Sender
+from subsidy.notifications.addresses import AddressBook
+from subsidy.notifications.errors import NotificationNotFound, NotUndelivered
+from subsidy.notifications.models import REASON_LENGTH, Kind, Notification, Undelivered
+from subsidy.notifications.senders import Deferred, Delivered, Message, Outcome, Refused, Sender
 from subsidy.redemption.automatic import automatic_key
 from subsidy.redemption.models import Redemption
 
@@ -91,30 +94,153 @@ class Pending:
     """Its clause labels (empty when the document gives none): a notified firm met them all."""
 
 
-def deliver(session: Session, sender: Sender, *, limit: int = 1_000) -> int:
-    """Deliver up to `limit` pending notifications, oldest first; returns how many.
+@dataclass(frozen=True)
+class Retry:
+    """Backoff after a transient failure: `first_seconds`, doubled each time, at most
+    `MAX_BACKOFF_SECONDS`; the `max_attempts`th failure records the notice as unreachable."""
+
+    first_seconds: float = 60.0
+    max_attempts: int = 10
+
+    def wait(self, attempts: int) -> dt.timedelta:
+        return dt.timedelta(seconds=min(self.first_seconds * 2 ** (attempts - 1), MAX_BACKOFF))
+
+
+MAX_BACKOFF = 3600.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one `deliver` did with the notices it took."""
+
+    delivered: int = 0
+    undelivered: int = 0
+    deferred: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.delivered + self.undelivered + self.deferred
+
+    def __add__(self, other: Delivery) -> Delivery:
+        return Delivery(
+            self.delivered + other.delivered,
+            self.undelivered + other.undelivered,
+            self.deferred + other.deferred,
+        )
+
+
+def deliver(
+    session: Session,
+    sender: Sender,
+    *,
+    limit: int = 1_000,
+    addresses: AddressBook | None = None,
+    retry: Retry = Retry(),
+    now: dt.datetime | None = None,
+) -> Delivery:
+    """Deliver up to `limit` pending notifications, oldest first.
 
     The rows are locked (SKIP LOCKED: two `notify` processes share the work instead of sending
-    the same message twice) and marked delivered in the caller's transaction. The sender gets
-    each message's key and drops any key it has already delivered, which covers the one gap
-    left: a crash after sending but before the commit."""
+    the same message twice) and their outcomes recorded in the caller's transaction. The sender
+    gets each message's key and drops any key it has already delivered, which covers the one gap
+    left: a crash after sending but before the commit.
+
+    A sender that needs addresses gets each firm's from `addresses`: a firm without one, or
+    with one no relay takes, is recorded as undelivered without a word to the relay. A refusal
+    for good is undelivered (refused); a transient failure stays pending until `retry`'s
+    backoff has passed (`now`, the clock, is the caller's)."""
+    now = now or utcnow()
     query = (
         select(Notification, col(Policy.title), col(Policy.title_en))
         .join(Policy, col(Policy.id) == col(Notification.policy_id))
-        .where(col(Notification.delivered_at).is_(None))
+        .where(
+            col(Notification.delivered_at).is_(None),
+            col(Notification.undelivered).is_(None),
+            or_(
+                col(Notification.next_attempt_at).is_(None),
+                col(Notification.next_attempt_at) <= now,
+            ),
+        )
         .order_by(col(Notification.id))
         .limit(limit)
         .with_for_update(skip_locked=True, of=Notification)
     )
     pending = _pending(session, session.execute(query).all())
     if not pending:
-        return 0
-    sender.send([message(p.notification, p.title, p.mode, p.title_en, p.reasons) for p in pending])
-    now = utcnow()
+        return Delivery()
+    messages = {
+        p.notification.id: message(p.notification, p.title, p.mode, p.title_en, p.reasons)
+        for p in pending
+    }
+    unaddressed = 0
+    if sender.needs_address:
+        if addresses is None:
+            raise ValueError("this sender needs the firms' addresses: pass an AddressBook")
+        unaddressed = _address(session, addresses, pending, messages, now)
+    outcomes = sender.send(list(messages.values())) if messages else {}
+    done = Delivery(undelivered=unaddressed)
     for p in pending:
-        p.notification.delivered_at = now
+        n = p.notification
+        if n.id in messages:
+            done = done + _record(n, outcomes[messages[n.id].key], retry, now)
     session.flush()
-    return len(pending)
+    return done
+
+
+def _address(
+    session: Session,
+    addresses: AddressBook,
+    pending: Sequence[Pending],
+    messages: dict[int | None, Message],
+    now: dt.datetime,
+) -> int:
+    """Give each message its firm's address, name and languages; a firm without a usable
+    address has its notice recorded as undelivered and its message dropped. Returns how many."""
+    reader = addresses.reader(session)
+    unaddressed = 0
+    for p in pending:
+        n = p.notification
+        contact = reader.contact(n.uscc)
+        if contact.address is None:
+            assert contact.problem is not None
+            _undelivered(n, contact.problem, contact.reason or "", now)
+            del messages[n.id]
+            unaddressed += 1
+        else:
+            messages[n.id] = replace(
+                messages[n.id],
+                address=contact.address,
+                firm=contact.name,
+                languages=contact.languages,
+            )
+    return unaddressed
+
+
+def _record(n: Notification, outcome: Outcome, retry: Retry, now: dt.datetime) -> Delivery:
+    match outcome:
+        case Delivered():
+            n.delivered_at = now
+            n.next_attempt_at = None
+            return Delivery(delivered=1)
+        case Refused(reason=reason):
+            _undelivered(n, Undelivered.REFUSED, reason, now)
+            return Delivery(undelivered=1)
+        case Deferred(reason=reason):
+            n.attempts += 1
+            if n.attempts >= retry.max_attempts:
+                said = f"{n.attempts} attempts failed; the last: {reason}"
+                _undelivered(n, Undelivered.UNREACHABLE, said, now)
+                return Delivery(undelivered=1)
+            n.next_attempt_at = now + retry.wait(n.attempts)
+            n.undelivered_reason = reason[:REASON_LENGTH]  # why it waits, shown when it gives up
+            return Delivery(deferred=1)
+
+
+def _undelivered(n: Notification, why: Undelivered, reason: str, now: dt.datetime) -> None:
+    n.undelivered = why
+    n.undelivered_reason = reason[:REASON_LENGTH]
+    n.undelivered_at = now
+    n.next_attempt_at = None
 
 
 def message(
@@ -146,6 +272,8 @@ def message(
         amount=Decimal(notification.amount),
         text_zh=zh,
         text_en=en,
+        title_zh=title,
+        title_en=title_en or title,
     )
 
 
@@ -190,3 +318,54 @@ def _latest(session: Session, policy_id: str) -> PolicyDocument:
     version = policy_repository.version(session, policy_id, policy.latest_version)
     assert version is not None, "a policy's latest version is stored"
     return published_document(version)
+
+
+def undelivered(session: Session, *, offset: int = 0, limit: int = 100) -> list[Notification]:
+    """The notices recorded as undelivered, oldest first."""
+    query = (
+        select(Notification)
+        .where(col(Notification.undelivered).is_not(None))
+        .order_by(col(Notification.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def count_undelivered(session: Session) -> int:
+    query = select(func.count()).where(col(Notification.undelivered).is_not(None))
+    return int(session.execute(query).scalar_one())
+
+
+def requeue(session: Session, notification_id: int, *, by: str) -> Notification:
+    """Make an undelivered notice pending again (its firm's address was corrected, the relay
+    fixed), attempts from zero; audited as `notification.requeue` by `by` in the caller's
+    transaction."""
+    found = session.get(Notification, notification_id, with_for_update=True)
+    if found is None:
+        raise NotificationNotFound(id=notification_id)
+    if found.delivered_at is not None:
+        raise NotUndelivered(code="notification.not_undelivered.delivered", id=notification_id)
+    if found.undelivered is None:
+        raise NotUndelivered(id=notification_id)
+    before = {
+        "undelivered": str(found.undelivered),
+        "reason": found.undelivered_reason,
+        "at": found.undelivered_at.isoformat() if found.undelivered_at else None,
+        "attempts": found.attempts,
+    }
+    found.undelivered = None
+    found.undelivered_reason = None
+    found.undelivered_at = None
+    found.attempts = 0
+    found.next_attempt_at = None
+    session.flush()
+    audit.record(
+        session,
+        actor=by,
+        action="notification.requeue",
+        subject=f"notification:{notification_id}",
+        before=before,
+        after={"undelivered": None, "attempts": 0},
+    )
+    return found

@@ -92,7 +92,7 @@ def test_naive_timestamps_are_refused(engine: Engine) -> None:
 
 
 def test_migrations_go_down_and_up_again(engine: Engine) -> None:
-    assert db.current_revision(engine) == "0019"
+    assert db.current_revision(engine) == "0020"
     db.upgrade(engine, "head")  # idempotent
     from alembic import command
 

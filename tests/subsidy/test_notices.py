@@ -48,7 +48,7 @@ def delivered(
     match(app_env, data_dir, as_of=TODAY)
     out = tmp_path / "sent.jsonl"
     with db.session_scope(app_env) as session:
-        assert service.deliver(session, FileSender(out)) > 0
+        assert service.deliver(session, FileSender(out)).delivered > 0
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     return {(m["uscc"], m["policy_id"]): m for m in lines}
 

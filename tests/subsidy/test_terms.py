@@ -21,6 +21,7 @@ from reports.models import JobState
 from subsidy import i18n
 from subsidy.actors import SYSTEM_ACTORS
 from subsidy.auth import Role
+from subsidy.notifications.models import Undelivered
 from subsidy.redemption.models import RedemptionStatus
 
 STATES: dict[str, type[enum.StrEnum]] = {
@@ -32,6 +33,7 @@ STATES: dict[str, type[enum.StrEnum]] = {
     "bank_result": ItemStatus,
     "exception": ExceptionKind,
     "report_job": JobState,
+    "undelivered": Undelivered,
 }
 """The kinds templates name (`{{ r.status | state('redemption') }}`) and the enum of each."""
 

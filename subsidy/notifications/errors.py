@@ -1,0 +1,34 @@
+"""What `qinqing notify` refuses (the branch of `subsidy.errors`' hierarchy for notifications):
+
+QinqingError
+└── NotificationError          a notification cannot be acted on as asked
+    ├── NotificationNotFound   no notification has that id
+    ├── NotUndelivered         requeueing one that is pending or delivered
+    └── MailRelayError         the relay cannot be used as configured (authentication
+                               refused, no STARTTLS): nothing was sent, nothing recorded
+"""
+
+from __future__ import annotations
+
+from subsidy.errors import QinqingError
+
+
+class NotificationError(QinqingError):
+    code = "notification.refused"
+
+
+class NotificationNotFound(NotificationError):
+    code = "notification.not_found"
+
+
+class NotUndelivered(NotificationError):
+    """Only an undelivered notice is requeued: a pending one is on its way, a delivered one
+    was delivered (sending it again would tell the firm twice)."""
+
+    code = "notification.not_undelivered"
+    variants = ("notification.not_undelivered.delivered",)
+
+
+class MailRelayError(NotificationError):
+    code = "mail.relay"
+    variants = ("mail.relay.authentication", "mail.relay.no_starttls")

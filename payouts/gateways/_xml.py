@@ -106,6 +106,20 @@ def is_xml(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
+def root_namespace(path: Path) -> str:
+    """The namespace of a file's root element, read from its start only ("" if it has none, or
+    is no XML: the reader it is then given says what is wrong)."""
+    try:
+        for _, element in etree.iterparse(str(path), events=("start",), **_ITERPARSE_OPTIONS):
+            return etree.QName(element).namespace or ""
+    except etree.XMLSyntaxError:
+        return ""
+    return ""
+
+
+_ITERPARSE_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False}
+
+
 def read(path: Path, accepted: tuple[str, ...], what: str) -> Message:
     """The file at `path` parsed and validated as one of the `accepted` message versions, or
     BankFileError naming each problem's line and element."""

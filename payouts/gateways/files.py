@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
-from payouts.gateways import _pain001, _pain002
+from payouts.gateways import _camt053, _pain001, _pain002, _xml
 from payouts.gateways._pain001 import Debtor
 from payouts.gateways._sheets import (
     FORMATS,
@@ -207,9 +207,11 @@ class FileBank:
         latest: dict[str, tuple[ItemResult, str, int]] = {}
         reports = {n: c for n, c in files.items() if isinstance(c, _pain002.Report)}
         resolved = self._resolve(reports, problems) if reports else {}
+        if problems:
+            raise BankFileError(str(self.inbox), problems)
         for name in sorted(files):
-            content = resolved.get(name) or files[name]
-            assert not isinstance(content, _pain002.Report)
+            content = resolved[name] if name in resolved else files[name]
+            assert not isinstance(content, _pain002.Report)  # every report was resolved
             for row, result in content:
                 earlier = latest.get(result.idempotency_key)
                 if earlier and result.status == ItemStatus.PENDING:
@@ -274,9 +276,13 @@ class FileBank:
 
 
 def _read_results(path: Path) -> _Results:
-    if path.suffix.lower() == XML:
-        return _pain002.read(path)
-    return read_result_file(path)
+    """A result file: pain.002 (a status report) or camt.053 (a statement: its returns) when XML,
+    else the CSV / XLSX layout."""
+    if path.suffix.lower() != XML:
+        return read_result_file(path)
+    if _xml.root_namespace(path).startswith(_xml.NAMESPACE + "camt.053."):
+        return _camt053.read_returns(path)
+    return _pain002.read(path)
 
 
 def _item_result(key: str, status: _pain002.Status) -> ItemResult:

@@ -21,9 +21,9 @@ from payouts.gateways import (
     InstructionUnfit,
     ItemResult,
     ItemStatus,
+    _pain001,
     gateway_from_url,
 )
-from payouts.gateways import _pain001
 from payouts.gateways.files import read_instruction_file
 from subsidy.errors import ConfigurationError
 from subsidy.settings import get_settings

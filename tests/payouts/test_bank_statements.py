@@ -1,0 +1,188 @@
+"""A bank's own statements, camt.053 and MT940, read into the lines reconciliation takes: told
+apart by content, several statements per file, reversals as returns, charges as lines with no
+key; a bad file refused whole, naming the line and the element or tag."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from payouts.gateways import BankFileError, StatementLine
+from payouts.statement import read_statement, statement_format
+from tests.payouts.iso_samples import SAMPLES
+
+D1, D2 = dt.date(2026, 12, 4), dt.date(2026, 12, 7)
+CAMT = SAMPLES / "camt053-two-statements.xml"
+MT940 = SAMPLES / "mt940-two-statements.sta"
+
+
+def line(
+    day: dt.date,
+    reference: str,
+    key: str | None,
+    kind: str,
+    amount: str,
+    reason: str | None = None,
+    row: int | None = None,
+) -> StatementLine:
+    return StatementLine(day, reference, key, kind, Decimal(amount), reason, row)  # type: ignore[arg-type]
+
+
+def test_a_camt053_with_two_statements_a_reversal_and_charges() -> None:
+    lines = read_statement(CAMT)
+    assert lines == [
+        line(D1, "ICBC20261204000001", "QQ-P0000000001", "payment", "1000.00"),
+        line(D1, "ICBC20261204000002", "QQ-P0000000002", "payment", "1000.00"),
+        line(D1, "ICBC20261204000003", "QQ-P0000000003", "payment", "1000.00"),
+        line(D1, "ICBC20261204000003/CHRG1", None, "payment", "1.00", "bank charges"),
+        line(D1, "ICBC2026120400F001", None, "payment", "5.00", "bank charges"),
+        line(
+            D2,
+            "ICBC20261207R00001",
+            "QQ-P0000000002",
+            "return",
+            "1000.00",
+            "reversal: AC04 账户已销户",
+        ),
+    ]
+    assert [x.row for x in lines] == [40, 59, 84, 67, 92, 134]  # the lines of the file
+
+
+def test_an_mt940_with_two_statements_a_reversal_charges_and_chinese_details() -> None:
+    lines = read_statement(MT940)
+    assert lines == [
+        line(D1, "ICBC20261204000001", "QQ-P0000000001", "payment", "1000.00"),
+        line(D1, "ICBC20261204000002", "QQ-P0000000002", "payment", "1000.00"),
+        line(D1, "ICBC20261204000003", "QQ-P0000000003", "payment", "1000.00"),
+        line(D1, "ICBC2026120400F002", None, "payment", "1.00", "bank charges"),
+        line(D1, "ICBC2026120400F001", None, "payment", "5.00", "bank charges"),
+        line(
+            D2,
+            "ICBC20261207R00001",
+            "QQ-P0000000002",
+            "return",
+            "1000.00",
+            "reversal: 退汇 原交易 QQ-P0000000002 原因：账户已销户",
+        ),
+    ]
+    assert [x.row for x in lines] == [5, 7, 9, 11, 13, 21]
+
+
+def test_an_mt940_in_gb18030_as_chinese_banks_write_it(tmp_path: Path) -> None:
+    path = tmp_path / "statement.940"
+    path.write_bytes(MT940.read_text(encoding="utf-8").replace("\n", "\r\n").encode("gb18030"))
+    assert read_statement(path) == read_statement(MT940)
+
+
+@pytest.mark.parametrize(
+    ("sample", "name", "found"),
+    [
+        (CAMT, "statement.txt", "camt.053"),
+        (MT940, "statement.xml", "MT940"),
+        (MT940, "statement.csv", "MT940"),
+    ],
+)
+def test_the_content_says_what_a_statement_is(
+    tmp_path: Path, sample: Path, name: str, found: str
+) -> None:
+    path = tmp_path / name
+    shutil.copy(sample, path)
+    assert statement_format(path) == found
+    assert len(read_statement(path)) == 6
+
+
+def refused(tmp_path: Path, name: str, content: str | bytes) -> BankFileError:
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(BankFileError) as caught:
+        read_statement(path)
+    return caught.value
+
+
+CAMT_TEXT = CAMT.read_text(encoding="utf-8")
+MT940_TEXT = MT940.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("content", "row", "column", "says"),
+    [
+        (CAMT_TEXT[:3000], None, None, "is not XML"),
+        (
+            CAMT_TEXT.replace("camt.053.001.08", "camt.053.001.02"),
+            5,
+            "/Document",
+            "is not a camt.053 bank-to-customer statement",
+        ),
+        (
+            CAMT_TEXT.replace("<CdtDbtInd>DBIT</CdtDbtInd>", "<CdtDbtInd>DEBIT</CdtDbtInd>", 1),
+            33,
+            "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/CdtDbtInd",
+            "does not follow the schema",
+        ),
+        (
+            CAMT_TEXT.replace('<Amt Ccy="CNY">1000.00</Amt>', '<Amt Ccy="USD">1000.00</Amt>', 1),
+            32,
+            "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt",
+            "is in USD",
+        ),
+        (
+            CAMT_TEXT.replace('<Amt Ccy="CNY">1000.00</Amt>', '<Amt Ccy="CNY">1000.005</Amt>', 1),
+            32,
+            "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt",
+            "at most 2 decimals",
+        ),
+    ],
+)
+def test_a_bad_camt053_is_refused_naming_the_element(
+    tmp_path: Path, content: str, row: int | None, column: str | None, says: str
+) -> None:
+    error = refused(tmp_path, "statement.xml", content)
+    problem = error.problems[0]
+    assert (problem.row, problem.column) == (row, column) or (
+        row is None and problem.column is None
+    )
+    assert says in problem.message
+
+
+@pytest.mark.parametrize(
+    ("content", "row", "says"),
+    [
+        (
+            MT940_TEXT.replace(":61:2612041204D1000,00NTRF", ":61:26120X1204D1000,00NTRF", 1),
+            5,
+            "is not a statement line",
+        ),
+        (MT940_TEXT.replace(":60F:C261207CNY", ":60F:C261207USD"), 20, "is in USD"),
+        (":25:1202020209000012345\n" + MT940_TEXT, 1, "comes before any :20:"),
+        (
+            MT940_TEXT.replace("NONREF//ICBC20261204000002", "NONREF", 1),
+            7,
+            "needs the bank's reference",
+        ),
+        (
+            MT940_TEXT.replace("//ICBC20261204000002", "//ICBC20261204000001", 1),
+            7,
+            "appears again as a payment: first on line 5",
+        ),
+    ],
+)
+def test_a_malformed_mt940_is_refused_naming_the_line(
+    tmp_path: Path, content: str, row: int, says: str
+) -> None:
+    error = refused(tmp_path, "statement.sta", content)
+    (problem,) = error.problems
+    assert problem.row == row
+    assert says in problem.message
+    assert f"row {row}" in str(error)
+
+
+def test_a_file_that_is_no_statement_at_all(tmp_path: Path) -> None:
+    error = refused(tmp_path, "statement.pdf", b"%PDF-1.7 not a statement")
+    assert "is neither camt.053, MT940, CSV nor XLSX" in str(error)

@@ -145,9 +145,9 @@ def test_a_bad_camt053_is_refused_naming_the_element(
 ) -> None:
     error = refused(tmp_path, "statement.xml", content)
     problem = error.problems[0]
-    assert (problem.row, problem.column) == (row, column) or (
-        row is None and problem.column is None
-    )
+    assert problem.column == column
+    if row is not None:  # a file cut short: wherever the parser gave up
+        assert problem.row == row
     assert says in problem.message
 
 

@@ -9,8 +9,10 @@
                ClrSysId/Cd CNAPS), Cdtr/Nm and Cdtr/Id (the USCC, scheme TXID), CdtrAcct/Id/Othr,
                RmtInf/Ustrd the memo (policy and redemption)
 
-The document is checked against the official XSD before anything is written; a payment whose
-name, account or memo the schema cannot carry is refused naming its key (`InstructionUnfit`).
+The document is checked against the official XSD before anything is written. A payment whose
+name, account or memo the schema cannot carry is `unfit` (an `InstructionUnfit` naming its key
+and field): the file bank leaves it out of the file and answers it REJECTED with that reason
+(code QQ-UNFIT), so finance sees it while the rest of the batch is paid.
 `read_pain001` reads such a file back into the instructions (the outbox is the record of what
 was instructed).
 """
@@ -113,6 +115,19 @@ def build(
             why="; ".join(str(p) for p in exc.problems[:3]),
         ) from exc
     return data
+
+
+UNFIT = "QQ-UNFIT"
+"""The reason code of a payment the file bank rejects itself: the schema cannot carry it."""
+
+
+def unfit(i: PaymentInstruction) -> InstructionUnfit | None:
+    """Why pain.001 cannot carry this payment, or None when it can."""
+    try:
+        _check_fits(i)
+    except InstructionUnfit as exc:
+        return exc
+    return None
 
 
 def _check_fits(i: PaymentInstruction) -> None:

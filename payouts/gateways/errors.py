@@ -9,8 +9,10 @@
         ├── InstructionConflict   an idempotency key or batch reference the bank already holds came
         │                         back with different content; a bug upstream, never retried
         ├── InstructionUnfit      a payment the bank's file format cannot carry (a pain.001 name
-        │                         over 140 characters, a bank without a CNAPS code): its key and
-        │                         field named; nothing of the batch is written
+        │                         over 140 characters, a bank without a CNAPS code), its key and
+        │                         field named: the file bank answers it REJECTED with these words
+        │                         and sends the rest; raised when the document itself is refused
+        │                         (nothing is written then)
         └── BankFileError         a file from the bank (result file, statement) cannot be used;
                                   `.problems` names file, row (header = row 1), column and value
 

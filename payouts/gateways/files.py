@@ -120,18 +120,34 @@ class FileBank:
                     f"key {key} was already instructed with a different payee, account or "
                     "amount; a corrected payment needs a new idempotency key"
                 )
+        refused = self._unfit(i for k, i in by_key.items() if k not in instructed)
         batches: dict[str, list[PaymentInstruction]] = {}
         for key, instruction in by_key.items():
-            if key not in instructed:
+            if key not in instructed and key not in refused:
                 batches.setdefault(instruction.batch_ref, []).append(instruction)
         for ref in batches:
             self._check_free(ref)
         for ref, batch in batches.items():
             self._write(ref, batch)
         return [
-            answers.get(i.idempotency_key) or ItemResult(i.idempotency_key, ItemStatus.PENDING)
+            answers.get(i.idempotency_key)
+            or refused.get(i.idempotency_key)
+            or ItemResult(i.idempotency_key, ItemStatus.PENDING)
             for i in instructions
         ]
+
+    def _unfit(self, instructions: Iterable[PaymentInstruction]) -> dict[str, ItemResult]:
+        """Payments the format cannot carry, answered REJECTED with why (pain.001 only: the
+        CSV and XLSX layouts carry any text)."""
+        if self.format != "iso20022":
+            return {}
+        refused = {}
+        for instruction in instructions:
+            why = _pain001.unfit(instruction)
+            if why is not None:
+                key = instruction.idempotency_key
+                refused[key] = ItemResult(key, ItemStatus.REJECTED, None, _pain001.UNFIT, str(why))
+        return refused
 
     def query(self, keys: Sequence[str]) -> list[ItemResult]:
         results = self._answers()

@@ -130,15 +130,35 @@ def test_the_same_batch_again_writes_nothing_and_another_is_refused(tmp_path: Pa
         ({"idempotency_key": "K" * 36}, "idempotency_key"),
     ],
 )
-def test_a_payment_the_schema_cannot_carry_is_refused_by_its_key(
+def test_a_payment_the_schema_cannot_carry_is_rejected_by_its_key(
     tmp_path: Path, change: dict[str, str], field: str
 ) -> None:
     batch = sample_batch()
     batch[1] = instruction(2, **{"idempotency_key": K2, "batch_ref": SAMPLE_BATCH} | change)
+    unfit = batch[1].idempotency_key
+    results = iso_bank(tmp_path).submit(batch)
+    pending, rejected = ItemStatus.PENDING, ItemStatus.REJECTED
+    assert [r.status for r in results] == [pending, rejected, pending]
+    assert (results[1].idempotency_key, results[1].reason_code) == (unfit, "QQ-UNFIT")
+    assert f"payment {unfit} cannot go into the bank file: {field}" in (results[1].reason or "")
+    written = read_instruction_file(tmp_path / "outbox" / f"{SAMPLE_BATCH}.xml")
+    assert [i.idempotency_key for i in written] == [K1, K3]  # the others leave
+    assert [p.name for p in (tmp_path / "outbox").iterdir()] == [f"{SAMPLE_BATCH}.xml"]
+    assert iso_bank(tmp_path).query([unfit]) == [ItemResult(unfit, ItemStatus.NOT_FOUND)]
+
+
+def test_a_batch_of_nothing_the_schema_can_carry_writes_nothing(tmp_path: Path) -> None:
+    batch = [instruction(n, batch_ref=SAMPLE_BATCH, payee_name="") for n in range(2)]
+    results = iso_bank(tmp_path).submit(batch)
+    assert {r.status for r in results} == {ItemStatus.REJECTED}
+    assert list((tmp_path / "outbox").iterdir()) == []
+
+
+def test_a_document_the_schema_refuses_is_never_written(tmp_path: Path) -> None:
+    long_ref = "B" * 36  # a file name, but no MsgId
     with pytest.raises(InstructionUnfit) as refused:
-        iso_bank(tmp_path).submit(batch)
-    assert (refused.value.key, refused.value.field) == (batch[1].idempotency_key, field)
-    assert batch[1].idempotency_key in str(refused.value)
+        iso_bank(tmp_path).submit([instruction(1, batch_ref=long_ref)])
+    assert refused.value.field == "batch_ref"
     assert "付款" in refused.value.message_in("zh")
     assert list((tmp_path / "outbox").iterdir()) == []  # nothing written, no temporary file
 

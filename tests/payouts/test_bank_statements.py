@@ -186,3 +186,44 @@ def test_a_malformed_mt940_is_refused_naming_the_line(
 def test_a_file_that_is_no_statement_at_all(tmp_path: Path) -> None:
     error = refused(tmp_path, "statement.pdf", b"%PDF-1.7 not a statement")
     assert "is neither camt.053, MT940, CSV nor XLSX" in str(error)
+
+
+def test_charges_included_in_an_entry_leave_the_payment_its_own_amount(tmp_path: Path) -> None:
+    path = tmp_path / "statement.xml"
+    path.write_text(
+        CAMT_TEXT.replace("<ChrgInclInd>false</ChrgInclInd>", "<ChrgInclInd>true</ChrgInclInd>"),
+        encoding="utf-8",
+    )
+    lines = {x.bank_reference: x.amount for x in read_statement(path)}
+    assert lines["ICBC20261204000003"] == Decimal("999.00")
+    assert lines["ICBC20261204000003/CHRG1"] == Decimal("1.00")
+
+
+BATCH_BOOKED = """        <NtryDtls>
+          <TxDtls>
+            <Refs><AcctSvcrRef>ICBC-B-1</AcctSvcrRef><EndToEndId>QQ-P0000000001</EndToEndId></Refs>
+            <Amt Ccy="CNY">400.00</Amt>
+          </TxDtls>
+          <TxDtls>
+            <Refs><EndToEndId>QQ-P0000000004</EndToEndId></Refs>
+            <AmtDtls><TxAmt><Amt Ccy="CNY">600.00</Amt></TxAmt></AmtDtls>
+          </TxDtls>
+        </NtryDtls>"""
+
+
+def test_an_entry_booking_several_transactions_gives_a_line_each(tmp_path: Path) -> None:
+    first_details = CAMT_TEXT.index("        <NtryDtls>")
+    end = CAMT_TEXT.index("</NtryDtls>", first_details) + len("</NtryDtls>")
+    path = tmp_path / "statement.xml"
+    path.write_text(CAMT_TEXT[:first_details] + BATCH_BOOKED + CAMT_TEXT[end:], encoding="utf-8")
+    lines = read_statement(path)
+    assert [(x.bank_reference, x.idempotency_key, x.amount) for x in lines[:2]] == [
+        ("ICBC-B-1", "QQ-P0000000001", Decimal("400.00")),
+        ("ICBC20261204000001/2", "QQ-P0000000004", Decimal("600.00")),
+    ]
+    without = BATCH_BOOKED.replace('<Amt Ccy="CNY">400.00</Amt>', "")
+    path.write_text(CAMT_TEXT[:first_details] + without + CAMT_TEXT[end:], encoding="utf-8")
+    with pytest.raises(
+        BankFileError, match="an entry of several transactions needs each one's Amt"
+    ):
+        read_statement(path)

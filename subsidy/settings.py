@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         description="The CNAPS2 participant code (12 digits) of the paying account's branch "
         "(pain.001 DbtrAgt ClrSysMmbId, clearing system CNAPS)",
     )
+    bank_file_max_bytes: int = Field(
+        default=64 << 20,
+        gt=0,
+        description="Largest ISO 20022 or MT940 file read from a bank (a month's statement of "
+        "a large payout run is a few MiB); larger ones are refused before parsing",
+    )
     bank_debtor_bic: str = Field(
         default="",
         description="The paying bank's BIC (pain.001 DbtrAgt/FinInstnId/BICFI); optional",

@@ -32,6 +32,7 @@ from typing import Any
 import mt940
 from mt940.tags import Statement as Tag61
 
+from payouts.gateways import _xml
 from payouts.gateways._types import BANK_REFERENCE_LENGTH, MAX_YUAN, LineKind, StatementLine
 from payouts.gateways.errors import BankFileError
 from subsidy.money import FEN
@@ -65,7 +66,7 @@ def is_mt940(data: bytes) -> bool:
 
 
 def read(path: Path) -> list[StatementLine]:
-    text = _decode(path.read_bytes()).removeprefix("\ufeff").replace("\r\n", "\n")
+    text = _decode(_xml.read_bounded(path)).removeprefix("\ufeff").replace("\r\n", "\n")
     problems: list[Problem] = []
     found = _scan(path.name, text, problems)
     if problems:

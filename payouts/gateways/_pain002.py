@@ -57,8 +57,9 @@ class Report:
     batch_ref: str
     batch_line: int | None
     batch_where: str
-    group: Status | None
-    """The group's status when it speaks for every item (not PART, not absent)."""
+    default: Status | None
+    """What the report says of the batch's items it does not list: its payment information's
+    status, else its group's (None for PART, pending or absent)."""
     transactions: dict[str, Status] = field(default_factory=dict)
     """By our idempotency key."""
     key_places: dict[str, tuple[int | None, str]] = field(default_factory=dict)
@@ -86,14 +87,14 @@ def read(path: Path) -> Report:
         )
     group = _status(message, original, "GrpSts", None, problems)
     report = Report(
-        path.name, batch.text.strip(), batch.sourceline, message.where(batch), group=group
+        path.name, batch.text.strip(), batch.sourceline, message.where(batch), default=group
     )
     for payment in message.findall(report_element, "OrgnlPmtInfAndSts"):
         payment_status = _status(message, payment, "PmtInfSts", group, problems) or group
         for transaction in message.findall(payment, "TxInfAndSts"):
             _transaction(message, transaction, payment_status, report, problems)
         if payment_status is not None and payment_status is not group:
-            report.group = payment_status  # one batch, one payment information: ours
+            report.default = payment_status  # our pain.001 has one payment information
     if problems:
         raise BankFileError(path.name, problems)
     return report

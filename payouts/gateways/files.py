@@ -279,7 +279,7 @@ class FileBank:
                     problems.append(Problem(name, line, where, key, message))
                     continue
                 results.append((line or 0, _item_result(key, status)))
-            group = report.group
+            group = report.default
             if group is not None and group.status != ItemStatus.PENDING:
                 for key in sorted(set(keys) - set(report.transactions)):
                     if group.status == ItemStatus.PAID and not group.bank_reference:

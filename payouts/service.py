@@ -220,7 +220,7 @@ def _instruction(batch: PayoutBatch, item: PayoutItem | repository.Due) -> Payme
         bank_code=item.bank_code,
         account=item.account,
         amount=item.net,
-        memo=f"Qinqing subsidy {item.policy_id}",
+        memo=f"Qinqing subsidy {item.policy_id} redemption {item.redemption_id}",
     )
 
 

@@ -13,6 +13,12 @@ CSV (UTF-8, written without a BOM, a BOM accepted; RFC 4180 quoting) or XLSX (fi
 cell written as text; date and number cells are accepted on reading), chosen by the suffix.
 Further columns are ignored. `read_statement` checks every cell first and refuses the file whole,
 with every problem located by file, row (header = row 1), column and value.
+
+A bank's own statement formats are read too, told apart by their content, whatever the file's
+name: ISO 20022 camt.053 (XML; `payouts.gateways._camt053`) and SWIFT MT940
+(`payouts.gateways._mt940`). They come to the same lines; bank charges are lines with no key,
+which reconciliation reports as unmatched and never matches to an item. Their problems are
+located by line (the row) and element or tag (the column).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+from payouts.gateways import _camt053, _mt940, _xml
 from payouts.gateways._sheets import format_of, format_yuan, parse_yuan, read_table, write_table
 from payouts.gateways._types import BANK_REFERENCE_LENGTH, LINE_KINDS, LineKind, StatementLine
 from payouts.gateways.errors import BankFileError
@@ -57,8 +64,32 @@ def write_statement(path: Path, lines: Iterable[StatementLine]) -> None:
     write_table(path, format_of(path), STATEMENT_COLUMNS, rows)
 
 
+STATEMENT_FORMATS = ("camt.053", "MT940", "CSV", "XLSX")
+
+
+def statement_format(path: Path) -> str:
+    """Which of `STATEMENT_FORMATS` the file is, by its content (CSV and XLSX by the suffix)."""
+    with path.open("rb") as file:
+        head = file.read(4096)
+    if _xml.is_xml(head):
+        return "camt.053"
+    if _mt940.is_mt940(head):
+        return "MT940"
+    if head.startswith(b"PK") or path.suffix.lower() == ".xlsx":
+        return "XLSX"
+    return "CSV"
+
+
 def read_statement(path: Path) -> list[StatementLine]:
     """Every line of the statement, or BankFileError listing every problem in it."""
+    chosen = statement_format(path)
+    if chosen == "camt.053":
+        return _camt053.read(path)
+    if chosen == "MT940":
+        return _mt940.read(path)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        message = f"is neither {', '.join(STATEMENT_FORMATS[:-1])} nor {STATEMENT_FORMATS[-1]}"
+        raise BankFileError(path.name, [Problem(path.name, None, None, None, message)])
     table = read_table(path, _REQUIRED, source=path.name)
     problems, lines = table.problems, []
     first_row: dict[tuple[str, str], int] = {}

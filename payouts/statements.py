@@ -2,9 +2,11 @@
 payouts reconcile FILE` does, and the statements reconciled so far.
 
 The upload is written under its own name (only its last path part, in a fresh temporary
-folder) so that the exceptions and the audit trail name the file finance chose; the format
-comes from its suffix, .csv or .xlsx, as the command's. A statement is known by its SHA-256; its
-summary is the audit entry its reconciliation recorded, so the page shows what the trail says.
+folder) so that the exceptions and the audit trail name the file finance chose; its name must
+end as a statement's (.csv, .xlsx, or a bank's camt.053 .xml or MT940 .sta/.940/.mt940/.txt),
+and the reader is picked by its content, as the command's (`payouts.statement`). A statement
+is known by its SHA-256; its summary is the audit entry its reconciliation recorded, so the
+page shows what the trail says.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from payouts import reconcile
 from payouts.errors import InvalidPayoutInput, PayoutNotFound
 from subsidy.audit.models import AuditEntry
 
-SUFFIXES = (".csv", ".xlsx")
+SUFFIXES = (".csv", ".xlsx", ".xml", ".sta", ".940", ".mt940", ".txt")
 MAX_NAME = 120
 _UNSAFE = re.compile(r"[^\w.\- ]")
 _SHA256 = re.compile(r"[0-9a-f]{64}")

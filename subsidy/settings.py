@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -68,6 +69,17 @@ def parse_rate(text: str) -> Rate | None:
         )
     return Rate(int(count), _PERIODS[period.strip()])
 
+
+_DEBTOR_PATTERNS = {
+    "bank_debtor_account": (re.compile(r"[0-9A-Za-z]{8,34}"), "8 to 34 letters or digits"),
+    "bank_debtor_name": (re.compile(r"\S.{0,139}", re.DOTALL), "1 to 140 characters"),
+    "bank_debtor_cnaps": (re.compile(r"[0-9]{12}"), "a CNAPS2 participant code of 12 digits"),
+    "bank_debtor_bic": (
+        re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?"),
+        "a BIC (8 or 11 letters and digits, e.g. ICBKCNBJ)",
+    ),
+}
+"""What the ISO 20022 schema lets a debtor's account, name, CNAPS code and BIC be."""
 
 TUNABLES = (
     "payout_batch_size",
@@ -199,6 +211,32 @@ class Settings(BaseSettings):
         "bank in DATA_DIR/bank.db",
     )
     payout_backoff_seconds: float = Field(default=2.0, gt=0)
+    # --- the paying department's account, for ISO 20022 files (`files:DIR?format=iso20022`) --
+    bank_debtor_account: str = Field(
+        default="",
+        description="The paying department's account number (pain.001 DbtrAcct/Id/Othr/Id); "
+        "required by an ISO 20022 file bank",
+    )
+    bank_debtor_name: str = Field(
+        default="",
+        description="The paying department's name as its bank holds it (pain.001 Dbtr/Nm; also "
+        "the initiating party)",
+    )
+    bank_debtor_cnaps: str = Field(
+        default="",
+        description="The CNAPS2 participant code (12 digits) of the paying account's branch "
+        "(pain.001 DbtrAgt ClrSysMmbId, clearing system CNAPS)",
+    )
+    bank_file_max_bytes: int = Field(
+        default=64 << 20,
+        gt=0,
+        description="Largest ISO 20022 or MT940 file read from a bank (a month's statement of "
+        "a large payout run is a few MiB); larger ones are refused before parsing",
+    )
+    bank_debtor_bic: str = Field(
+        default="",
+        description="The paying bank's BIC (pain.001 DbtrAgt/FinInstnId/BICFI); optional",
+    )
     today: dt.date | None = Field(
         default=None,
         description="The business date redemptions and previews act on; empty: today's date in "
@@ -374,6 +412,18 @@ class Settings(BaseSettings):
         except ValueError as exc:
             name = f"QINQING_{(info.field_name or '').upper()}"
             raise ConfigurationError(f"{name}: {exc}") from None
+        return value
+
+    @field_validator(
+        "bank_debtor_account", "bank_debtor_name", "bank_debtor_cnaps", "bank_debtor_bic"
+    )
+    @classmethod
+    def _debtor_reads(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        pattern = _DEBTOR_PATTERNS[info.field_name or ""]
+        if value and not pattern[0].fullmatch(value):
+            name = f"QINQING_{(info.field_name or '').upper()}"
+            raise ConfigurationError(f"{name}: {value!r} is not {pattern[1]}")
         return value
 
     @field_validator("timezone")

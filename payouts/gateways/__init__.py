@@ -6,11 +6,13 @@
 
 Two gateways implement `BankGateway`: `SimulatedBank` (a bank in its own SQLite file with seeded
 faults, for development, tests and benchmarks) and `FileBank` (instruction files out, result
-files in; layouts in FILES.md). The errors are drawn in `payouts.gateways.errors`.
+files in: CSV / XLSX layouts, or ISO 20022 pain.001 out and pain.002 in; FILES.md). The errors
+are drawn in `payouts.gateways.errors`.
 """
 
 from payouts.gateways._config import gateway_from_url
 from payouts.gateways._faults import Faults
+from payouts.gateways._pain001 import Debtor
 from payouts.gateways._types import (
     BankGateway,
     ItemResult,
@@ -22,6 +24,7 @@ from payouts.gateways.errors import (
     BankError,
     BankFileError,
     InstructionConflict,
+    InstructionUnfit,
     OutcomeUnknown,
     TransientBankError,
 )
@@ -33,9 +36,11 @@ __all__ = [
     "BankFileError",
     "BankGateway",
     "BankStats",
+    "Debtor",
     "Faults",
     "FileBank",
     "InstructionConflict",
+    "InstructionUnfit",
     "ItemResult",
     "ItemStatus",
     "OutcomeUnknown",

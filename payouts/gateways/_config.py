@@ -7,10 +7,12 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 from payouts.gateways._faults import Faults
+from payouts.gateways._pain001 import Debtor
 from payouts.gateways._types import BankGateway
 from payouts.gateways.files import FileBank
 from payouts.gateways.simulated import SimulatedBank
 from subsidy.errors import ConfigurationError
+from subsidy.settings import get_settings
 
 _DEFAULTS = Faults()
 _FAULT_PARAMETERS = {"seed", "transient", "reject", "lost", "returned", "latency_ms"}
@@ -31,8 +33,12 @@ def gateway_from_url(url: str) -> BankGateway:
     `return_delay_s` (seconds, 0), `closed` (comma-separated account numbers always refused).
         simulated:///srv/bank.db?seed=7&transient=0.02&reject=0.005&lost=0.01&returned=0.003&latency_ms=0-0
 
-    `files:DIR` -- `FileBank` on the directory DIR. Parameter: `format` (csv or xlsx, csv).
+    `files:DIR` -- `FileBank` on the directory DIR. Parameter: `format` (csv, xlsx or iso20022,
+    csv). `iso20022` writes pain.001.001.09 and reads pain.002 answers; its debtor (the paying
+    department's name, account and CNAPS code) comes from QINQING_BANK_DEBTOR_NAME, _ACCOUNT,
+    _CNAPS and _BIC.
         files:///srv/bank-exchange?format=xlsx
+        files:///srv/bank-exchange?format=iso20022
     """
     scheme, separator, rest = url.partition(":")
     if not separator or scheme not in _BUILDERS:
@@ -74,9 +80,35 @@ def _simulated(path: Path, parameters: dict[str, str]) -> BankGateway:
 def _files(path: Path, parameters: dict[str, str]) -> BankGateway:
     _refuse_unknown(parameters, {"format"})
     fmt = parameters.get("format", "csv")
-    if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"format must be csv or xlsx, not {fmt!r}")
+    if fmt not in _FILE_FORMATS:
+        raise ValueError(f"format must be csv, xlsx or iso20022, not {fmt!r}")
+    if fmt == "iso20022":
+        return FileBank(path, "iso20022", debtor_from_settings())
     return FileBank(path, "xlsx" if fmt == "xlsx" else "csv")
+
+
+_FILE_FORMATS = ("csv", "xlsx", "iso20022")
+
+
+def debtor_from_settings() -> Debtor:
+    """The paying department as the settings give it; ConfigurationError names what is missing."""
+    settings = get_settings()
+    missing = [
+        f"QINQING_BANK_DEBTOR_{name.upper()}"
+        for name in ("name", "account", "cnaps")
+        if not getattr(settings, f"bank_debtor_{name}")
+    ]
+    if missing:
+        raise ConfigurationError(
+            f"{', '.join(missing)}: an ISO 20022 file bank (format=iso20022) needs the paying "
+            "department's name, account and CNAPS2 participant code"
+        )
+    return Debtor(
+        name=settings.bank_debtor_name,
+        account=settings.bank_debtor_account,
+        cnaps=settings.bank_debtor_cnaps,
+        bic=settings.bank_debtor_bic,
+    )
 
 
 def _number(parameters: dict[str, str], name: str, default: float) -> float:

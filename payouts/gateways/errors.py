@@ -8,6 +8,11 @@
         │                         lost, the call timed out): `query` the keys before resubmitting
         ├── InstructionConflict   an idempotency key or batch reference the bank already holds came
         │                         back with different content; a bug upstream, never retried
+        ├── InstructionUnfit      a payment the bank's file format cannot carry (a pain.001 name
+        │                         over 140 characters, a bank without a CNAPS code), its key and
+        │                         field named: the file bank answers it REJECTED with these words
+        │                         and sends the rest; raised when the document itself is refused
+        │                         (nothing is written then)
         └── BankFileError         a file from the bank (result file, statement) cannot be used;
                                   `.problems` names file, row (header = row 1), column and value
 
@@ -48,6 +53,16 @@ class InstructionConflict(BankError):
     """The same idempotency key or batch reference was sent again with different content."""
 
     code = "bank.conflict"
+
+
+class InstructionUnfit(BankError):
+    """A payment the file format cannot carry; `key`, `field` and `why` say which and why."""
+
+    code = "bank.instruction_unfit"
+
+    def __init__(self, *, key: str, field: str, why: str) -> None:
+        self.key, self.field, self.why = key, field, why
+        super().__init__(key=key, field=field, why=why)
 
 
 class BankFileError(BankError):

@@ -31,6 +31,7 @@ refused whole (`BankFileError` naming file, row, column and value), and `query` 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import uuid
@@ -39,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
+from payouts.gateways import _camt053, _pain001, _pain002, _xml
+from payouts.gateways._pain001 import Debtor
 from payouts.gateways._sheets import (
     FORMATS,
     format_of,
@@ -57,6 +60,7 @@ from payouts.gateways._types import (
     one_per_key,
 )
 from payouts.gateways.errors import BankFileError, InstructionConflict
+from subsidy import localtime
 from subsidy.registry.errors import Problem
 
 INSTRUCTION_COLUMNS = (
@@ -70,7 +74,12 @@ INSTRUCTION_COLUMNS = (
     "memo",
 )
 RESULT_COLUMNS = ("idempotency_key", "status", "bank_reference", "reason_code", "reason")
-FileFormat = Literal["csv", "xlsx"]
+FileFormat = Literal["csv", "xlsx", "iso20022"]
+XML = ".xml"
+SUFFIXES = (*FORMATS, XML)
+"""Every bank file the folders hold: CSV and XLSX layouts, ISO 20022 XML (pain.001 out,
+pain.002 in)."""
+_Results = list[tuple[int, ItemResult]] | _pain002.Report
 _RESULT_STATUSES = (ItemStatus.PAID, ItemStatus.REJECTED, ItemStatus.RETURNED)
 _BATCH_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # safe as a file name everywhere
 
@@ -82,17 +91,22 @@ class FileBank:
 
     name = "files"
 
-    def __init__(self, directory: str | Path, format: FileFormat = "csv") -> None:
-        if format not in ("csv", "xlsx"):
-            raise ValueError(f"a file bank writes csv or xlsx, not {format!r}")
+    def __init__(
+        self, directory: str | Path, format: FileFormat = "csv", debtor: Debtor | None = None
+    ) -> None:
+        if format not in ("csv", "xlsx", "iso20022"):
+            raise ValueError(f"a file bank writes csv, xlsx or iso20022, not {format!r}")
+        if format == "iso20022" and debtor is None:
+            raise ValueError("an ISO 20022 file bank needs the paying department's account")
         self.directory = Path(directory)
         self.format: FileFormat = format
+        self.debtor = debtor
         self.outbox = self.directory / "outbox"
         self.inbox = self.directory / "inbox"
         self.outbox.mkdir(parents=True, exist_ok=True)
         self.inbox.mkdir(parents=True, exist_ok=True)
         self._instructions = _Folder(self.outbox, read_instruction_file)
-        self._results = _Folder(self.inbox, read_result_file)
+        self._results: _Folder[_Results] = _Folder(self.inbox, _read_results)
 
     def submit(self, instructions: Sequence[PaymentInstruction]) -> list[ItemResult]:
         if not instructions:
@@ -106,18 +120,34 @@ class FileBank:
                     f"key {key} was already instructed with a different payee, account or "
                     "amount; a corrected payment needs a new idempotency key"
                 )
+        refused = self._unfit(i for k, i in by_key.items() if k not in instructed)
         batches: dict[str, list[PaymentInstruction]] = {}
         for key, instruction in by_key.items():
-            if key not in instructed:
+            if key not in instructed and key not in refused:
                 batches.setdefault(instruction.batch_ref, []).append(instruction)
         for ref in batches:
             self._check_free(ref)
         for ref, batch in batches.items():
             self._write(ref, batch)
         return [
-            answers.get(i.idempotency_key) or ItemResult(i.idempotency_key, ItemStatus.PENDING)
+            answers.get(i.idempotency_key)
+            or refused.get(i.idempotency_key)
+            or ItemResult(i.idempotency_key, ItemStatus.PENDING)
             for i in instructions
         ]
+
+    def _unfit(self, instructions: Iterable[PaymentInstruction]) -> dict[str, ItemResult]:
+        """Payments the format cannot carry, answered REJECTED with why (pain.001 only: the
+        CSV and XLSX layouts carry any text)."""
+        if self.format != "iso20022":
+            return {}
+        refused = {}
+        for instruction in instructions:
+            why = _pain001.unfit(instruction)
+            if why is not None:
+                key = instruction.idempotency_key
+                refused[key] = ItemResult(key, ItemStatus.REJECTED, None, _pain001.UNFIT, str(why))
+        return refused
 
     def query(self, keys: Sequence[str]) -> list[ItemResult]:
         results = self._answers()
@@ -129,7 +159,8 @@ class FileBank:
         ]
 
     def instruction_file(self, batch_ref: str) -> Path:
-        return self.outbox / f"{batch_ref}.{self.format}"
+        suffix = "xml" if self.format == "iso20022" else self.format
+        return self.outbox / f"{batch_ref}.{suffix}"
 
     # -- the outbox ------------------------------------------------------------------------
 
@@ -143,7 +174,7 @@ class FileBank:
                 f"batch reference {batch_ref!r} cannot name a file: use letters, digits, '.', "
                 "'_' and '-', at most 100, starting with a letter or digit"
             )
-        for suffix in FORMATS:
+        for suffix in SUFFIXES:
             taken = self.outbox / f"{batch_ref}{suffix}"
             if taken.exists():
                 raise InstructionConflict(
@@ -156,7 +187,20 @@ class FileBank:
         final = self.instruction_file(batch_ref)
         temporary = self.outbox / f".{final.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
         try:
-            write_table(temporary, self.format, INSTRUCTION_COLUMNS, map(_instruction_row, batch))
+            if self.format == "iso20022":
+                assert self.debtor is not None  # the constructor requires it
+                now = dt.datetime.now(dt.UTC)
+                document = _pain001.build(
+                    batch_ref,
+                    batch,
+                    self.debtor,
+                    created_at=now,
+                    execution_date=localtime.local_date(now),
+                )
+                temporary.write_bytes(document)
+            else:
+                rows = map(_instruction_row, batch)
+                write_table(temporary, self.format, INSTRUCTION_COLUMNS, rows)
             _fsync(temporary)
             try:
                 os.link(temporary, final)  # unlike a rename, never replaces a file that appeared
@@ -177,9 +221,17 @@ class FileBank:
         files = self._results.refresh()
         problems: list[Problem] = []
         latest: dict[str, tuple[ItemResult, str, int]] = {}
+        reports = {n: c for n, c in files.items() if isinstance(c, _pain002.Report)}
+        resolved = self._resolve(reports, problems) if reports else {}
+        if problems:
+            raise BankFileError(str(self.inbox), problems)
         for name in sorted(files):
-            for row, result in files[name]:
+            content = resolved[name] if name in resolved else files[name]
+            assert not isinstance(content, _pain002.Report)  # every report was resolved
+            for row, result in content:
                 earlier = latest.get(result.idempotency_key)
+                if earlier and result.status == ItemStatus.PENDING:
+                    continue  # "still pending" after a result says nothing new
                 if earlier and not _may_follow(earlier[0].status, result.status):
                     was, where, at = earlier
                     problems.append(
@@ -197,13 +249,72 @@ class FileBank:
             raise BankFileError(str(self.inbox), problems)
         return {key: result for key, (result, _, _) in latest.items()}
 
+    def _resolve(
+        self, reports: dict[str, _pain002.Report], problems: list[Problem]
+    ) -> dict[str, list[tuple[int, ItemResult]]]:
+        """Each pain.002 as item results: its batch must be one we sent, its keys that batch's;
+        a group's status applies to the batch's items the report does not list."""
+        batches: dict[str, list[str]] = {}
+        for key, instruction in self._instructed().items():
+            batches.setdefault(instruction.batch_ref, []).append(key)
+        resolved: dict[str, list[tuple[int, ItemResult]]] = {}
+        for name, report in reports.items():
+            keys = batches.get(report.batch_ref)
+            if keys is None:
+                problems.append(
+                    Problem(
+                        name,
+                        report.batch_line,
+                        report.batch_where,
+                        report.batch_ref,
+                        "names no payment file in the outbox: this report answers no batch of ours",
+                    )
+                )
+                continue
+            results: list[tuple[int, ItemResult]] = []
+            for key, status in report.transactions.items():
+                line, where = report.key_places[key]
+                if key not in keys:
+                    message = f"is no payment of batch {report.batch_ref}"
+                    problems.append(Problem(name, line, where, key, message))
+                    continue
+                results.append((line or 0, _item_result(key, status)))
+            group = report.default
+            if group is not None and group.status != ItemStatus.PENDING:
+                for key in sorted(set(keys) - set(report.transactions)):
+                    if group.status == ItemStatus.PAID and not group.bank_reference:
+                        message = "pays the group without each transaction's AcctSvcrRef"
+                        problems.append(Problem(name, group.line, group.where, key, message))
+                        break
+                    results.append((group.line or 0, _item_result(key, group)))
+            resolved[name] = results
+        return resolved
+
+
+def _read_results(path: Path) -> _Results:
+    """A result file: pain.002 (a status report) or camt.053 (a statement: its returns) when XML,
+    else the CSV / XLSX layout."""
+    if path.suffix.lower() != XML:
+        return read_result_file(path)
+    if _xml.root_namespace(path).startswith(_xml.NAMESPACE + "camt.053."):
+        return _camt053.read_returns(path)
+    return _pain002.read(path)
+
+
+def _item_result(key: str, status: _pain002.Status) -> ItemResult:
+    return ItemResult(key, status.status, status.bank_reference, status.reason_code, status.reason)
+
 
 def _identity_with_key(i: PaymentInstruction) -> tuple[str | int, ...]:
     return (i.idempotency_key, *identity(i))
 
 
 def _may_follow(earlier: ItemStatus, later: ItemStatus) -> bool:
-    return earlier == later or (earlier, later) == (ItemStatus.PAID, ItemStatus.RETURNED)
+    # a pain.002 may say "accepted" (pending) before the one that says "settled"
+    return earlier in (later, ItemStatus.PENDING) or (earlier, later) == (
+        ItemStatus.PAID,
+        ItemStatus.RETURNED,
+    )
 
 
 def _instruction_row(i: PaymentInstruction) -> list[str]:
@@ -221,6 +332,8 @@ def _instruction_row(i: PaymentInstruction) -> list[str]:
 
 def read_instruction_file(path: Path) -> list[PaymentInstruction]:
     """An instruction file as the bank reads it (for operators, bank-side tools and tests)."""
+    if path.suffix.lower() == XML:
+        return _pain001.read(path)
     table = read_table(path, INSTRUCTION_COLUMNS, source=path.name)
     instructions, problems = [], table.problems
     for row, cells in table.records:
@@ -341,7 +454,7 @@ class _Folder(Generic[T]):
             for entry in os.scandir(self.folder)
             if entry.is_file()
             and not entry.name.startswith(".")
-            and Path(entry.name).suffix.lower() in FORMATS
+            and Path(entry.name).suffix.lower() in SUFFIXES
         }
         fresh: dict[str, tuple[tuple[int, int], T]] = {}
         problems: list[Problem] = []

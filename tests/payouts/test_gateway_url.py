@@ -57,7 +57,7 @@ def test_a_file_bank(tmp_path: Path, fmt: str) -> None:
         ("simulated:///{dir}/b.db?transient=2", "transient_rate must be between 0 and 1"),
         ("simulated:///{dir}/b.db?reject=lots", "could not convert"),
         ("simulated:///{dir}/b.db?latency_ms=9-1", "latency_ms"),
-        ("files:///{dir}/x?format=pdf", "format must be csv or xlsx"),
+        ("files:///{dir}/x?format=pdf", "format must be csv, xlsx or iso20022"),
         ("files:///{dir}/x?seed=1", "unknown parameter seed"),
     ],
 )

@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 import jwt
 
@@ -38,7 +39,13 @@ class AuthenticationError(QinqingError):
     """No token, or one that is forged, expired or malformed."""
 
     code = "auth.invalid"
-    variants = ("auth.expired", "auth.too_long", "auth.role_mismatch", "auth.missing")
+    variants: ClassVar[tuple[str, ...]] = (
+        "auth.expired",
+        "auth.too_long",
+        "auth.role_mismatch",
+        "auth.missing",
+        "auth.local_refused",
+    )
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,11 @@ def sign_out(request: Request, session: DbSession) -> Response:
             onward = provider.sign_out_url(request, hint)
         except IdentityRefused:
             onward = None  # the provider is unreachable: the portal's own session is closed
-    response = _back(onward or "/sign-in")
+    # The CSP's form-action 'self' also governs where a form's POST redirects to, so the
+    # provider's sign-out is reached from a page of our own (a meta refresh, a link).
+    response: Response = (
+        render(request, "signed_out.html", {"onward": onward}) if onward else _back("/sign-in")
+    )
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     response.delete_cookie(LOGOUT_COOKIE, path="/sign-out", httponly=True, samesite="strict")
     return response

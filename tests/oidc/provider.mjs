@@ -29,7 +29,15 @@ const provider = new Provider(config.issuer, {
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: true },
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      async logoutSource(ctx, form) {
+        // One button confirms the sign-out (the default page has two, and fetches a web font).
+        ctx.body = `<!DOCTYPE html><html><body>${form}<p>Signing out ...</p>
+          <button form="op.logoutForm" type="submit" name="logout" value="yes" id="confirm-logout">
+          Sign out</button></body></html>`;
+      },
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => audience,
@@ -62,12 +70,6 @@ const provider = new Provider(config.issuer, {
     grant.addResourceScope(audience, 'api');
     await grant.save();
     return grant;
-  },
-  async logoutSource(ctx, form) {
-    // Sign the user out at once (the test's user always confirms): the form posts itself.
-    ctx.body = `<!DOCTYPE html><html><body>${form}<p>Signing out ...</p>
-      <button form="op.logoutForm" type="submit" name="logout" value="yes" id="confirm-logout">
-      Sign out</button></body></html>`;
   },
   ttl: { AccessToken: 600, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
 });

@@ -35,7 +35,13 @@ JWKS_REFRESH_EVERY = 30.0
 class OpenIdProvider:
     """One provider (issuer, client): discovery, keys, token exchange and token checks."""
 
-    def __init__(self, settings: Settings, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.Client | None = None,
+        *,
+        refresh_every: float = JWKS_REFRESH_EVERY,
+    ) -> None:
         self.issuer = settings.oidc_issuer
         self.client_id = settings.oidc_client_id
         self.api_audience = settings.oidc_api_audience or settings.oidc_client_id
@@ -45,7 +51,8 @@ class OpenIdProvider:
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
-        self._keys_at = 0.0
+        self._refresh_every = refresh_every
+        self._refreshed_at = float("-inf")
 
     # --- what the provider publishes ----------------------------------------------------------
 
@@ -83,15 +90,16 @@ class OpenIdProvider:
             return self._keys
         uri = self.metadata()["jwks_uri"]
         with self._lock:
-            stale = refresh and time.monotonic() - self._keys_at >= JWKS_REFRESH_EVERY
-            if self._keys is None or stale:
+            again = refresh and time.monotonic() - self._refreshed_at >= self._refresh_every
+            if self._keys is None or again:
                 try:
                     self._keys = KeySet.import_key_set(self._get_json(uri))  # type: ignore[arg-type]
                 except (JoseError, ValueError, TypeError) as exc:
                     raise IdentityRefused(
                         code="identity.unavailable", detail=f"the JWKS at {uri} cannot be read"
                     ) from exc
-                self._keys_at = time.monotonic()
+                if again:
+                    self._refreshed_at = time.monotonic()
             return self._keys
 
     def _get_json(self, url: str) -> dict[str, Any]:
@@ -139,9 +147,10 @@ class OpenIdProvider:
 
     # --- tokens --------------------------------------------------------------------------------
 
-    def verify_id_token(self, token: str, *, nonce: str) -> dict[str, Any]:
-        """The claims of an ID token issued to this client for this login (its nonce)."""
-        claims = self._verified(token, fetch=True)
+    def verify_id_token(self, token: str, *, nonce: str, now: int | None = None) -> dict[str, Any]:
+        """The claims of an ID token issued to this client for this login (its nonce); `now`
+        (epoch seconds) is the time it is checked at, the clock's by default."""
+        claims = self._verified(token, fetch=True, now=now)
         audiences = _audiences(claims)
         if self.client_id not in audiences:
             raise _bad("the ID token is not for this client (aud)")
@@ -155,11 +164,13 @@ class OpenIdProvider:
             raise IdentityRefused(code="identity.nonce")
         return claims
 
-    def verify_access_token(self, token: str, *, fetch: bool = True) -> dict[str, Any]:
+    def verify_access_token(
+        self, token: str, *, fetch: bool = True, now: int | None = None
+    ) -> dict[str, Any]:
         """The claims of a JWT access token for the API: this issuer, the API's audience (in
         `aud`, or the client as `azp` / `client_id`), not expired. `fetch=False` uses only the
         keys already cached (for callers that must not wait on the network)."""
-        claims = self._verified(token, fetch=fetch)
+        claims = self._verified(token, fetch=fetch, now=now)
         if "nonce" in claims or claims.get("typ") == "ID":  # an ID token is no access token
             raise _bad("an ID token is not an access token")
         named = {*_audiences(claims), claims.get("azp"), claims.get("client_id")}
@@ -167,7 +178,7 @@ class OpenIdProvider:
             raise _bad("the access token is not for this API (aud)")
         return claims
 
-    def _verified(self, token: str, *, fetch: bool) -> dict[str, Any]:
+    def _verified(self, token: str, *, fetch: bool, now: int | None) -> dict[str, Any]:
         try:
             header = jws.extract_compact(token.encode()).protected
         except (JoseError, ValueError) as exc:
@@ -186,6 +197,7 @@ class OpenIdProvider:
             raise _bad("the signature does not verify against the provider's keys") from exc
         claims = dict(decoded.claims)
         registry = jwt.JWTClaimsRegistry(
+            now=now,
             leeway=int(CLOCK_SKEW.total_seconds()),
             iss={"essential": True, "value": self.issuer},
             exp={"essential": True},

@@ -282,17 +282,31 @@ def test_the_api_takes_the_providers_access_tokens(
     assert answer.status_code == 200, answer.text
 
 
-def test_the_api_refuses_a_forged_an_id_or_a_strangers_token(
+def test_the_api_refuses_a_forged_or_a_strangers_token(
     portal: TestClient, oidc_settings: OpenIdProvider
 ) -> None:
     tokens = provider_tokens(oidc_settings, "li", nonce="n3")
-    for token in (tampered(tokens["access_token"]), tokens["id_token"]):
-        answer = portal.get("/api/v1/policy-drafts", headers={"Authorization": f"Bearer {token}"})
-        assert answer.status_code == 401, answer.text
+    forged = tampered(tokens["access_token"])
+    answer = portal.get("/api/v1/policy-drafts", headers={"Authorization": f"Bearer {forged}"})
+    assert answer.status_code == 401, answer.text
     stranger = provider_tokens(oidc_settings, "stranger", nonce="n4")["access_token"]
     answer = portal.get("/api/v1/me/redemptions", headers={"Authorization": f"Bearer {stranger}"})
     assert answer.status_code == 401
     assert answer.json()["code"] == "identity.unregistered_uscc"
+
+
+def test_an_id_token_is_no_access_token_even_for_the_clients_own_audience(
+    portal: TestClient, oidc_settings: OpenIdProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QINQING_OIDC_API_AUDIENCE")  # the API's audience: the client itself
+    get_settings.cache_clear()
+    tokens = provider_tokens(oidc_settings, "li", nonce="n6")
+    access = {"Authorization": f"Bearer {tokens['access_token']}"}  # client_id: the client
+    assert portal.get("/api/v1/policy-drafts", headers=access).status_code == 200
+    identity = {"Authorization": f"Bearer {tokens['id_token']}"}  # aud: the client
+    answer = portal.get("/api/v1/policy-drafts", headers=identity)
+    assert answer.status_code == 401
+    assert "not an access token" in answer.json()["detail"]
 
 
 def test_an_access_token_for_another_audience_is_refused(

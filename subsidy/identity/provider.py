@@ -171,7 +171,7 @@ class OpenIdProvider:
         `aud`, or the client as `azp` / `client_id`), not expired. `fetch=False` uses only the
         keys already cached (for callers that must not wait on the network)."""
         claims = self._verified(token, fetch=fetch, now=now)
-        if "nonce" in claims or claims.get("typ") == "ID":  # an ID token is no access token
+        if _is_id_token(claims):
             raise _bad("an ID token is not an access token")
         named = {*_audiences(claims), claims.get("azp"), claims.get("client_id")}
         if self.api_audience not in named:
@@ -207,6 +207,14 @@ class OpenIdProvider:
         except JoseError as exc:
             raise _bad(f"{exc.error}: {exc.description or ''}".strip(": ")) from exc
         return claims
+
+
+def _is_id_token(claims: Mapping[str, Any]) -> bool:
+    """Keycloak says which in `typ` (ID / Bearer); otherwise an ID token is told by its nonce,
+    which this client always sends and no access token of RFC 9068 carries."""
+    if claims.get("typ") in ("ID", "Bearer"):
+        return bool(claims["typ"] == "ID")
+    return "nonce" in claims
 
 
 def _has_kid(keys: KeySet, kid: str) -> bool:

@@ -232,13 +232,20 @@ def _bad(why: str) -> IdentityRefused:
     return IdentityRefused(code="identity.token", detail=why)
 
 
-_providers: dict[tuple[str, str, str], OpenIdProvider] = {}
+_providers: dict[tuple[object, ...], OpenIdProvider] = {}
 _providers_lock = threading.Lock()
 
 
 def provider_for(settings: Settings) -> OpenIdProvider:
     """The process's provider for these settings (its caches shared by every request)."""
-    key = (settings.oidc_issuer, settings.oidc_client_id, settings.oidc_api_audience)
+    secret = settings.oidc_client_secret
+    key = (
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        settings.oidc_api_audience,
+        secret.get_secret_value() if secret else None,
+        settings.oidc_timeout_seconds,
+    )
     with _providers_lock:
         if key not in _providers:
             _providers[key] = OpenIdProvider(settings)

@@ -206,7 +206,8 @@ def provider_callback(request: Request, session: DbSession) -> Response:
         signed = provider.complete(request, session)
     except IdentityRefused as exc:
         session.rollback()
-        refused = _sign_in_page(request, problem=exc.message_in(language(request)), status=403)
+        status = 502 if exc.code == "identity.unavailable" else 403
+        refused = _sign_in_page(request, problem=exc.message_in(language(request)), status=status)
         refused.delete_cookie(LOGIN_COOKIE, path=LOGIN_PATH, httponly=True, samesite="lax")
         return refused
     if previous:

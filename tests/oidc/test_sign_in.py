@@ -8,6 +8,7 @@ import html
 import json
 import re
 import secrets
+import socket
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -150,6 +151,23 @@ def test_a_callback_with_another_state_is_refused(
     assert forged.status_code == 403
     assert "state" in forged.text
     assert COOKIE not in forged.cookies
+
+
+def test_an_id_token_with_another_nonce_is_refused(
+    portal: TestClient, browser_at_provider: httpx.Client, oidc_settings: OpenIdProvider
+) -> None:
+    """The authorization request altered on its way to the provider (another nonce): the code
+    still redeems (same PKCE challenge), but its ID token is not this login's."""
+    started = portal.get("/sign-in/oidc")
+    parts = urlsplit(started.headers["location"])
+    query = parse_qs(parts.query)
+    query["nonce"] = ["injected-" + secrets.token_urlsafe(8)]
+    altered = f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(query, doseq=True)}"
+    callback = oidc_settings.login(browser_at_provider, altered, "li")
+    answer = portal.get(relative(callback))
+    assert answer.status_code == 403
+    assert "nonce" in answer.text
+    assert COOKIE not in answer.cookies
 
 
 def test_a_replayed_callback_signs_nobody_in(
@@ -338,3 +356,19 @@ def test_locally_minted_tokens_only_in_development(
     assert "通过Test ID登录" in page.text
     refused = portal.post("/sign-in", data={"token": local})
     assert refused.status_code == 403
+
+
+def test_a_provider_that_cannot_be_reached_is_said_so(
+    app_env: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("QINQING_OIDC_ISSUER", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("QINQING_OIDC_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("QINQING_OIDC_TIMEOUT_SECONDS", "2")
+    get_settings.cache_clear()
+    with TestClient(create_app(), base_url=TEST_BASE, follow_redirects=False) as client:
+        answer = client.get("/sign-in/oidc")
+    assert answer.status_code == 502
+    assert "无法连接或读取身份提供方" in answer.text

@@ -21,6 +21,9 @@ from subsidy.registry.models import Enterprise
 from subsidy.registry.uscc import is_valid as is_valid_uscc
 from subsidy.settings import Settings
 
+MAX_SUBJECT = 200
+"""The longest subject a portal session holds (`portal_session.subject`)."""
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -41,6 +44,10 @@ def identity_from(settings: Settings, claims: Mapping[str, object]) -> Identity:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise IdentityRefused(code="identity.token", detail="the token names no subject (sub)")
+    if len(subject) > MAX_SUBJECT:  # the sessions' and the audit's subject column
+        raise IdentityRefused(
+            code="identity.token", detail=f"the subject (sub) is longer than {MAX_SUBJECT}"
+        )
     name = claims.get("name")
     display = name if isinstance(name, str) else None
     uscc = _text(claim(claims, settings.oidc_uscc_claim))

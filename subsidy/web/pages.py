@@ -189,7 +189,7 @@ def sign_in_through_provider(request: Request, next: str | None = None) -> Respo
     try:
         return provider.begin(request, _local(next, ""))
     except IdentityRefused as exc:
-        return _sign_in_page(request, problem=exc.message_in(language(request)), status=502)
+        return _sign_in_page(request, refusal=exc.message_in(language(request)), status=502)
 
 
 @router.get(CALLBACK_PATH)
@@ -207,7 +207,7 @@ def provider_callback(request: Request, session: DbSession) -> Response:
     except IdentityRefused as exc:
         session.rollback()
         status = 502 if exc.code == "identity.unavailable" else 403
-        refused = _sign_in_page(request, problem=exc.message_in(language(request)), status=status)
+        refused = _sign_in_page(request, refusal=exc.message_in(language(request)), status=status)
         refused.delete_cookie(LOGIN_COOKIE, path=LOGIN_PATH, httponly=True, samesite="lax")
         return refused
     if previous:
@@ -216,7 +216,7 @@ def provider_callback(request: Request, session: DbSession) -> Response:
         session, settings, signed.identity.principal, method=provider.method
     )
     home = _local(signed.next_path, HOME[opened.principal.role])
-    response = render(request, "signed_in.html", {"home": home}, me=opened.principal)
+    response = render(request, "signed_in.html", {"home": home})
     _set_session_cookie(request, response, opened)
     response.delete_cookie(LOGIN_COOKIE, path=LOGIN_PATH, httponly=True, samesite="lax")
     if signed.sign_out_hint:
@@ -239,8 +239,11 @@ def _sign_in_page(
     who: Principal | None = None,
     reason: str | None = None,
     problem: str | None = None,
+    refusal: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    """The sign-in page; `problem`: why a pasted token was refused, `refusal`: why the
+    provider's sign-in was (each in the page's language)."""
     settings = get_settings()
     provider = identity_provider(settings)
     context = {
@@ -248,6 +251,7 @@ def _sign_in_page(
         "who": who,
         "reason": reason,
         "problem": problem,
+        "refusal": refusal,
         "provider": provider.name if provider else None,
         "local": settings.local_sign_in,
     }

@@ -80,9 +80,12 @@ def test_a_firm_user_in_a_staff_group_is_refused() -> None:
     assert refused.value.code == "identity.ambiguous_role"
 
 
-def test_no_subject_is_refused() -> None:
-    with pytest.raises(IdentityRefused):
+def test_no_subject_or_one_too_long_is_refused() -> None:
+    with pytest.raises(IdentityRefused, match="sub"):
         identity_from(settings(), {"groups": ["finance"]})
+    with pytest.raises(IdentityRefused, match="longer than 200"):
+        identity_from(settings(), {"sub": "x" * 201, "groups": ["finance"]})
+    assert identity_from(settings(), {"sub": "x" * 200, "groups": ["finance"]}).subject
 
 
 @pytest.mark.parametrize(

@@ -136,6 +136,8 @@ def test_who_the_portal_cannot_place_is_refused_with_the_reason(
     answer = sign_in(portal, browser_at_provider, oidc_settings, account)
     assert answer.status_code == 403
     assert words in answer.text
+    assert 'id="sign-in-refusal"' in answer.text
+    assert "令牌无效" not in answer.text  # no token was pasted: the provider's answer is refused
     assert COOKIE not in answer.cookies
     with Session(app_env) as session:
         assert session.execute(select(col(PortalSession.id))).first() is None

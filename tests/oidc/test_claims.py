@@ -1,16 +1,21 @@
-"""The provider's claims mapped to the portal's people, and the OpenID settings (no provider
-needed: the claims are what a verified token would carry)."""
+"""The provider's claims mapped to the portal's people, the OpenID settings and the commands
+they turn off (no provider needed: the claims are what a verified token would carry)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from sqlalchemy import Engine
 from stdnum.cn import uscc as stdnum_uscc
+from typer.testing import CliRunner
 
 from subsidy.auth import Role
+from subsidy.cli import app as cli
 from subsidy.errors import ConfigurationError
 from subsidy.identity.claims import identity_from
 from subsidy.identity.errors import IdentityRefused
-from subsidy.settings import Settings
+from subsidy.settings import Settings, get_settings
 
 FIRM = "91330106MA2CFXKN0N"
 
@@ -119,3 +124,27 @@ def test_local_sign_in_only_in_development_once_a_provider_is_configured() -> No
 def test_the_client_secret_never_shows() -> None:
     configured = settings(oidc_client_secret="very-secret-value")
     assert "very-secret-value" not in repr(configured)
+
+
+def test_the_commands_mint_no_local_proof_once_a_provider_is_in_charge(
+    app_env: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "QINQING_ENVIRONMENT": "test",
+        "QINQING_SECRET_KEY": "k" * 40,
+        "QINQING_OIDC_ISSUER": "https://id.example.gov.cn/realms/zj",
+        "QINQING_OIDC_CLIENT_ID": "qinqing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    for args in (
+        ["sign-in", "link", "--role", "finance", "--subject", "wang"],
+        ["token", "--role", "officer"],
+    ):
+        refused = CliRunner().invoke(cli, args)
+        assert refused.exit_code == 2, refused.output
+        said = " ".join(re.sub(r"[│╭╮╰╯─]", " ", refused.output).split())  # rich's box
+        assert "accepted only in development once an OpenID provider is configured" in said
+    monkeypatch.delenv("QINQING_OIDC_ISSUER")
+    get_settings.cache_clear()
+    assert CliRunner().invoke(cli, ["token", "--role", "officer"]).exit_code == 0

@@ -75,3 +75,12 @@ def test_an_expired_token_is_refused(oidc_settings: OpenIdProvider) -> None:
     later = claims["exp"] + 120  # past the minute of leeway
     with pytest.raises(IdentityRefused, match="exp"):
         client.verify_access_token(token, now=later)
+
+
+def test_an_id_token_from_the_future_is_refused(oidc_settings: OpenIdProvider) -> None:
+    client = ProviderClient(get_settings())
+    token = provider_tokens(oidc_settings, "li", nonce="k3")["id_token"]
+    issued = client.verify_id_token(token, nonce="k3")["iat"]
+    assert client.verify_id_token(token, nonce="k3", now=issued - 30)  # within the leeway
+    with pytest.raises(IdentityRefused, match="future"):
+        client.verify_id_token(token, nonce="k3", now=issued - 120)

@@ -12,10 +12,10 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from matching import explain as explaining
 from matching import preview as previewing
 from matching import service
 from matching.models import MatchRun
+from policies import explain as explaining
 from policies import repository as policy_repository
 from policies import service as policy_service
 from policies.checking import load_path_checked

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlmodel import col
 
-from matching.explain import explain, registered_firm
 from matching.models import MatchRun, Qualification
 from matching.schemas import ClauseOut, QualificationOut
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
+from policies.explain import explain, registered_firm
 from policies.schemas import WordsOut
 from policies.service import published_document
 from policies.validity import in_force

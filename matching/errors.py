@@ -15,6 +15,7 @@ class MatchingError(QinqingError):
     """Matching refused to run a policy."""
 
     code = "matching.refused"
+    status, slug, title = 422, "rule-refused", "The rule cannot be run"
 
 
 class InvalidRule(MatchingError):

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from matching import preview as previewing
-from matching.explain import explain, registered_firm
 from matching.schemas import (
     ChangesOut,
     ClauseOut,
@@ -28,7 +27,8 @@ from matching.schemas import (
 from matching.service import compile_issues
 from policies import drafts
 from policies import service as policy_service
-from policies.endpoints import PREFIX, UnknownVersion, policy_problems
+from policies.endpoints import PREFIX, UnknownVersion
+from policies.explain import explain, registered_firm
 from subsidy.api.openapi import answers
 from subsidy.api.params import INT4_MAX, PolicyId, RowId, Uscc
 from subsidy.api.problems import ProblemError
@@ -36,16 +36,11 @@ from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.registry import catalog as catalogs
-from subsidy.registry.errors import RegistryError
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix=PREFIX, tags=["policies"])
 
 Reader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))]
-
-
-class RegistryUnavailable(ProblemError):
-    status, slug, title = 409, "registry-unavailable", "The registry cannot be read"
 
 
 class UnknownFirm(ProblemError):
@@ -70,15 +65,11 @@ def preview_draft(
     firms each eligibility clause stops, evaluation errors, and the change against the published
     version.
     A draft that does not check or compile: 422 with its issues."""
-    with policy_problems():
-        draft = drafts.get(session, draft_id)
-        checked = drafts.checked(draft, [compile_issues], catalog=catalogs.current(session))
-    try:
-        report = previewing.preview(
-            session, get_settings().data_dir, checked.document, as_of or _today()
-        )
-    except RegistryError as exc:
-        raise RegistryUnavailable(str(exc), cause=exc) from exc
+    draft = drafts.get(session, draft_id)
+    checked = drafts.checked(draft, [compile_issues], catalog=catalogs.current(session))
+    report = previewing.preview(
+        session, get_settings().data_dir, checked.document, as_of or _today()
+    )
     return PreviewOut(
         draft_id=draft_id,
         policy_id=report.policy_id,
@@ -112,8 +103,7 @@ def explain_firm(
     on the current registry as of `as_of` (default today in the users' zone): each clause of the
     eligibility with its value and what it read (personal data masked), the amount before and
     after the cap, or the evaluation error."""
-    with policy_problems():
-        policy, versions = policy_service.history(session, policy_id)
+    policy, versions = policy_service.history(session, policy_id)
     wanted = version if version is not None else policy.latest_version
     chosen = next((v for v in versions if v.version == wanted), None)
     if chosen is None:

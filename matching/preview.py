@@ -16,12 +16,12 @@ import polars as pl
 from sqlmodel import Session
 
 from matching.compiler import CompiledPolicy, compile_policy, evaluate, prepare
-from matching.explain import firm_of
 from matching.service import compile_document, outcome_on, published_policies
 from policies import evaluation
 from policies.checking import parameters_of
 from policies.clauses import split_clauses
 from policies.document import PolicyDocument
+from policies.explain import firm_of
 from policies.validity import OutOfForce, out_of_force
 from subsidy.registry.catalog import Catalog
 from subsidy.registry.service import RegistryFrames, current_frames

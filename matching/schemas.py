@@ -45,7 +45,7 @@ class ClauseOut(BaseModel):
 
     @classmethod
     def of(cls, clause: Any, catalog: Catalog = BUILTIN) -> ClauseOut:
-        """From a `matching.explain.ClauseResult`, personal data masked; a labelled clause with
+        """From a `policies.explain.ClauseResult`, personal data masked; a labelled clause with
         its label and the firm's values it read (column labels from `catalog`)."""
         label = clause.label
         values = [] if label is None else plain.plain_values(clause.reads, catalog)

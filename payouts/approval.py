@@ -1,7 +1,7 @@
 """Maker-checker approval of held redemptions, and the firm flags that hold them.
 
 A redemption is created `approved`, or `held` when a risk rule holds it (an amount above its
-policy's review threshold, or a flagged firm; `subsidy.redemption.service.initial_status`). An
+policy's review threshold, or a flagged firm; `subsidy.redemption.risk`). An
 officer approves a held one: held -> approved, its money reserved -> payable. The officer may never
 be the redemption's maker (`Redemption.changed_by`). A flag holds the firm's *new* redemptions; it
 changes none already made. Everything flushes, nothing commits, everything is audited.

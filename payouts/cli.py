@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from payouts import repository, service, tasks
+from payouts import repository, tasks
 from payouts.errors import BatchesLeftOpen
 from subsidy.console import make_console, refusals
 from subsidy.db import require_current_schema, session_scope
@@ -19,8 +19,11 @@ console = make_console()
 
 def run(
     batch_size: Annotated[
-        int, typer.Option(min=1, max=50_000, help="Items per batch at most.")
-    ] = service.BATCH_SIZE,
+        int | None,
+        typer.Option(
+            min=1, max=50_000, help="Items per batch at most (QINQING_PAYOUT_BATCH_SIZE)."
+        ),
+    ] = None,
     wait: Annotated[
         float,
         typer.Option(

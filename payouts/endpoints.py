@@ -18,8 +18,6 @@ Accounts are masked in every answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, UploadFile
@@ -28,7 +26,6 @@ from fastapi import Path as PathParam
 from payouts import (
     accounts,
     approval,
-    errors,
     launch,
     ledger_check,
     queries,
@@ -38,7 +35,6 @@ from payouts import (
     runs,
     statements,
 )
-from payouts.gateways.errors import BankFileError
 from payouts.models import ExceptionKind, ItemState
 from payouts.redemptions import actor
 from payouts.schemas import (
@@ -62,7 +58,6 @@ from payouts.schemas import (
 from subsidy.api.openapi import answers
 from subsidy.api.paging import OptionalPage, PageNumber, PageSize, Paging, with_total
 from subsidy.api.params import After, Before, PolicyIdQuery, RowId, Uscc, UsccQuery
-from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.redemption.models import RedemptionStatus
@@ -75,64 +70,6 @@ PayoutReader = Annotated[Principal, Depends(allow(Role.FINANCE, Role.AUDITOR))]
 RedemptionReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.FINANCE, Role.AUDITOR))]
 FlagReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_PAGE)]
-
-
-_PROBLEMS: dict[type[errors.PayoutError], tuple[int, str, str]] = {
-    errors.PayoutNotFound: (404, "not-found", "Not found"),
-    errors.MakerChecker: (403, "maker-checker", "Whoever made the change cannot check it"),
-    errors.AlreadyReversed: (409, "already-reversed", "The redemption is already reversed"),
-    errors.PaymentInFlight: (
-        409,
-        "payment-in-flight",
-        "The redemption is being paid; wait for the batch to settle",
-    ),
-    errors.RedemptionStateError: (
-        409,
-        "redemption-state",
-        "The redemption's status does not allow this",
-    ),
-    errors.AccountNotCorrected: (
-        409,
-        "account-not-corrected",
-        "Correct the bank account before releasing the payment",
-    ),
-    errors.AlreadyResolved: (409, "already-resolved", "The exception is already resolved"),
-    errors.InvalidPayoutInput: (422, "invalid-input", "The input cannot be used"),
-    errors.RunInProgress: (409, "run-in-progress", "A payout run is still gathering"),
-    errors.NotWaiting: (409, "not-waiting", "Nothing waits for this"),
-}
-
-
-class _BadStatement(ProblemError):
-    status, slug, title = 422, "bad-statement", "The bank statement cannot be read"
-
-    def __init__(self, exc: BankFileError) -> None:
-        problems = [
-            {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
-            for p in exc.problems
-        ]
-        super().__init__(str(exc).splitlines()[0], cause=exc, problems=problems)
-
-
-class _Refused(ProblemError):
-    code = "api.payout_refused"  # an instance carries its payout error's code
-
-    def __init__(self, exc: errors.PayoutError) -> None:
-        problem = next(
-            (_PROBLEMS[t] for t in type(exc).__mro__ if t in _PROBLEMS),
-            (400, "bad-request", "Bad request"),
-        )
-        self.status, self.slug, self.title = problem
-        super().__init__(str(exc), cause=exc)
-
-
-@contextmanager
-def payout_problems() -> Iterator[None]:
-    """The payouts domain's refusals as problems (the request's transaction then rolls back)."""
-    try:
-        yield
-    except errors.PayoutError as exc:
-        raise _Refused(exc) from exc
 
 
 def _by(me: Principal) -> str:
@@ -151,9 +88,8 @@ def start_run(body: RunIn, me: Finance, session: DbSession, background: Backgrou
     """Start a payout run as `qinqing payouts run` does: gather every approved redemption into
     batches per bank and pay them. 202: follow it at /payout-runs/{id}; 409 while another run
     is still gathering."""
-    with payout_problems():
-        started = launch.start(session, by=_by(me), batch_size=body.batch_size)
-        found = runs.progress(session, started.run_id)
+    started = launch.start(session, by=_by(me), batch_size=body.batch_size)
+    found = runs.progress(session, started.run_id)
     if started.run_after_answer is not None:
         background.add_task(started.run_after_answer)
     return RunOut.of(found)
@@ -177,8 +113,7 @@ def list_runs(
 @router.get("/payout-runs/{run_id}", response_model=RunOut)
 def one_run(run_id: RowId, _: PayoutReader, session: DbSession) -> RunOut:
     """How far the run got: its batches, and their items by state (paid, returned, ...)."""
-    with payout_problems():
-        return RunOut.of(runs.progress(session, run_id))
+    return RunOut.of(runs.progress(session, run_id))
 
 
 # --- bank statements -------------------------------------------------------------------------
@@ -189,12 +124,8 @@ def upload_statement(file: UploadFile, me: Finance, session: DbSession) -> State
     """Reconcile a bank statement (CSV or XLSX, the layout `qinqing payouts reconcile` reads):
     the lines matched and the exceptions raised. The same file again records nothing (its
     first reconciliation is answered, `repeated`). 422 `bad-statement` lists every problem."""
-    with payout_problems():
-        try:
-            done = statements.reconcile_upload(session, file.filename, file.file.read(), by=_by(me))
-        except BankFileError as exc:
-            raise _BadStatement(exc) from exc
-        found = statements.statement(session, statements.digest_of(done))
+    done = statements.reconcile_upload(session, file.filename, file.file.read(), by=_by(me))
+    found = statements.statement(session, statements.digest_of(done))
     return StatementOut.of(found, repeated=done.repeated)
 
 
@@ -218,8 +149,7 @@ def one_statement(
     _: PayoutReader,
     session: DbSession,
 ) -> StatementOut:
-    with payout_problems():
-        return StatementOut.of(statements.statement(session, sha256))
+    return StatementOut.of(statements.statement(session, sha256))
 
 
 # --- redemptions waiting for a receiving account ---------------------------------------------
@@ -244,8 +174,7 @@ def waiting_for_account(
 def enter_account(uscc: Uscc, body: AccountIn, me: Finance, session: DbSession) -> PayeeAccountOut:
     """Enter the receiving account of a firm whose approved redemptions wait for one; another
     finance user confirms it before any run pays to it."""
-    with payout_problems():
-        return PayeeAccountOut.of(accounts.enter(session, uscc, body.account, by=_by(me)))
+    return PayeeAccountOut.of(accounts.enter(session, uscc, body.account, by=_by(me)))
 
 
 @router.post(
@@ -253,8 +182,7 @@ def enter_account(uscc: Uscc, body: AccountIn, me: Finance, session: DbSession) 
 )
 def confirm_account(uscc: Uscc, me: Finance, session: DbSession) -> PayeeAccountOut:
     """Confirm another finance user's entry (403 `maker-checker` for your own)."""
-    with payout_problems():
-        return PayeeAccountOut.of(accounts.confirm(session, uscc, by=_by(me)))
+    return PayeeAccountOut.of(accounts.confirm(session, uscc, by=_by(me)))
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -278,8 +206,7 @@ def list_batches(
 
 @router.get("/payout-batches/{batch_id}", response_model=BatchOut)
 def one_batch(batch_id: RowId, _: PayoutReader, session: DbSession) -> BatchOut:
-    with payout_problems():
-        return BatchOut.of(queries.batch(session, batch_id))
+    return BatchOut.of(queries.batch(session, batch_id))
 
 
 @router.get("/payout-batches/{batch_id}/items", response_model=list[ItemOut])
@@ -294,10 +221,9 @@ def batch_items(
     page: OptionalPage = None,
 ) -> list[ItemOut]:
     """The batch's items in id order (of one state when given), accounts masked."""
-    with payout_problems():
-        found = queries.items(
-            session, batch_id, state=state, limit=limit, after=after, offset=_offset(page, limit)
-        )
+    found = queries.items(
+        session, batch_id, state=state, limit=limit, after=after, offset=_offset(page, limit)
+    )
     with_total(response, queries.count_items(session, batch_id, state=state))
     return [ItemOut.of(i) for i in found]
 
@@ -340,8 +266,7 @@ def list_redemptions(
 )
 def approve(redemption_id: RowId, me: Officer, session: DbSession) -> ReviewedRedemptionOut:
     """held -> approved, by an officer other than its maker (403 `maker-checker`)."""
-    with payout_problems():
-        return ReviewedRedemptionOut.of(approval.approve(session, redemption_id, by=_by(me)))
+    return ReviewedRedemptionOut.of(approval.approve(session, redemption_id, by=_by(me)))
 
 
 @router.post(
@@ -350,8 +275,7 @@ def approve(redemption_id: RowId, me: Officer, session: DbSession) -> ReviewedRe
 def reverse(redemption_id: RowId, body: ReverseIn, me: Officer, session: DbSession) -> ReversalOut:
     """Reverse a redemption for a reason: its budget is released; money already paid becomes
     owed by the firm (a clawback). 409 while it is being paid, or when already reversed."""
-    with payout_problems():
-        done = reversal.reverse(session, redemption_id, body.reason, by=_by(me))
+    done = reversal.reverse(session, redemption_id, body.reason, by=_by(me))
     return ReversalOut.of(done)
 
 
@@ -364,8 +288,7 @@ def correct_account(
     redemption_id: RowId, body: AccountIn, me: Finance, session: DbSession
 ) -> ReviewedRedemptionOut:
     """Correct the bank account of a returned redemption; another finance user releases it."""
-    with payout_problems():
-        done = retry.correct_account(session, redemption_id, body.account, by=_by(me))
+    done = retry.correct_account(session, redemption_id, body.account, by=_by(me))
     return ReviewedRedemptionOut.of(done)
 
 
@@ -376,8 +299,7 @@ def correct_account(
 )
 def release(redemption_id: RowId, me: Finance, session: DbSession) -> ReviewedRedemptionOut:
     """returned -> approved, to be paid by the next payout run; not by whoever corrected it."""
-    with payout_problems():
-        return ReviewedRedemptionOut.of(retry.release(session, redemption_id, by=_by(me)))
+    return ReviewedRedemptionOut.of(retry.release(session, redemption_id, by=_by(me)))
 
 
 # --- firm flags ------------------------------------------------------------------------------
@@ -391,15 +313,13 @@ def list_flags(_: FlagReader, session: DbSession) -> list[FlagOut]:
 @router.put("/firm-flags/{uscc}", response_model=FlagOut)
 def flag_firm(uscc: Uscc, body: FlagIn, me: Officer, session: DbSession) -> FlagOut:
     """Flag a firm for review (or change the reason): its new redemptions are held."""
-    with payout_problems():
-        return FlagOut.of(approval.flag(session, uscc, body.reason, by=_by(me)))
+    return FlagOut.of(approval.flag(session, uscc, body.reason, by=_by(me)))
 
 
 @router.delete("/firm-flags/{uscc}", status_code=204)
 def unflag_firm(uscc: Uscc, me: Officer, session: DbSession) -> Response:
     """Lift a firm's flag; redemptions already held stay held until approved."""
-    with payout_problems():
-        approval.unflag(session, uscc, by=_by(me))
+    approval.unflag(session, uscc, by=_by(me))
     return Response(status_code=204)
 
 
@@ -433,8 +353,7 @@ def list_exceptions(
 def resolve_exception(
     exception_id: RowId, body: ResolveIn, me: Finance, session: DbSession
 ) -> ExceptionOut:
-    with payout_problems():
-        return ExceptionOut.of(reconcile.resolve(session, exception_id, body.note, by=_by(me)))
+    return ExceptionOut.of(reconcile.resolve(session, exception_id, body.note, by=_by(me)))
 
 
 @router.get("/ledger/check", response_model=LedgerCheckOut)

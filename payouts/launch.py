@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from payouts import runs, tasks
 from payouts.models import PayoutRun
-from payouts.service import BATCH_SIZE
 from subsidy.jobs import after_commit, celery_app
+from subsidy.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,11 @@ class Started:
         return self.run.id
 
 
-def start(session: Session, *, by: str, batch_size: int = BATCH_SIZE) -> Started:
-    """Queue a payout run for `by` (`RunInProgress` while another is gathering)."""
-    run = runs.create(session, by=by, batch_size=batch_size)
+def start(session: Session, *, by: str, batch_size: int | None = None) -> Started:
+    """Queue a payout run for `by` (`RunInProgress` while another is gathering), in batches of
+    `batch_size` items (QINQING_PAYOUT_BATCH_SIZE)."""
+    size = batch_size or get_settings().payout_batch_size
+    run = runs.create(session, by=by, batch_size=size)
     run_id = run.id
     assert run_id is not None
 

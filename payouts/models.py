@@ -9,6 +9,7 @@ the bank pays it at most once.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -102,7 +103,8 @@ class PayoutBatch(SQLModel, table=True):
 
     @property
     def ref(self) -> str:
-        return f"QQ-B{self.id:08d}"
+        assert self.id is not None
+        return batch_ref(self.id)
 
 
 class PayoutItem(SQLModel, table=True):
@@ -161,8 +163,26 @@ class PayoutItem(SQLModel, table=True):
         return item_key(self.id)
 
 
+ITEM_KEY = re.compile(r"QQ-P([0-9]{10})")
+"""The one format of a payout item's key (`item_key`): `QQ-P` and its id in ten digits."""
+
+
 def item_key(item_id: int) -> str:
+    """The idempotency key the bank sees for the item (its EndToEndId, its statement reference)."""
     return f"QQ-P{item_id:010d}"
+
+
+def item_id_of(key: str) -> int:
+    """The item a key names (a key of ours: `ITEM_KEY` matches it)."""
+    found = ITEM_KEY.fullmatch(key)
+    if found is None:
+        raise ValueError(f"{key!r} is not a payout item's key")
+    return int(found.group(1))
+
+
+def batch_ref(batch_id: int) -> str:
+    """The reference of a payout batch as banks and reports show it."""
+    return f"QQ-B{batch_id:08d}"
 
 
 class ExceptionKind(StrEnum):

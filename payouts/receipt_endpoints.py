@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from payouts import receipts
-from payouts.endpoints import payout_problems
 from payouts.schemas import ReceiptOut
 from subsidy.api.openapi import answers
 from subsidy.api.params import RowId
@@ -29,6 +28,5 @@ ReceiptReader = Annotated[Principal, Depends(allow(*READERS))]
     "/redemptions/{redemption_id}/receipt", response_model=ReceiptOut, responses=answers(404, 409)
 )
 def receipt(redemption_id: RowId, session: DbSession, me: ReceiptReader) -> ReceiptOut:
-    with payout_problems():
-        found = receipts.receipt(session, redemption_id, uscc=me.uscc)
+    found = receipts.receipt(session, redemption_id, uscc=me.uscc)
     return ReceiptOut.of(found)

@@ -44,7 +44,6 @@ reconciling the same file again records nothing (the first run is in the audit t
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -59,23 +58,24 @@ from sqlmodel import Session, col
 from payouts.approval import check_reason
 from payouts.errors import AlreadyResolved, PayoutNotFound
 from payouts.models import (
+    ITEM_KEY,
     ExceptionKind,
     ItemState,
     PayoutItem,
     ReconciliationException,
     StatementLineRecord,
+    item_key,
 )
 from payouts.statement import StatementLine, read_statement
 from subsidy import localtime
 from subsidy.audit import service as audit
 from subsidy.audit.models import AuditEntry, AuditHead
 from subsidy.db import utcnow
+from subsidy.settings import get_settings
 
 RECONCILE = "payouts.reconcile"
 RESOLVE = "reconciliation.resolve"
-KEY = re.compile(r"QQ-P([0-9]{10})")
-"""`PayoutItem.idempotency_key`: the item's id, ten digits."""
-_CHUNK = 5_000  # bound IN lists
+KEY = ITEM_KEY
 
 
 class _Item(NamedTuple):
@@ -86,7 +86,7 @@ class _Item(NamedTuple):
 
     @property
     def key(self) -> str:
-        return f"QQ-P{self.id:010d}"
+        return item_key(self.id)
 
 
 class _StatementFile(NamedTuple):
@@ -379,7 +379,7 @@ def _missing(
             reference=reference,
             amount=None,
             expected=net,
-            detail=f"QQ-P{item_id:010d} was paid on {paid_on} here; the statement has no payment",
+            detail=f"{item_key(item_id)} was paid on {paid_on} here; the statement has no payment",
         )
         for item_id, net, reference, paid_on in session.execute(query)
         if item_id not in seen
@@ -441,8 +441,10 @@ def _exception(
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+    """`values` in slices an IN list may bind (QINQING_IN_LIST_BOUND)."""
+    bound = get_settings().in_list_bound
+    for start in range(0, len(values), bound):
+        yield values[start : start + bound]
 
 
 # --- finance resolves ------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from payouts.gateways import (
     PaymentInstruction,
     TransientBankError,
 )
-from payouts.models import BatchState, ItemState, PayoutBatch, PayoutItem, item_key
+from payouts.models import BatchState, ItemState, PayoutBatch, PayoutItem, item_id_of, item_key
 from subsidy import bulk
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
@@ -46,12 +46,9 @@ from subsidy.ledger.models import Account
 from subsidy.localtime import local_date
 from subsidy.redemption.models import RedemptionStatus
 from subsidy.registry.schema import MONEY_DTYPE
+from subsidy.settings import get_settings
 
 ACTOR = "system:payouts"
-BATCH_SIZE = 1_000
-GATHER_CHUNK = 20_000
-"""Approved redemptions gathered per transaction: each chunk's batches can be paid while the
-next is gathered."""
 MAX_BACKOFF = dt.timedelta(minutes=5)
 
 
@@ -81,7 +78,7 @@ NOTHING_GATHERED = Gathered([], 0, Decimal("0.00"), [])
 def gather(
     session: Session,
     *,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     after: int = 0,
     limit: int | None = None,
     run_id: int | None = None,
@@ -89,7 +86,9 @@ def gather(
     """Put the approved redemptions after id `after` (at most `limit` of them) into payout
     items, in batches per bank of at most `batch_size` (of run `run_id`, when one asked); what
     a firm owes from a clawback is offset against its payments. A redemption without an account
-    a bank could take waits for finance (`payouts.accounts`)."""
+    a bank could take waits for finance (`payouts.accounts`). `batch_size` defaults to
+    QINQING_PAYOUT_BATCH_SIZE."""
+    batch_size = batch_size or get_settings().payout_batch_size
     waiting = repository.payable(session, after=after, limit=limit)
     full = limit is not None and len(waiting) == limit
     resume_after = waiting[-1].redemption_id if full else None
@@ -354,7 +353,7 @@ def apply_returns(session: Session, results: Sequence[ItemResult], *, now: dt.da
 
 
 def _item_id(key: str) -> int:
-    return int(key.removeprefix("QQ-P"))
+    return item_id_of(key)
 
 
 def _pay(item: PayoutItem, result: ItemResult, now: dt.datetime) -> None:

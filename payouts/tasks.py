@@ -19,9 +19,6 @@ from subsidy.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-RETURN_WINDOW_DAYS = 30
-"""How long after paying a bank may still return a payment (it says so within days)."""
-QUERY_CHUNK = 1_000
 QUERY_ATTEMPTS = 8
 
 
@@ -43,16 +40,19 @@ def settle_once(batch_id: int) -> service.Applied | None:
         return service.apply(session, claim, answers, now=utcnow(), backoff=backoff)
 
 
-def collect_returns_once(days: int = RETURN_WINDOW_DAYS) -> int:
-    """Ask the bank about the payments of the last `days` days and record those that came back."""
+def collect_returns_once(days: int | None = None) -> int:
+    """Ask the bank about the payments of the last `days` days (QINQING_PAYOUT_RETURN_WINDOW_DAYS)
+    and record those that came back."""
+    days = days or get_settings().payout_return_window_days
     gateway_now = gateway(get_settings().bank)
     with session_scope() as session:
         since = local_date(utcnow()) - dt.timedelta(days=days)  # value dates are local days
         keys = service.paid_keys_since(session, since)
     returned = 0
     backoff = get_settings().payout_backoff_seconds
-    for start in range(0, len(keys), QUERY_CHUNK):
-        chunk = keys[start : start + QUERY_CHUNK]
+    per_query = get_settings().bank_query_chunk
+    for start in range(0, len(keys), per_query):
+        chunk = keys[start : start + per_query]
         for attempt in range(QUERY_ATTEMPTS):
             try:
                 results = gateway_now.query(chunk)
@@ -73,7 +73,7 @@ def collect_returns_once(days: int = RETURN_WINDOW_DAYS) -> int:
     autoretry_for=(TransientBankError,),
     retry_backoff=True,
 )
-def collect_returns(days: int = RETURN_WINDOW_DAYS) -> int:
+def collect_returns(days: int | None = None) -> int:
     return collect_returns_once(days)
 
 
@@ -96,15 +96,17 @@ def settle(self: Any, batch_id: int) -> dict[str, int]:
 
 
 def gather_in_chunks(
-    batch_size: int = service.BATCH_SIZE,
-    chunk: int = service.GATHER_CHUNK,
+    batch_size: int | None = None,
+    chunk: int | None = None,
     gathered_batches: Callable[[list[int]], None] = lambda batch_ids: None,
     run_id: int | None = None,
 ) -> service.Gathered:
     """Gather every approved redemption, `chunk` per committed transaction, calling
     `gathered_batches` with each chunk's batch ids once it has committed (so their settling can
     start while the next chunk is gathered). A later chunk sees the earlier chunks' offsets as
-    unpaid items, so a debt is withheld once across chunks as across runs."""
+    unpaid items, so a debt is withheld once across chunks as across runs. The sizes default to
+    QINQING_PAYOUT_BATCH_SIZE and QINQING_PAYOUT_GATHER_CHUNK."""
+    chunk = chunk or get_settings().payout_gather_chunk
     total, after = service.NOTHING_GATHERED, 0
     while True:
         with session_scope() as session:
@@ -124,8 +126,17 @@ def settle_all(batch_ids: list[int]) -> None:
         settle.delay(batch_id)
 
 
+def beat_schedule(sweep_seconds: float) -> dict[str, dict[str, object]]:
+    """What the beat sends every `sweep_seconds` (QINQING_PAYOUT_SWEEP_SECONDS): a payout run
+    and a sweep of the open batches. The assembly (`subsidy/workers.py`) gathers it."""
+    return {
+        "payouts-run": {"task": "payouts.run", "schedule": sweep_seconds},
+        "payouts-poll": {"task": "payouts.poll", "schedule": sweep_seconds},
+    }
+
+
 @celery_app.task(name="payouts.run", acks_late=True, task_reject_on_worker_lost=True)
-def run(batch_size: int = service.BATCH_SIZE) -> list[int]:
+def run(batch_size: int | None = None) -> list[int]:
     """Settle the batches left open (by a crash, a backoff), then gather approved redemptions
     into batches, each chunk's batches sent to be settled as soon as it has committed."""
     with session_scope() as session:

@@ -14,8 +14,7 @@ policies too. Suspending or closing is a request one officer makes
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -24,17 +23,8 @@ from sqlmodel import Session
 
 from policies import drafts, lifecycle, limits, service
 from policies.errors import (
-    DraftNotFoundError,
-    DraftPublishedError,
     Issue,
-    NotRequesterError,
     PolicyDocumentError,
-    PolicyError,
-    ReasonError,
-    RequestDecidedError,
-    RequestNotFoundError,
-    RequestPendingError,
-    SameOfficerError,
 )
 from policies.models import DraftFormat, PolicyAction, PolicyDraft, RequestStatus
 from policies.schemas import (
@@ -83,62 +73,8 @@ MAX_DOCUMENT_BYTES = limits.MAX_DOCUMENT_BYTES
 # --- problems --------------------------------------------------------------------------------
 
 
-class InvalidPolicy(ProblemError):
-    """A document that cannot be stored, run or published; `issues` places every problem."""
-
-    status, slug, title = 422, "invalid-policy", "The policy document is not valid"
-
-    def __init__(self, exc: PolicyDocumentError) -> None:
-        count = len(exc.issues)
-        super().__init__(
-            f"{exc.source}: {count} problem{'s' if count != 1 else ''}",
-            cause=exc,
-            issues=[IssueOut.of(issue).model_dump() for issue in exc.issues],
-        )
-
-
-class UnknownPolicy(ProblemError):
-    status, slug, title = 404, "unknown-policy", "No such policy"
-
-
 class UnknownVersion(ProblemError):
     status, slug, title = 404, "unknown-version", "No such version of the policy"
-
-
-class UnknownDraft(ProblemError):
-    status, slug, title = 404, "unknown-draft", "No such policy draft"
-
-
-class DraftPublished(ProblemError):
-    status, slug, title = 409, "draft-published", "The draft is published and cannot change"
-
-
-class PolicyStateConflict(ProblemError):
-    status, slug, title = 409, "policy-state", "The policy's lifecycle does not allow this"
-
-
-class UnknownActionRequest(ProblemError):
-    status, slug, title = 404, "unknown-policy-action-request", "No such policy action request"
-
-
-class InvalidReason(ProblemError):
-    status, slug, title = 422, "invalid-reason", "The request needs a reason"
-
-
-class RequestPending(ProblemError):
-    status, slug, title = 409, "request-pending", "The policy has a pending request already"
-
-
-class RequestDecided(ProblemError):
-    status, slug, title = 409, "request-decided", "The request was confirmed or withdrawn"
-
-
-class SameOfficer(ProblemError):
-    status, slug, title = 403, "maker-checker", "Whoever made the change cannot check it"
-
-
-class NotRequester(ProblemError):
-    status, slug, title = 403, "not-requester", "Only the requester can withdraw a request"
 
 
 class UnsupportedMediaType(ProblemError):
@@ -147,34 +83,6 @@ class UnsupportedMediaType(ProblemError):
 
 class DocumentTooLarge(ProblemError):
     status, slug, title = 413, "document-too-large", "The document is too large"
-
-
-_PROBLEMS: dict[type[PolicyError], type[ProblemError]] = {
-    service.PolicyNotFoundError: UnknownPolicy,
-    service.PolicyStateError: PolicyStateConflict,
-    DraftNotFoundError: UnknownDraft,
-    DraftPublishedError: DraftPublished,
-    RequestNotFoundError: UnknownActionRequest,
-    ReasonError: InvalidReason,
-    RequestPendingError: RequestPending,
-    RequestDecidedError: RequestDecided,
-    SameOfficerError: SameOfficer,
-    NotRequesterError: NotRequester,
-}
-
-
-@contextmanager
-def policy_problems() -> Iterator[None]:
-    """The policy domain's refusals as problems (the request's transaction then rolls back)."""
-    try:
-        yield
-    except PolicyDocumentError as exc:
-        raise InvalidPolicy(exc) from exc
-    except PolicyError as exc:
-        problem = _PROBLEMS.get(type(exc))
-        if problem is None:
-            raise
-        raise problem(str(exc), cause=exc) from exc
 
 
 # --- the document in the request body --------------------------------------------------------
@@ -220,12 +128,12 @@ def _decoded(body: bytes, source: str) -> str:
         line = body.count(b"\n", 0, exc.start) + 1
         column = len(body[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         issue = Issue(source, "", line, column, f"not UTF-8: byte {body[exc.start]:#04x}")
-        raise InvalidPolicy(PolicyDocumentError(source, [issue])) from exc
+        raise PolicyDocumentError(source, [issue]) from exc
     if control_in_text(text):  # NUL cannot be stored; YAML and JSON allow none of them raw
         at = next(i for i, char in enumerate(text) if control_in_text(char))
         line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
         message = f"a control character {ord(text[at]):#04x}: remove it"
-        raise InvalidPolicy(PolicyDocumentError(source, [Issue(source, "", line, column, message)]))
+        raise PolicyDocumentError(source, [Issue(source, "", line, column, message)])
     return text
 
 
@@ -273,8 +181,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     ) -> SavedDraftOut:
         """Store a draft (it may still have problems: its validation lists them). Text that is
         not a YAML or JSON mapping is refused with the line and column of the error."""
-        with policy_problems():
-            draft = drafts.create(session, document.text, document.format, by=me.subject)
+        draft = drafts.create(session, document.text, document.format, by=me.subject)
         response.headers["Location"] = f"{PREFIX}/policy-drafts/{draft.id}"
         return saved(draft, session)
 
@@ -296,8 +203,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
 
     @router.get("/policy-drafts/{draft_id}", response_model=DraftOut)
     def one_draft(draft_id: RowId, _: DraftReader, session: DbSession) -> DraftOut:
-        with policy_problems():
-            return DraftOut.of(drafts.get(session, draft_id))
+        return DraftOut.of(drafts.get(session, draft_id))
 
     @router.put(
         "/policy-drafts/{draft_id}",
@@ -309,24 +215,21 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         draft_id: RowId, me: Officer, document: Document, session: DbSession
     ) -> SavedDraftOut:
         """Replace the draft's text (refused once it is published)."""
-        with policy_problems():
-            draft = drafts.replace(session, draft_id, document.text, document.format, by=me.subject)
+        draft = drafts.replace(session, draft_id, document.text, document.format, by=me.subject)
         return saved(draft, session)
 
     @router.post("/policy-drafts/{draft_id}/validate", response_model=ValidationOut)
     def validate_draft(draft_id: RowId, _: DraftReader, session: DbSession) -> ValidationOut:
         """Schema, rules against the registry's types, and what publishing also checks (the
         matcher can compile it). Answers every issue; `valid` when there are none."""
-        with policy_problems():
-            return validation(drafts.get(session, draft_id), session)
+        return validation(drafts.get(session, draft_id), session)
 
     @router.post("/policy-drafts/{draft_id}/test", response_model=TestRunOut)
     def run_draft_tests(draft_id: RowId, _: DraftReader, session: DbSession) -> TestRunOut:
         """The draft's embedded tests through the reference evaluator, each passed or failed
         with why. A document whose rules do not check cannot run: 422 with its issues."""
-        with policy_problems():
-            draft = drafts.get(session, draft_id)
-            results = drafts.tests_of(draft, catalog=catalogs.current(session))
+        draft = drafts.get(session, draft_id)
+        results = drafts.tests_of(draft, catalog=catalogs.current(session))
         failed = sum(not r.passed for r in results)
         return TestRunOut(
             policy_id=draft.policy_id,
@@ -347,8 +250,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
         """Check, test and publish the draft as the policy's next version (201). If the document
         is the latest version already, 200 and nothing new. Not publishable: 422 with every
         issue, and nothing is stored."""
-        with policy_problems():
-            published = drafts.publish(session, draft_id, extra_checks, by=me.subject)
+        published = drafts.publish(session, draft_id, extra_checks, by=me.subject)
         version = published.version
         location = f"{PREFIX}/policies/{version.policy_id}/versions/{version.version}"
         response.headers["Location"] = location
@@ -378,14 +280,12 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
 
     @router.get("/policies/{policy_id}", response_model=PolicyOut)
     def one_policy(policy_id: PolicyId, _: PolicyReader, session: DbSession) -> PolicyOut:
-        with policy_problems():
-            policy, _versions = service.history(session, policy_id)
+        policy, _versions = service.history(session, policy_id)
         return PolicyOut.of(policy)
 
     @router.get("/policies/{policy_id}/versions", response_model=list[VersionOut])
     def versions(policy_id: PolicyId, _: PolicyReader, session: DbSession) -> list[VersionOut]:
-        with policy_problems():
-            _policy, found = service.history(session, policy_id)
+        _policy, found = service.history(session, policy_id)
         return [VersionOut.of(v) for v in found]
 
     @router.get(
@@ -398,8 +298,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     ) -> Response:
         """The document exactly as published (canonical JSON, numbers exact); its ETag is the
         version's content hash, the SHA-256 of this body."""
-        with policy_problems():
-            _policy, found = service.history(session, policy_id)
+        _policy, found = service.history(session, policy_id)
         chosen = next((v for v in found if v.version == version), None)
         if chosen is None:
             raise UnknownVersion(fields={"policy_id": policy_id, "version": version})
@@ -427,10 +326,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
             session: DbSession,
             response: Response,
         ) -> ActionRequestOut:
-            with policy_problems():
-                found = lifecycle.request(
-                    session, policy_id, action, reason=body.reason, by=_actor(me)
-                )
+            found = lifecycle.request(session, policy_id, action, reason=body.reason, by=_actor(me))
             response.headers["Location"] = f"{PREFIX}/policy-action-requests/{found.id}"
             return ActionRequestOut.of(found)
 
@@ -449,8 +345,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     def one_action_request(
         request_id: RowId, _: DraftReader, session: DbSession
     ) -> ActionRequestOut:
-        with policy_problems():
-            return ActionRequestOut.of(lifecycle.get(session, request_id))
+        return ActionRequestOut.of(lifecycle.get(session, request_id))
 
     @router.post(
         "/policy-action-requests/{request_id}/confirm",
@@ -460,8 +355,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     def confirm(request_id: RowId, me: Officer, session: DbSession) -> ConfirmedOut:
         """Make the requested change, as an officer other than the requester (403
         maker-checker otherwise, whatever the role the same person holds)."""
-        with policy_problems():
-            found, policy = lifecycle.confirm(session, request_id, by=_actor(me))
+        found, policy = lifecycle.confirm(session, request_id, by=_actor(me))
         return ConfirmedOut(request=ActionRequestOut.of(found), policy=PolicyOut.of(policy))
 
     @router.post(
@@ -471,8 +365,7 @@ def build_router(extra_checks: Sequence[ExtraCheck] = ()) -> APIRouter:
     )
     def withdraw(request_id: RowId, me: Officer, session: DbSession) -> ActionRequestOut:
         """The requester takes the request back; the policy stays as it is."""
-        with policy_problems():
-            return ActionRequestOut.of(lifecycle.withdraw(session, request_id, by=_actor(me)))
+        return ActionRequestOut.of(lifecycle.withdraw(session, request_id, by=_actor(me)))
 
     return router
 

@@ -113,6 +113,7 @@ class PolicyDocumentError(PolicyError):
 
     code = "policy.document_refused"
     variants = ("policy.document_refused_one",)
+    status, slug, title = 422, "invalid-policy", "The policy document is not valid"
 
     def __init__(self, source: str, issues: Sequence[Issue]) -> None:
         self.source = source
@@ -127,17 +128,32 @@ class PolicyDocumentError(PolicyError):
         lines = [issue.shown(language) for issue in self.issues]
         return "\n".join([super().message_in(language), *lines])
 
+    @property
+    def detail(self) -> str:
+        count = len(self.issues)
+        return f"{self.source}: {count} problem{'s' if count != 1 else ''}"
+
+    def extra(self) -> dict[str, object]:
+        """Every issue placed for the editor (line and column 1-based)."""
+        placed = [
+            {"field": i.field, "line": i.line, "column": i.column, "message": i.message}
+            for i in self.issues
+        ]
+        return {"issues": placed}
+
 
 class DraftNotFoundError(PolicyError):
     """No stored draft with that id."""
 
     code = "policy.draft_not_found"
+    status, slug, title = 404, "unknown-draft", "No such policy draft"
 
 
 class DraftPublishedError(PolicyError):
     """The draft became a published version; what was published stays as it was."""
 
     code = "policy.draft_published"
+    status, slug, title = 409, "draft-published", "The draft is published and cannot change"
 
 
 class ActionRequestError(PolicyError):
@@ -150,12 +166,15 @@ class RequestNotFoundError(ActionRequestError):
     """No policy action request with that id."""
 
     code = "policy.request_not_found"
+    status, slug = 404, "unknown-policy-action-request"
+    title = "No such policy action request"
 
 
 class ReasonError(ActionRequestError):
     """A request needs a reason the second officer can judge (and the audit trail keeps)."""
 
     code = "policy.reason_missing"
+    status, slug, title = 422, "invalid-reason", "The request needs a reason"
     variants = ("policy.reason_too_long",)
 
 
@@ -163,6 +182,7 @@ class RequestPendingError(ActionRequestError):
     """A policy has one pending request at a time: confirm or withdraw it first."""
 
     code = "policy.request_pending"
+    status, slug, title = 409, "request-pending", "The policy has a pending request already"
     terms: ClassVar[Mapping[str, str]] = {"action": "action."}  # 暂停 / 关闭, not suspend
 
 
@@ -170,6 +190,7 @@ class RequestDecidedError(ActionRequestError):
     """The request is confirmed or withdrawn; nothing more can happen to it."""
 
     code = "policy.request_decided"
+    status, slug, title = 409, "request-decided", "The request was confirmed or withdrawn"
     states: ClassVar[Mapping[str, str]] = {"status": "request"}
 
 
@@ -177,6 +198,7 @@ class SameOfficerError(ActionRequestError):
     """The officer who requested a change cannot confirm it, under any role."""
 
     code = "policy.same_officer"
+    status, slug, title = 403, "maker-checker", "Whoever made the change cannot check it"
     terms: ClassVar[Mapping[str, str]] = {"action": "action."}  # 暂停 / 关闭, not suspend
 
 
@@ -184,3 +206,4 @@ class NotRequesterError(ActionRequestError):
     """Only the officer who made a request can withdraw it."""
 
     code = "policy.not_requester"
+    status, slug, title = 403, "not-requester", "Only the requester can withdraw a request"

@@ -54,6 +54,14 @@ def version(session: Session, policy_id: str, number: int) -> PolicyVersion | No
     return session.execute(query).scalars().first()
 
 
+def version_hash(session: Session, policy_id: str, number: int) -> str | None:
+    """The content hash of one version, without its document."""
+    query = select(col(PolicyVersion.content_hash)).where(
+        col(PolicyVersion.policy_id) == policy_id, col(PolicyVersion.version) == number
+    )
+    return session.execute(query).scalars().first()
+
+
 def draft(session: Session, draft_id: int, *, for_update: bool = False) -> PolicyDraft | None:
     """A stored draft; `for_update` locks it while it is replaced or published."""
     query = select(PolicyDraft).where(col(PolicyDraft.id) == draft_id)

@@ -38,12 +38,14 @@ class PolicyNotFoundError(PolicyError):
     """No policy (or no such version) with that id."""
 
     code = "policy.not_found"
+    status, slug, title = 404, "unknown-policy", "No such policy"
 
 
 class PolicyStateError(PolicyError):
     """The lifecycle does not allow that change from the policy's current state."""
 
     code = "policy.state"
+    status, slug, title = 409, "policy-state", "The policy's lifecycle does not allow this"
     variants = ("policy.closed",)
     states: ClassVar[Mapping[str, str]] = {"state": "policy", "to": "policy"}
 
@@ -171,9 +173,40 @@ def history(session: Session, policy_id: str) -> tuple[Policy, list[PolicyVersio
     return policy, repository.versions(session, policy_id)
 
 
+PARSED_DOCUMENTS_KEPT = 1024
+"""Parsed published documents kept per process (a few kilobytes each)."""
+
+_parsed: dict[str, PolicyDocument] = {}
+
+
 def published_document(version: PolicyVersion) -> PolicyDocument:
-    """The document a version holds, exactly as published."""
-    return load_document(version.document, f"{version.policy_id}-v{version.version}.json")
+    """The document a version holds, exactly as published: parsed once per content.
+
+    Kept by the version's content hash, which names what the document says: a database reset
+    or restored under the same process can hold another document as "version 1 of this policy",
+    and must never be served the one parsed before."""
+    document = _parsed.get(version.content_hash)
+    if document is None:
+        document = load_document(version.document, f"{version.policy_id}-v{version.version}.json")
+        if len(_parsed) >= PARSED_DOCUMENTS_KEPT:  # versions go by; never grow without bound
+            _parsed.clear()
+        _parsed[version.content_hash] = document
+    return document
+
+
+def current_document(session: Session, policy: Policy) -> tuple[int, PolicyDocument]:
+    """The version number and document of the policy's latest version. Reads the version's
+    content hash alone when its document is parsed already (the redemption path's case)."""
+    number = policy.latest_version
+    digest = repository.version_hash(session, policy.id, number)
+    if digest is None:
+        raise PolicyNotFoundError(policy_id=policy.id)
+    document = _parsed.get(digest)
+    if document is None:
+        stored = repository.version(session, policy.id, number)
+        assert stored is not None, "a version whose hash was just read is stored"
+        document = published_document(stored)
+    return number, document
 
 
 def existing(session: Session, policy_id: str, *, for_update: bool = False) -> Policy:

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 
 from reports import jobs, service
-from reports.errors import JobFileMissing, JobNotReady, ReportError
+from reports.errors import ReportError
 from reports.models import JobState, ReportJob
 from reports.queries import Period
 from reports.schemas import JobOut
@@ -45,10 +45,6 @@ class _InvalidFilter(ProblemError):
     def __init__(self, exc: ReportError) -> None:
         field = f"query.{exc.field}" if exc.field else "query"
         super().__init__("see errors", cause=exc, errors=[{"field": field, "message": str(exc)}])
-
-
-class _NotReady(ProblemError):
-    status, slug, title = 409, "report-not-ready", "The report is not ready"
 
 
 def _by(me: Principal) -> str:
@@ -110,12 +106,7 @@ def job_state(job_id: RowId, session: DbSession, me: Reader) -> JobOut:
 def job_file(job_id: RowId, session: DbSession, me: Reader) -> Response:
     """The finished workbook of a job (409 while it runs or when it failed)."""
     job = _job(session, job_id)
-    try:
-        found = service.job_file(get_settings().data_dir, job)
-    except JobFileMissing as exc:
-        raise NotFound(str(exc), cause=exc) from exc
-    except JobNotReady as exc:
-        raise _NotReady(str(exc), cause=exc, state=str(job.state)) from exc
+    found = service.job_file(get_settings().data_dir, job)
     return FileResponse(found.path, media_type=XLSX, filename=found.download_name)
 
 

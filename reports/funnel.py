@@ -30,10 +30,10 @@ import polars as pl
 from sqlalchemy import Table, func, select
 from sqlmodel import Session, col
 
-from matching import explain as explaining
 from matching.compiler import evaluate, prepare
 from matching.models import MatchRun, Qualification
 from matching.service import compile_document
+from policies import explain as explaining
 from policies import repository as policy_repository
 from policies.models import Policy, PolicyVersion
 from policies.service import published_document

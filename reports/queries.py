@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from payouts.models import ItemState, PayoutItem, ReconciliationException
+from payouts.models import ItemState, PayoutItem, ReconciliationException, batch_ref, item_key
 from policies.models import Policy
 from subsidy import localtime
 from subsidy.db import Money
@@ -40,6 +40,7 @@ from subsidy.ledger.models import Account, LedgerEntry
 from subsidy.masking import mask
 from subsidy.redemption.models import PolicyBudget
 from subsidy.registry.models import Employee, Enterprise
+from subsidy.settings import get_settings
 
 ITEM: Table = PayoutItem.__table__  # type: ignore[attr-defined]
 FIRM: Table = Enterprise.__table__  # type: ignore[attr-defined]
@@ -49,7 +50,6 @@ POLICY: Table = Policy.__table__  # type: ignore[attr-defined]
 LEDGER: Table = LedgerEntry.__table__  # type: ignore[attr-defined]
 MISMATCH: Table = ReconciliationException.__table__  # type: ignore[attr-defined]
 
-CHUNK = 10_000
 NOT_REGISTERED = "(not in registry)"
 ZERO = Decimal("0.00")
 
@@ -369,8 +369,12 @@ def _item_date(paid_on: dt.date | None, updated_at: dt.datetime | None) -> dt.da
     return localtime.local_date(updated_at)
 
 
-def _chunks(session: Session, stmt: Select[Any], key: Any, chunk: int) -> Iterator[Sequence[Any]]:
-    """The rows of `stmt` in primary-key order, `chunk` per query (keyset pagination)."""
+def _chunks(
+    session: Session, stmt: Select[Any], key: Any, chunk: int | None
+) -> Iterator[Sequence[Any]]:
+    """The rows of `stmt` in primary-key order, `chunk` per query (keyset pagination;
+    QINQING_REPORT_QUERY_CHUNK)."""
+    chunk = chunk or get_settings().report_query_chunk
     last: int | None = None
     while True:
         page = stmt if last is None else stmt.where(key > last)
@@ -405,7 +409,7 @@ LEDGER_COLUMNS = (
 )
 
 
-def ledger_rows(session: Session, period: Period, chunk: int = CHUNK) -> Iterator[LedgerRow]:
+def ledger_rows(session: Session, period: Period, chunk: int | None = None) -> Iterator[LedgerRow]:
     """One row per payout item of the period, in item order, the account masked:
     date, batch, item, policy, USCC, payee, district, industry, bank, account, amount, offset,
     net, state, bank reference."""
@@ -434,8 +438,8 @@ def ledger_rows(session: Session, period: Period, chunk: int = CHUNK) -> Iterato
     ) in _chunks(session, stmt, ITEM.c.id, chunk):
         yield (
             _item_date(paid_on, updated_at),
-            f"QQ-B{batch_id:08d}",
-            f"QQ-P{item_id:010d}",
+            batch_ref(batch_id),
+            item_key(item_id),
             policy_id,
             uscc,
             payee,
@@ -451,7 +455,9 @@ def ledger_rows(session: Session, period: Period, chunk: int = CHUNK) -> Iterato
         )
 
 
-def exception_items(session: Session, period: Period, chunk: int = CHUNK) -> Iterator[LedgerRow]:
+def exception_items(
+    session: Session, period: Period, chunk: int | None = None
+) -> Iterator[LedgerRow]:
     """Returned and failed items of the period: date, item, policy, USCC, payee, district,
     account, amount, state, attempts, reason code, reason, bank reference."""
     stmt = (
@@ -478,7 +484,7 @@ def exception_items(session: Session, period: Period, chunk: int = CHUNK) -> Ite
         item_id, paid_on, updated_at, policy_id, uscc, payee, district, account, *rest = row
         yield (
             _item_date(paid_on, updated_at),
-            f"QQ-P{item_id:010d}",
+            item_key(item_id),
             policy_id,
             uscc,
             payee,
@@ -510,7 +516,7 @@ def _mismatch_filter(period: Period) -> list[ColumnElement[bool]]:
     return where
 
 
-def mismatches(session: Session, period: Period, chunk: int = CHUNK) -> Iterator[LedgerRow]:
+def mismatches(session: Session, period: Period, chunk: int | None = None) -> Iterator[LedgerRow]:
     """Reconciliation exceptions recorded in the period (for one policy: those of its items):
     found at, statement, line, kind, item, policy, USCC, bank reference, amount, expected,
     difference, detail, resolved at, resolved by."""
@@ -543,7 +549,7 @@ def mismatches(session: Session, period: Period, chunk: int = CHUNK) -> Iterator
             statement,
             line,
             kind,
-            f"QQ-P{item_id:010d}" if item_id is not None else None,
+            item_key(item_id) if item_id is not None else None,
             policy_id,
             uscc,
             reference,

@@ -26,6 +26,7 @@ from payouts.endpoints import router as payouts
 from payouts.receipt_endpoints import router as receipts
 from policies.endpoints import build_router as policy_router
 from reports.endpoints import router as reports
+from subsidy import workers
 from subsidy.api import limits, openapi, operations, params, problems
 from subsidy.api.admission import Admission
 from subsidy.api.headers import SecurityHeaders
@@ -54,6 +55,7 @@ class Qinqing(FastAPI):
 
 def create_app() -> FastAPI:
     settings = settings_or_exit()
+    workers.assembled()  # a uvicorn worker process imports the factory anew
     docs = settings.docs_enabled
     app = Qinqing(
         title="Qinqing",

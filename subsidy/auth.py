@@ -46,6 +46,11 @@ class AuthenticationError(QinqingError):
         "auth.missing",
         "auth.local_refused",
     )
+    status, slug, title = 401, "unauthenticated", "Sign in first"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,7 @@ from sqlalchemy import Table as SATable
 
 from subsidy.db import Money, UTCDateTime
 from subsidy.progress import NO_PROGRESS, Progress
-
-CHUNK_ROWS = 50_000
+from subsidy.settings import get_settings
 
 
 def insert_frame(
@@ -97,7 +96,7 @@ def _copy(connection: Connection, name: str, frame: pl.DataFrame, progress: Prog
         driver.cursor() as cursor,
         cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy,
     ):
-        for chunk in frame.iter_slices(CHUNK_ROWS):
+        for chunk in frame.iter_slices(get_settings().bulk_chunk_rows):
             copy.write(chunk.write_csv(include_header=False).encode())
             progress.advance(chunk.height)
 
@@ -116,7 +115,7 @@ def _insert_many(
     sql = f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders})"
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        for chunk in stored.iter_slices(CHUNK_ROWS):
+        for chunk in stored.iter_slices(get_settings().bulk_chunk_rows):
             cursor.executemany(sql, chunk.rows())
             progress.advance(chunk.height)
     finally:

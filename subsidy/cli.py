@@ -22,7 +22,7 @@ from policies import cli as policies_cli
 from policies import service as policy_service
 from policies.document import load_path
 from reports import cli as reports_cli
-from subsidy import db, jobs
+from subsidy import db, jobs, workers
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.console import make_console, progress_bars, refusals
@@ -91,8 +91,10 @@ console = make_console()
 @app.callback()
 def _startup() -> None:
     """Load and check the settings before any command: one that cannot be used (a production
-    default or short secret, a bad date) is one line on stderr and exit status 2."""
+    default or short secret, a bad date) is one line on stderr and exit status 2. Then the
+    workers' assembly: the broker, the task modules and the beat (`subsidy/workers.py`)."""
     settings_or_exit()
+    workers.assembled()
 
 
 audit_app = typer.Typer(help="The keyed (HMAC) audit chain and its signed checkpoints.")

@@ -1,17 +1,33 @@
 """The errors Qinqing raises on purpose, drawn once so callers know what to catch.
 
-    QinqingError                  anything the platform refuses, with a message fit for the user
-    ├── ConfigurationError        settings that must not be used (a default secret in production)
-    ├── DeclarationError          a registry declaration was refused; nothing was declared;
-    │                             `.problems` lists every problem with document, line and field
-    └── RegistryError             a registry import was refused; nothing was written
-        ├── RegistryFileError     the file cannot be read at all (format, encoding, empty, missing)
-        └── RegistryValidationError
-                                  the file was read but its content breaks the registry contract;
-                                  `.problems` lists every problem with file, row, column and value
+Each domain adds its own branch under QinqingError in its own `errors.py`; every class declares
+the HTTP answer it is (status in brackets; a class not shown answers as its parent does):
 
-The registry branch and DeclarationError live in `subsidy.registry.errors`; each domain adds its
-own branch under QinqingError in its own `errors.py`.
+    QinqingError [400 bad-request]    anything the platform refuses, with words for the user
+    ├── ConfigurationError [500]      settings that must not be used (the dev secret in production)
+    ├── AuthenticationError [401]     no token, or a forged, expired, malformed one (subsidy.auth)
+    ├── SignInRefused [401]           a code or portal session that does not sign in (signin)
+    ├── RegistryError [409]           a registry import refused, nothing written; or the registry
+    │   │                             cannot be read (subsidy.registry.errors)
+    │   ├── RegistryFileError         the file cannot be read at all (format, encoding, missing)
+    │   └── RegistryValidationError   its content breaks the registry contract; `.problems` lists
+    │                                 every problem with file, row, column and value [422]
+    ├── DeclarationError [422]        a registry declaration refused; nothing declared; `.problems`
+    │                                 places every problem by document, line and field
+    ├── ConcurrentDeclaration [409]   another declaration was made meanwhile (subsidy.declare)
+    ├── PolicyError                   policies/errors.py: a document [422 with its `issues`], a
+    │                                 draft or policy unknown [404], published or in the wrong
+    │                                 state [409], four-eyes requests [404 / 409 / 422 / 403]
+    ├── MatchingError [422]           matching/errors.py: a rule the matcher cannot run
+    ├── RedemptionError [409]         subsidy/redemption/errors.py: unknown policy [404], not
+    │                                 eligible [422, with the `explanation`], the rest [409]
+    ├── PayoutError                   payouts/errors.py: not found [404], maker-checker [403],
+    │                                 bad input [422], the states [409]
+    ├── BankError [502]               payouts/gateways/errors.py: a bank file that cannot be read
+    │                                 [422, with its `problems`]
+    ├── ReportError [422]             reports/errors.py: a job not ready [409], its file gone [404]
+    └── ProblemError                  subsidy/api/problems.py: the HTTP edge's own answers (not
+                                      found, forbidden, overloaded, rate-limited, ...)
 
 Codes and words. Every class declares a stable `code` (`redemption.already_redeemed`); a class
 whose refusals differ in what they say also declares `variants`, the other codes one of its
@@ -20,6 +36,11 @@ instances may carry (`payout.not_found.batch`). A code's words live in `errors.p
 with its fields (`AlreadyRedeemed(uscc=..., policy_id=...)`): its `str()` is the English words,
 as logs and the command line read them, and `message_in(language)` the words a page shows.
 A code never changes once published (API clients branch on it); its words may.
+
+Answers. Every class also declares the HTTP answer it is (`status`, a stable `slug` that makes
+the problem's `type`, a `title`), and may add members to the body (`extra`) or headers: one
+handler (`subsidy.api.problems`) renders every QinqingError from them. A subclass that declares
+none answers as its parent does, so a new refusal can never become a 500.
 """
 
 from __future__ import annotations
@@ -120,6 +141,13 @@ class QinqingError(Exception):
     terms: ClassVar[Mapping[str, str]] = {}
     """Fields whose value names a term, by its key's prefix (`{"role": "role."}`)."""
 
+    status: ClassVar[int] = 400
+    """The HTTP status of the answer (a subclass that declares none answers as its parent)."""
+    slug: ClassVar[str] = "bad-request"
+    """The stable end of the problem's `type` URN (`urn:qinqing:problem:<slug>`)."""
+    title: ClassVar[str] = "Bad request"
+    """What kind of refusal this is, for people (English; `message` carries the words)."""
+
     def __init__(self, message: str | None = None, /, *, code: str | None = None, **fields: object):
         chosen = code or type(self).code
         if chosen not in type(self).codes():
@@ -135,6 +163,20 @@ class QinqingError(Exception):
         """Every code an instance of exactly this class may carry."""
         return (cls.code, *cls.__dict__.get("variants", ()))  # a subclass has its own
 
+    @property
+    def detail(self) -> str:
+        """What happened this time, in English (the answer's `detail`)."""
+        return str(self)
+
+    def extra(self) -> dict[str, object]:
+        """Members the answer's body carries besides the problem's own (`issues`, ...)."""
+        return {}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries (Retry-After, WWW-Authenticate, ...)."""
+        return {}
+
     def message_in(self, language: i18n.Language) -> str:
         """The message in `language` (Chinese on the portal by default, English on request)."""
         fields = dict(self.fields)
@@ -148,6 +190,7 @@ class QinqingError(Exception):
 
 
 class ConfigurationError(QinqingError):
-    """The settings cannot be used as they are."""
+    """The settings cannot be used as they are: the service's fault, not the caller's."""
 
     code = "config.invalid"
+    status, slug, title = 500, "configuration", "The service is not configured to do this"

@@ -1,5 +1,10 @@
 """The Celery application every domain's `tasks.py` registers with.
 
+The core names no domain: which task modules a worker imports and what the beat sends are
+gathered by the assembly (`subsidy/workers.py`), as the routers are by `subsidy/app.py`, and
+handed to `configure`. Until an entry point configures it the app runs tasks in-process and
+reads no settings (importing a module never ends a process).
+
 With a broker (`QINQING_BROKER_URL`, Redis in production) tasks go to `qinqing worker`
 processes. Without one (the embedded default) they run in-process, eagerly, so `qinqing demo`
 and the tests need nothing else. Either way a task is enqueued only after the transaction that
@@ -10,7 +15,7 @@ the message to be delivered again, and the task re-checks the state it finds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,25 +23,24 @@ from celery import Celery
 from sqlalchemy import event
 from sqlmodel import Session
 
-from subsidy.settings import settings_or_exit
+celery_app = Celery("qinqing")
 
-celery_app = Celery("qinqing", include=["payouts.tasks", "reports.tasks"])
-
-DEFAULT_SWEEP_SECONDS = 60.0
-"""The beat's period when the app is configured with an explicit broker (tests), not from the
-settings (QINQING_PAYOUT_SWEEP_SECONDS)."""
+_configured = False
 
 
-def configure(broker_url: str | None = None) -> Celery:
-    """Point the app at the broker of the settings (or `broker_url`); none: run in-process.
-    Called on import, by every entry point: settings that cannot be used end it in one line."""
-    settings = settings_or_exit() if broker_url is None else None
-    url = settings.broker_url if settings else broker_url
-    sweep = settings.payout_sweep_seconds if settings else DEFAULT_SWEEP_SECONDS
+def configure(
+    broker_url: str | None,
+    *,
+    include: Iterable[str] = (),
+    beat_schedule: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Celery:
+    """Point the app at `broker_url` (none or empty: run tasks in-process, eagerly), with the
+    task modules a worker imports (`include`) and the beat's entries."""
+    global _configured
     celery_app.conf.update(
-        broker_url=url or "memory://",
+        broker_url=broker_url or "memory://",
         result_backend=None,
-        task_always_eager=not url,
+        task_always_eager=not broker_url,
         task_eager_propagates=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -44,12 +48,16 @@ def configure(broker_url: str | None = None) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        beat_schedule={
-            "payouts-run": {"task": "payouts.run", "schedule": sweep},
-            "payouts-poll": {"task": "payouts.poll", "schedule": sweep},
-        },
+        include=list(include),
+        beat_schedule={name: dict(entry) for name, entry in (beat_schedule or {}).items()},
     )
+    _configured = True
     return celery_app
+
+
+def configured() -> bool:
+    """Whether an entry point (or a test) has configured the app yet."""
+    return _configured
 
 
 def shown_broker() -> str:
@@ -86,4 +94,6 @@ def after_commit(session: Session, send: Callable[[], Any]) -> None:
     event.listen(session, "after_commit", sent, once=True)
 
 
-configure()
+# In-process until an entry point says otherwise; not counted as configured.
+configure(None)
+_configured = False

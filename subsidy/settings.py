@@ -90,6 +90,18 @@ def parse_role_map(text: str) -> dict[str, str]:
     return mapped
 
 
+TUNABLES = (
+    "payout_batch_size",
+    "payout_gather_chunk",
+    "payout_return_window_days",
+    "bank_query_chunk",
+    "in_list_bound",
+    "report_query_chunk",
+    "bulk_chunk_rows",
+)
+"""The settings that size work rather than decide it (README lists each; a test checks)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QINQING_", env_file=".env", extra="ignore")
 
@@ -103,6 +115,35 @@ class Settings(BaseSettings):
         "open batches to the workers.",
     )
     data_dir: Path = Path("qinqing-data")
+
+    # The tunables: the numbers that size work, each in one place (here) and a setting. They
+    # change how much is done per statement, transaction or file, never what is done.
+    payout_batch_size: int = Field(
+        default=1_000, ge=1, le=50_000, description="Items per payout batch (one bank file)."
+    )
+    payout_gather_chunk: int = Field(
+        default=20_000,
+        ge=1,
+        description="Approved redemptions a payout run gathers per committed transaction.",
+    )
+    payout_return_window_days: int = Field(
+        default=30, ge=1, description="How far back the sweep asks the bank for returned payments."
+    )
+    bank_query_chunk: int = Field(
+        default=1_000, ge=1, description="Payment keys per question to the bank (its bound)."
+    )
+    in_list_bound: int = Field(
+        default=5_000,
+        ge=1,
+        le=30_000,
+        description="Values per SQL IN list (SQLite binds at most 32,766 parameters).",
+    )
+    report_query_chunk: int = Field(
+        default=10_000, ge=1, description="Rows a report or export reads per query."
+    )
+    bulk_chunk_rows: int = Field(
+        default=50_000, ge=1, description="Rows per COPY or executemany chunk in bulk writes."
+    )
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     notify_file: Path | None = Field(
         default=None,

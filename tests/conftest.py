@@ -34,7 +34,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from subsidy import db, jobs
+from subsidy import db, workers
 from subsidy.settings import Settings, get_settings
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -217,6 +217,21 @@ def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def another_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A second database of this test's own, on the same server as `engine` (a reset or a
+    restored backup, as the process that served the first one sees it)."""
+    if _on_postgres():
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        with server.database() as engine:
+            yield engine
+        return
+    template: Path = request.getfixturevalue("sqlite_template")
+    engine = _sqlite_copy(template, tmp_path / "another.db")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def pg_engine(postgres_server: PostgresServer) -> Iterator[Engine]:
     """A migrated PostgreSQL database of this test's own, whatever the suite runs on."""
     with postgres_server.database() as engine:
@@ -384,9 +399,9 @@ def audit_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 def tasks_in_process() -> Iterator[None]:
     """Tasks run in-process in the test process, whatever broker the environment names; tests
     that need a real broker start `qinqing worker` processes with the `redis_url` fixture."""
-    jobs.configure(broker_url="")
+    workers.assemble(broker_url="")
     yield
-    jobs.configure(broker_url="")
+    workers.assemble(broker_url="")
 
 
 @pytest.fixture(autouse=True)

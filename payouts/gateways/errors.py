@@ -29,6 +29,7 @@ class BankError(QinqingError):
     """Base of every error raised while talking to a bank or reading its files."""
 
     code = "bank.refused"
+    status, slug, title = 502, "bank-refused", "The bank refused or did not answer"
 
 
 class TransientBankError(BankError):
@@ -54,6 +55,7 @@ class BankFileError(BankError):
 
     code = "bank.file_refused"
     variants = ("bank.file_refused_one",)
+    status, slug, title = 422, "bad-statement", "The bank statement cannot be read"
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
@@ -74,3 +76,15 @@ class BankFileError(BankError):
         lines = [self.headline(language)]
         lines += [f"  {p.shown(language)}" for p in self.problems[:_SHOWN_PROBLEMS]]
         return "\n".join(lines)
+
+    @property
+    def detail(self) -> str:
+        return str(self).splitlines()[0]
+
+    def extra(self) -> dict[str, object]:
+        """Every problem placed by row and column (the message shows the first ten)."""
+        placed = [
+            {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
+            for p in self.problems
+        ]
+        return {"problems": placed}

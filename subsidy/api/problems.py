@@ -1,7 +1,13 @@
 """Errors as RFC 9457 problem details (`application/problem+json`), each with a stable `type`.
 
-Endpoints raise; these handlers answer. A `type` never changes once published, so clients can
-branch on it; `title` is for people, `detail` says what happened this time (English).
+Endpoints raise; one handler answers every `QinqingError` from what the error declares itself
+(`status`, `slug`, `title`, `detail`, `extra()`, `headers`: see `subsidy.errors`), so a domain's
+refusal needs no table here and a new subclass answers as its parent does, never a 500.
+`ProblemError` is for answers of the HTTP edge itself (not found, forbidden, overloaded, ...),
+or a domain refusal shaped for one route (`cause=`).
+
+A `type` never changes once published, so clients can branch on it; `title` is for people,
+`detail` says what happened this time (English).
 
 Every body also carries `code`, the error's stable code (`redemption.already_redeemed`: the
 domain error's own when a problem wraps one, else `api.<slug>`), and `message`, its words in the
@@ -21,7 +27,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from subsidy import i18n
-from subsidy.auth import AuthenticationError
 from subsidy.errors import QinqingError, worded
 from subsidy.settings import get_settings
 
@@ -30,11 +35,8 @@ TYPE_PREFIX = "urn:qinqing:problem:"
 
 
 class ProblemError(QinqingError):
-    """An answer other than success, with its HTTP status and stable problem type."""
+    """An answer of the HTTP edge, with its HTTP status and stable problem type."""
 
-    status = 400
-    slug = "bad-request"
-    title = "Bad request"
     code = "api.bad_request"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -57,8 +59,7 @@ class ProblemError(QinqingError):
         (`NotFound(code="api.not_found.redemption", fields={"redemption_id": 5})`); `extra`
         goes into the body."""
         super().__init__(detail, code=code, **(fields or {}))
-        self.detail = str(self.args[0])
-        self.extra = extra
+        self._extra = extra
         self.cause = cause
         if cause is not None:  # the domain's refusal: its code and its words
             self.code, self.fields = cause.code, cause.fields
@@ -69,9 +70,11 @@ class ProblemError(QinqingError):
         return super().message_in(language)
 
     @property
-    def headers(self) -> dict[str, str]:
-        """Headers the answer carries besides the problem (Retry-After, ...)."""
-        return {}
+    def detail(self) -> str:
+        return str(self.args[0])
+
+    def extra(self) -> dict[str, object]:
+        return dict(self._extra)
 
 
 class NotFound(ProblemError):
@@ -112,10 +115,10 @@ class RateLimited(_TryLater):
     status, slug, title = 429, "rate-limited", "Too many requests; slow down"
 
 
-def answer(exc: ProblemError, language: i18n.Language = i18n.DEFAULT) -> JSONResponse:
+def answer(exc: QinqingError, language: i18n.Language = i18n.DEFAULT) -> JSONResponse:
     """The problem+json answer to `exc` (also an ASGI app, for middleware)."""
     words = {"code": exc.code, "message": exc.message_in(language)}
-    response = problem(exc.status, exc.slug, exc.title, exc.detail, **words, **exc.extra)
+    response = problem(exc.status, exc.slug, exc.title, exc.detail, **words, **exc.extra())
     response.headers.update(exc.headers)
     return response
 
@@ -149,8 +152,8 @@ def _language(request: Request) -> i18n.Language:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ProblemError)
-    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+    @app.exception_handler(QinqingError)
+    async def _refused(request: Request, exc: QinqingError) -> JSONResponse:
         return answer(exc, _language(request))
 
     @app.exception_handler(PoolTimeout)
@@ -159,13 +162,6 @@ def install(app: FastAPI) -> None:
         # the database, not the request, is the trouble; the same request will do later.
         wait = get_settings().overload_retry_after_seconds
         return answer(Overloaded("no database connection came free in time", retry_after=wait))
-
-    @app.exception_handler(AuthenticationError)
-    async def _unauthenticated(request: Request, exc: AuthenticationError) -> JSONResponse:
-        words = {"code": exc.code, "message": exc.message_in(_language(request))}
-        response = problem(401, "unauthenticated", "Sign in first", str(exc), **words)
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,11 +18,11 @@ from sqlmodel import Session, col
 
 from subsidy.audit.models import AuditEntry
 from subsidy.masking import PERSONAL_FIELDS, mask
+from subsidy.settings import get_settings
 
 MASKED_KEYS = PERSONAL_FIELDS | {"account", "account_override"}
 """Keys of an entry's before / after shown masked (accounts recorded before masking was the
 rule, or by SQL of its own, are masked here too; a masked value stays as it was)."""
-EXPORT_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def every(session: Session, wanted: Filter) -> Iterator[Shown]:
             _where(select(AuditEntry), wanted)
             .where(col(AuditEntry.id) > after)
             .order_by(col(AuditEntry.id))
-            .limit(EXPORT_CHUNK)
+            .limit(get_settings().report_query_chunk)
         )
         chunk = list(session.execute(query).scalars())
         if not chunk:

@@ -16,20 +16,16 @@ from fastapi import APIRouter, Depends, Response
 from subsidy.actors import actor
 from subsidy.api.openapi import answers
 from subsidy.api.paging import MAX_SIZE, PageNumber, PageSize, Paging, with_total
-from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
 from subsidy.declare import service
-from subsidy.declare.errors import ConcurrentDeclaration
 from subsidy.declare.schemas import (
     CatalogColumnOut,
     CatalogOut,
     DeclarationIn,
     DeclarationOut,
     DeclaredOut,
-    ProblemOut,
 )
-from subsidy.registry.errors import DeclarationError
 
 PREFIX = "/api/v1/registry"
 
@@ -37,24 +33,6 @@ Officer = Annotated[Principal, Depends(allow(Role.OFFICER))]
 Reader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))]
 
 router = APIRouter(prefix=PREFIX, tags=["registry"])
-
-
-class InvalidDeclaration(ProblemError):
-    """A declaration refused; `problems` places every one."""
-
-    status, slug, title = 422, "invalid-declaration", "The registry declaration is refused"
-
-    def __init__(self, exc: DeclarationError) -> None:
-        count = len(exc.problems)
-        super().__init__(
-            f"{exc.document}: {count} problem{'s' if count != 1 else ''}",
-            cause=exc,
-            problems=[ProblemOut.of(p).model_dump() for p in exc.problems],
-        )
-
-
-class DeclarationConflict(ProblemError):
-    status, slug, title = 409, "declaration-conflict", "Another declaration was made meanwhile"
 
 
 @router.post(
@@ -72,12 +50,7 @@ def declare(
     """Declare the sources `text` names as the next version (201), or nothing when it declares
     what is in force (200); refused (422, nothing written) with every problem: the document's,
     or a column a published policy reads that it would remove or retype."""
-    try:
-        declared = service.declare(session, body.text, body.document, by=actor(me.role, me.subject))
-    except DeclarationError as exc:
-        raise InvalidDeclaration(exc) from exc
-    except ConcurrentDeclaration as exc:
-        raise DeclarationConflict(str(exc), cause=exc) from exc
+    declared = service.declare(session, body.text, body.document, by=actor(me.role, me.subject))
     if not declared.created:
         response.status_code = 200
     return DeclaredOut.of_declared(declared)

@@ -11,3 +11,4 @@ class ConcurrentDeclaration(QinqingError):
     storing this one: declaring again checks against it."""
 
     code = "declaration.concurrent"
+    status, slug, title = 409, "declaration-conflict", "Another declaration was made meanwhile"

@@ -11,7 +11,6 @@ from subsidy.api.params import RequestModel
 from subsidy.declare.service import CatalogColumn, Declared
 from subsidy.registry.catalog import Catalog, Source
 from subsidy.registry.declarations import MAX_DOCUMENT_CHARS
-from subsidy.registry.errors import DeclarationProblem
 from subsidy.registry.models import RegistryDeclaration
 
 
@@ -20,23 +19,6 @@ class DeclarationIn(RequestModel):
 
     document: Annotated[str, Field(min_length=1, max_length=200)] = "declaration.yaml"
     text: Annotated[str, Field(max_length=MAX_DOCUMENT_CHARS)]
-
-
-class ProblemOut(BaseModel):
-    """One problem of a declaration: the field's path, its line (1-based) when known, the
-    stable `code` and the English words (the problem body's `message` has them all in the
-    request's language)."""
-
-    field: str
-    line: int | None
-    code: str
-    message: str
-
-    @classmethod
-    def of(cls, problem: DeclarationProblem) -> ProblemOut:
-        return cls(
-            field=problem.path, line=problem.line, code=problem.code, message=problem.message
-        )
 
 
 class LabelOut(BaseModel):

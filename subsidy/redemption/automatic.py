@@ -25,7 +25,7 @@ from policies.service import published_document
 from policies.validity import in_force
 from subsidy.audit import service as audit
 from subsidy.ledger import service as ledger
-from subsidy.redemption import repository
+from subsidy.redemption import repository, risk
 from subsidy.redemption.models import RedemptionStatus
 
 ACTOR = "system:automatic-grant"
@@ -72,8 +72,7 @@ def _grant(session: Session, version: int, document: PolicyDocument) -> Grants:
     flagged = repository.flagged_among(session, [uscc for uscc, _ in chosen])
 
     def status(uscc: str, amount: Decimal) -> RedemptionStatus:
-        above = document.review_threshold is not None and amount > document.review_threshold
-        return RedemptionStatus.HELD if above or uscc in flagged else RedemptionStatus.APPROVED
+        return risk.initial_status(amount, document.review_threshold, flagged=uscc in flagged)
 
     granted = repository.insert_grants(
         session,

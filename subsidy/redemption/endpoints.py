@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
 from subsidy.api.openapi import answers
 from subsidy.api.params import RowId
-from subsidy.api.problems import NotFound, ProblemError
+from subsidy.api.problems import NotFound
 from subsidy.api.ratelimit import rate_limited
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
-from subsidy.redemption import errors, repository, service
+from subsidy.redemption import repository, service
 from subsidy.redemption.models import Redemption
 from subsidy.redemption.schemas import RedeemIn, RedemptionOut
 from subsidy.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["redemptions"])
-
-_PROBLEMS: dict[type[errors.RedemptionError], tuple[int, str, str]] = {
-    errors.UnknownPolicy: (404, "unknown-policy", "No such policy"),
-    errors.NotRedeemable: (409, "not-redeemable", "The policy cannot be redeemed now"),
-    errors.NotEligible: (422, "not-eligible", "The firm does not qualify"),
-    errors.AlreadyRedeemed: (409, "already-redeemed", "Already redeemed"),
-    errors.GroupConflict: (409, "group-conflict", "A subsidy of the same group is held"),
-    errors.BudgetExhausted: (409, "budget-exhausted", "The policy's budget is exhausted"),
-    errors.KeyReused: (409, "idempotency-key-reused", "Idempotency key already used"),
-}
-
-
-class _Refused(ProblemError):
-    code = "api.redemption_refused"  # an instance carries its redemption error's code
-
-    def __init__(self, exc: errors.RedemptionError) -> None:
-        self.status, self.slug, self.title = _PROBLEMS[type(exc)]
-        extra: dict[str, Any] = {}
-        if isinstance(exc, errors.NotEligible):
-            extra["explanation"] = exc.explanation
-        super().__init__(str(exc), cause=exc, **extra)
 
 
 @router.post(
@@ -58,12 +37,9 @@ def redeem(
     """Redeem a subsidy the firm qualifies for. Replaying the same Idempotency-Key answers 200
     with the same body; nothing is reserved twice."""
     assert me.uscc is not None
-    try:
-        done = service.redeem(
-            session, me.uscc, body.policy_id, idempotency_key, today=get_settings().business_date
-        )
-    except errors.RedemptionError as exc:
-        raise _Refused(exc) from exc
+    done = service.redeem(
+        session, me.uscc, body.policy_id, idempotency_key, today=get_settings().business_date
+    )
     if not done.created:
         response.status_code = 200
     return _out(done.redemption)

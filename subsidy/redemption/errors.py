@@ -23,20 +23,24 @@ from subsidy.errors import QinqingError
 
 class RedemptionError(QinqingError):
     code = "redemption.refused"
+    status, slug, title = 409, "redemption-refused", "The redemption is refused"
 
 
 class UnknownPolicy(RedemptionError):
     code = "redemption.unknown_policy"
+    status, slug, title = 404, "unknown-policy", "No such policy"
 
 
 class NotRedeemable(RedemptionError):
     code = "redemption.not_redeemable"  # {policy_id} {state}
+    status, slug, title = 409, "not-redeemable", "The policy cannot be redeemed now"
     variants = ("redemption.not_yet_valid", "redemption.expired")
     states: ClassVar[Mapping[str, str]] = {"state": "policy"}
 
 
 class NotEligible(RedemptionError):
     code = "redemption.not_eligible"
+    status, slug, title = 422, "not-eligible", "The firm does not qualify"
     variants = ("redemption.not_registered", "redemption.not_checked")
 
     def __init__(
@@ -49,19 +53,26 @@ class NotEligible(RedemptionError):
         super().__init__(code=code, **fields)
         self.explanation = explanation or []
 
+    def extra(self) -> dict[str, object]:
+        return {"explanation": self.explanation}
+
 
 class AlreadyRedeemed(RedemptionError):
     code = "redemption.already_redeemed"
+    status, slug, title = 409, "already-redeemed", "Already redeemed"
 
 
 class GroupConflict(RedemptionError):
     code = "redemption.group_conflict"
+    status, slug, title = 409, "group-conflict", "A subsidy of the same group is held"
 
 
 class BudgetExhausted(RedemptionError):
     code = "redemption.budget_exhausted"
+    status, slug, title = 409, "budget-exhausted", "The policy's budget is exhausted"
 
 
 class KeyReused(RedemptionError):
     code = "redemption.key_reused"
+    status, slug, title = 409, "idempotency-key-reused", "Idempotency key already used"
     variants = ("redemption.key_in_progress",)

@@ -19,16 +19,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from matching.explain import ClauseResult, explain, registered_firm
 from policies import evaluation
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
+from policies.explain import ClauseResult, explain, registered_firm
 from policies.models import PolicyState
-from policies.service import published_document
+from policies.service import current_document
 from policies.validity import out_of_force
 from subsidy.audit import service as audit
 from subsidy.ledger import service as ledger
-from subsidy.redemption import repository
+from subsidy.redemption import repository, risk
 from subsidy.redemption.errors import (
     AlreadyRedeemed,
     BudgetExhausted,
@@ -71,7 +71,9 @@ def redeem(
         policy_version=published.version,
         group_key=document.group,
         amount=amount,
-        status=initial_status(session, uscc, amount, document),
+        status=risk.initial_status(
+            amount, document.review_threshold, flagged=repository.flagged(session, uscc)
+        ),
         idempotency_key=idempotency_key,
         changed_by=f"enterprise:{uscc}",
     )
@@ -134,17 +136,6 @@ def _promised(redemption: Redemption) -> list[ledger.Move]:
     )
 
 
-def initial_status(
-    session: Session, uscc: str, amount: Decimal, document: PolicyDocument
-) -> RedemptionStatus:
-    """Approved at once unless a risk rule holds it: an amount above the policy's review
-    threshold, or a firm flagged for review."""
-    above = document.review_threshold is not None and amount > document.review_threshold
-    if above or repository.flagged(session, uscc):
-        return RedemptionStatus.HELD
-    return RedemptionStatus.APPROVED
-
-
 def _store_in_one_statement(session: Session, redemption: Redemption, budget: Decimal) -> None:
     """PostgreSQL: the same three writes as one statement (see the repository for why)."""
     entry = audit.sql_entry(
@@ -184,29 +175,18 @@ class _Published:
     document: PolicyDocument
 
 
-_published_cache: dict[tuple[str, int, dt.date], _Published] = {}
-
-
 def _redeemable(session: Session, policy_id: str, today: dt.date) -> _Published:
     """The policy's current version, if it can be redeemed today.
 
-    The policy row is read every time (a suspension takes effect at once); a published version
-    never changes, so its parsed document is kept per version and day (its rules are kept by
-    the evaluator processes)."""
+    The policy row is read every time (a suspension takes effect at once), and the version's
+    content hash; its parsed document is kept by that hash (`policies.service`), its rules by
+    the evaluator processes."""
     policy = policy_repository.get(session, policy_id)
     if policy is None or policy.latest_version == 0:
         raise UnknownPolicy(policy_id=policy_id)
     if policy.state != PolicyState.PUBLISHED:
         raise NotRedeemable(policy_id=policy_id, state=str(policy.state))
-    key = (policy_id, policy.latest_version, today)
-    published = _published_cache.get(key)
-    if published is None:
-        stored = policy_repository.version(session, policy_id, policy.latest_version)
-        assert stored is not None, "a policy's latest version is stored"
-        published = _Published(stored.version, published_document(stored))
-        if len(_published_cache) > 1024:  # days and versions go by; never grow without bound
-            _published_cache.clear()
-        _published_cache[key] = published
+    published = _Published(*current_document(session, policy))
     why = out_of_force(published.document, today)
     if why is not None:
         code = "redemption.not_yet_valid" if why.not_yet else "redemption.expired"

@@ -112,9 +112,11 @@ def _quote(value: str, limit: int = 60) -> str:
 
 
 class RegistryError(QinqingError):
-    """A registry import was refused; the registry is exactly as it was."""
+    """A registry import was refused, the registry exactly as it was; or the registry cannot be
+    read (none imported yet). Over HTTP (a preview reads it) both say: not now (409)."""
 
     code = "registry.refused"
+    status, slug, title = 409, "registry-unavailable", "The registry cannot be read"
     variants: ClassVar[tuple[str, ...]] = (
         "registry.not_imported",
         "registry.undeclared_source",
@@ -240,6 +242,7 @@ class DeclarationError(QinqingError):
 
     code = "declaration.invalid"
     variants: ClassVar[tuple[str, ...]] = ("declaration.invalid_one",)
+    status, slug, title = 422, "invalid-declaration", "The registry declaration is refused"
 
     def __init__(self, document: str, problems: list[DeclarationProblem]) -> None:
         self.document = document
@@ -251,3 +254,16 @@ class DeclarationError(QinqingError):
     def message_in(self, language: i18n.Language) -> str:
         lines = [problem.shown(language) for problem in self.problems]
         return "\n".join([super().message_in(language), *lines])
+
+    @property
+    def detail(self) -> str:
+        count = len(self.problems)
+        return f"{self.document}: {count} problem{'s' if count != 1 else ''}"
+
+    def extra(self) -> dict[str, object]:
+        """Every problem: the field's path, its line (1-based) when known, code and words."""
+        placed = [
+            {"field": p.path, "line": p.line, "code": p.code, "message": p.message}
+            for p in self.problems
+        ]
+        return {"problems": placed}

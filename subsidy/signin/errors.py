@@ -19,6 +19,7 @@ class SignInRefused(QinqingError):
     `session=True` words it for a session rather than a sign-in code."""
 
     code = "signin.unknown"
+    status, slug, title = 401, "sign-in-refused", "The sign-in was refused"
     variants = (
         "signin.used",
         "signin.expired",

@@ -16,11 +16,11 @@ import yaml
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from matching.explain import ClauseResult, explain, registered_firm
 from matching.models import MatchRun, Qualification
 from matching.service import published_policies
 from policies import repository as policy_repository
 from policies.document import PolicyDocument
+from policies.explain import ClauseResult, explain, registered_firm
 from policies.models import Policy
 from policies.plain import column_label, plain_values
 from policies.readings import Reading

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
-from matching import explain, preview, service
+from matching import preview, service
 from matching.compiler import prepare
 from matching.models import Qualification
-from policies import evaluation
+from policies import evaluation, explain
 from policies import service as policy_service
 from policies.document import PolicyDocument, load_path
 from subsidy import db

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from matching import explain, preview, service
+from matching import preview, service
 from matching.models import MatchRun, Qualification
+from policies import explain
 from policies import service as policy_service
 from policies.checking import parameters_of
 from policies.document import PolicyDocument, load_path

@@ -11,8 +11,8 @@ import rule_engine
 
 from matching import _python
 from matching.compiler import compile_policy, prepare
-from matching.explain import explain
 from policies.document import PolicyDocument
+from policies.explain import explain
 from policies.language import context, evaluate_firm, firm_record
 from tests.matching._reference import compiled, reference
 from tests.matching._strategies import AS_OF, PARAMETERS, make_registry

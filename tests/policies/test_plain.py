@@ -10,9 +10,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matching.explain import ClauseResult
 from matching.schemas import ClauseOut
 from policies.document import ClauseLabel
+from policies.explain import ClauseResult
 from policies.plain import column_label, plain_values, value_words
 from policies.readings import Reading, Shape, readings
 from subsidy.registry.catalog import BUILTIN, Catalog, Source, SourceKey

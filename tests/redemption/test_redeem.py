@@ -245,10 +245,26 @@ def test_a_rush_with_budget_enough_for_all_refuses_nobody(
 
 
 def test_a_refusals_clause_carries_its_label() -> None:
-    from matching.explain import ClauseResult
     from policies.document import ClauseLabel
+    from policies.explain import ClauseResult
     from subsidy.redemption.service import _refused_clause
 
     label = ClauseLabel(zh="企业处于存续状态", en="The firm is active")
     clause = ClauseResult("status == 'active'", False, None, {}, label)
     assert _refused_clause(clause)["label"] == label.model_dump()
+
+
+def test_a_reset_database_is_served_its_own_document(
+    engine: Engine, another_engine: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 17: the parsed document was kept by (policy, version, day), so after a reset or a
+    restore under the same process, "version 1 of flat" meant the document parsed before, and
+    the firm was granted the old amount. It is kept by the version's content hash now."""
+    firm = load_registry(engine, data_dir, tmp_path / "one", 30)[0]
+    again = load_registry(another_engine, tmp_path / "data-2", tmp_path / "two", 30)[0]
+    assert firm == again  # the same registry (same seed) in both databases
+    publish(engine, flat("flat", 500, 1_000_000))
+    assert redeem(engine, firm, "flat", "key-00000001").redemption.amount == Decimal("500.00")
+    publish(another_engine, flat("flat", 700, 1_000_000))
+    granted = redeem(another_engine, firm, "flat", "key-00000001").redemption
+    assert (granted.policy_version, granted.amount) == (1, Decimal("700.00"))

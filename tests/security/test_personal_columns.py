@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from matching.explain import explain
 from policies.checking import load_and_check
 from policies.errors import PolicyDocumentError
+from policies.explain import explain
 from policies.language import firm_record
 from subsidy.masking import PERSONAL_FIELDS
 from subsidy.registry.schema import EMPLOYEES, ENTERPRISES

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from matching import explain
+from policies import explain
 from policies.checking import parameters_of
 from policies.document import load_path
 from policies.readings import COLUMN_SHAPES, Reading, Shape

@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 import jwt
 
@@ -39,7 +40,13 @@ class AuthenticationError(QinqingError):
     """No token, or one that is forged, expired or malformed."""
 
     code = "auth.invalid"
-    variants = ("auth.expired", "auth.too_long", "auth.role_mismatch", "auth.missing")
+    variants: ClassVar[tuple[str, ...]] = (
+        "auth.expired",
+        "auth.too_long",
+        "auth.role_mismatch",
+        "auth.missing",
+        "auth.local_refused",
+    )
     status, slug, title = 401, "unauthenticated", "Sign in first"
 
     @property

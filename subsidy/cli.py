@@ -40,6 +40,7 @@ from subsidy.registry import demo, demo_sources
 from subsidy.registry import service as registry_service
 from subsidy.settings import get_settings, settings_or_exit
 from subsidy.signin import cli as signin_cli
+from subsidy.signin.cli import LOCAL_OFF
 
 EXAMPLES = resources.files("policies") / "examples"
 
@@ -217,6 +218,8 @@ def token(
 ) -> None:
     """Mint a bearer token signed with the secret key (for the API; the portal takes a sign-in
     link from `qinqing sign-in link`, or the token pasted into its form)."""
+    if not get_settings().local_sign_in:  # the API would refuse it: say so now
+        raise typer.BadParameter(LOCAL_OFF)
     try:
         minted = mint(
             get_settings(), role, subject=subject, uscc=uscc, lifetime=timedelta(hours=hours)

@@ -26,6 +26,8 @@ the HTTP answer it is (status in brackets; a class not shown answers as its pare
     ├── BankError [502]               payouts/gateways/errors.py: a bank file that cannot be read
     │                                 [422, with its `problems`]
     ├── ReportError [422]             reports/errors.py: a job not ready [409], its file gone [404]
+    ├── NotificationError [409]       subsidy/notifications/errors.py: unknown [404], a mail relay
+    │                                 that cannot be used [502]
     └── ProblemError                  subsidy/api/problems.py: the HTTP edge's own answers (not
                                       found, forbidden, overloaded, rate-limited, ...)
 

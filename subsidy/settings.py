@@ -81,6 +81,27 @@ _DEBTOR_PATTERNS = {
 }
 """What the ISO 20022 schema lets a debtor's account, name, CNAPS code and BIC be."""
 
+STAFF_ROLES = ("officer", "finance", "auditor")
+"""The roles a provider's group may map to; a firm's user is known by its USCC claim instead."""
+
+
+def parse_role_map(text: str) -> dict[str, str]:
+    """`policy-officers=officer,finance=finance` -> {group: role}; each role a staff role."""
+    mapped: dict[str, str] = {}
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        group, sep, role = (side.strip() for side in part.rpartition("="))
+        if not sep or not group or role not in STAFF_ROLES:
+            raise ValueError(
+                f"{part!r} is not GROUP=ROLE with ROLE one of {', '.join(STAFF_ROLES)}"
+            )
+        if mapped.get(group, role) != role:
+            raise ValueError(f"the group {group!r} is mapped to two roles")
+        mapped[group] = role
+    return mapped
+
+
 TUNABLES = (
     "payout_batch_size",
     "payout_gather_chunk",
@@ -280,6 +301,51 @@ class Settings(BaseSettings):
         description="Serve /docs, /redoc and /openapi.json; unset: everywhere but production",
     )
 
+    # --- signing in through an OpenID provider (issue 16; subsidy/identity, subsidy/signin)
+    oidc_issuer: str = Field(
+        default="",
+        description="The OpenID provider's issuer URL (its discovery is ISSUER/.well-known/"
+        "openid-configuration); empty: no OpenID sign-in",
+    )
+    oidc_client_id: str = Field(default="", description="The portal's client id at the provider")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The client's secret (client_secret_basic); never logged"
+    )
+    oidc_scopes: str = Field(default="openid profile", description="Scopes asked for")
+    oidc_uscc_claim: str = Field(
+        default="uscc",
+        description="The claim carrying a firm user's USCC (unified social credit code)",
+    )
+    oidc_roles_claim: str = Field(
+        default="groups", description="The claim listing a staff user's groups or roles"
+    )
+    oidc_role_map: str = Field(
+        default="",
+        description="Provider groups to portal roles, e.g. policy-officers=officer,finance=finance,"
+        "auditors=auditor",
+    )
+    oidc_redirect_url: str = Field(
+        default="",
+        description="The callback registered at the provider; empty: the request's own base "
+        "URL + /sign-in/oidc/callback",
+    )
+    oidc_post_logout_url: str = Field(
+        default="",
+        description="Where the provider sends the browser after sign-out; empty: the request's "
+        "own base URL + /sign-in",
+    )
+    oidc_name: str = Field(
+        default="", description="The provider's name on the sign-in button; empty: its host"
+    )
+    oidc_api_audience: str = Field(
+        default="",
+        description="The audience an access token must name to be used on the API; empty: the "
+        "client id (in `aud`, or as `azp` / `client_id`)",
+    )
+    oidc_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a call to the provider may take"
+    )
+
     # --- inputs bounded (issue 13): request bodies and registry imports ---------------------
     # Far above any honest input, far below what would hurt the process: a JSON request here is
     # under 1 KiB; a policy document at most 256 KiB (sent as a form it may triple); a province's
@@ -426,6 +492,15 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"{name}: {value!r} is not {pattern[1]}")
         return value
 
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _role_map_reads(cls, value: str) -> str:
+        try:
+            parse_role_map(value)
+        except ValueError as exc:
+            raise ConfigurationError(f"QINQING_OIDC_ROLE_MAP: {exc}") from None
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _zone_exists(cls, value: str) -> str:
@@ -530,6 +605,43 @@ class Settings(BaseSettings):
                 f"({len(secret.encode())}); tokens signed with it can be forged offline. "
                 f"Make one with {KEY_RECIPE}"
             )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def local_sign_in(self) -> bool:
+        """Whether the portal's token form and sign-in links and the API's locally minted
+        tokens are accepted: always in development; elsewhere only while no OpenID provider is
+        configured (they are then the only proof of identity there is)."""
+        return self.environment == "development" or not self.oidc_enabled
+
+    @property
+    def role_map(self) -> dict[str, str]:
+        return parse_role_map(self.oidc_role_map)
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if not self.oidc_issuer:
+            return self
+        if not self.oidc_client_id:
+            raise ConfigurationError(
+                "QINQING_OIDC_CLIENT_ID is empty; QINQING_OIDC_ISSUER needs the client id "
+                "registered at the provider"
+            )
+        if "openid" not in self.oidc_scopes.split():
+            raise ConfigurationError(
+                f"QINQING_OIDC_SCOPES must include openid (got {self.oidc_scopes!r})"
+            )
+        if self.environment == "production":
+            for name in ("oidc_issuer", "oidc_redirect_url", "oidc_post_logout_url"):
+                url = getattr(self, name)
+                if url and not url.startswith("https://"):
+                    raise ConfigurationError(
+                        f"QINQING_{name.upper()} must be an https:// URL in production"
+                    )
         return self
 
     @model_validator(mode="after")
@@ -643,7 +755,7 @@ def _variables(exc: ValidationError) -> str:
         name = f"QINQING_{field.upper()}" if field else "settings"
         if not field:
             said.append(error["msg"])
-        elif field.endswith(("_key", "_token", "_url", "_password")):  # a secret: never echoed
+        elif field.endswith(("_key", "_token", "_url", "_password", "_secret")):  # never echoed
             said.append(f"{name}: {error['msg']}")
         else:
             said.append(f"{name}: {error['msg']} (got {error['input']!r})")

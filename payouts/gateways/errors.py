@@ -59,6 +59,7 @@ class InstructionUnfit(BankError):
     """A payment the file format cannot carry; `key`, `field` and `why` say which and why."""
 
     code = "bank.instruction_unfit"
+    status, slug, title = 500, "instruction-unfit", "A payment instruction could not be written"
 
     def __init__(self, *, key: str, field: str, why: str) -> None:
         self.key, self.field, self.why = key, field, why

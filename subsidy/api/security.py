@@ -1,4 +1,6 @@
-"""Request dependencies: the caller (from the bearer token), role checks, the unit of work."""
+"""Request dependencies: the caller (from the bearer token: the OpenID provider's access token,
+or a locally minted one where those are accepted, `subsidy.identity.bearer`), role checks, the
+unit of work."""
 
 from __future__ import annotations
 
@@ -10,19 +12,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from subsidy.api.problems import Forbidden
-from subsidy.auth import AuthenticationError, Principal, Role, verify
+from subsidy.auth import AuthenticationError, Principal, Role
 from subsidy.db import session_scope
+from subsidy.identity.bearer import principal_of
 from subsidy.settings import get_settings
 
 _bearer = HTTPBearer(auto_error=False)
-
-
-def caller(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None:
-        raise AuthenticationError(code="auth.missing")
-    return verify(get_settings(), credentials.credentials)
 
 
 async def caller_if_any(
@@ -33,22 +28,10 @@ async def caller_if_any(
     signature needs no thread from the pool admission sizes."""
     if credentials is None:
         return None
-    try:
-        return verify(get_settings(), credentials.credentials)
+    try:  # never waits on the provider: only its keys already cached are used
+        return principal_of(get_settings(), credentials.credentials, fetch=False)
     except AuthenticationError:
         return None
-
-
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency admitting only `roles`; every endpoint declares its roles with it."""
-
-    def admitted(principal: Annotated[Principal, Depends(caller)]) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(code="api.forbidden.role", fields={"role": principal.role})
-        return principal
-
-    admitted.roles = roles  # type: ignore[attr-defined]  # read by the role-matrix test
-    return admitted
 
 
 def unit_of_work() -> Iterator[Session]:
@@ -61,3 +44,26 @@ def unit_of_work() -> Iterator[Session]:
 # default ("request") FastAPI would send a 201 first and commit after, so a failing commit
 # would leave the client told of a redemption that does not exist.
 DbSession = Annotated[Session, Depends(unit_of_work, scope="function")]
+
+
+def caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: DbSession,
+) -> Principal:
+    """The bearer token's principal; a provider's firm user must be in the registry (the
+    request's own session reads it: a primary-key look-up, and only for such tokens)."""
+    if credentials is None:
+        raise AuthenticationError(code="auth.missing")
+    return principal_of(get_settings(), credentials.credentials, session)
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only `roles`; every endpoint declares its roles with it."""
+
+    def admitted(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(code="api.forbidden.role", fields={"role": principal.role})
+        return principal
+
+    admitted.roles = roles  # type: ignore[attr-defined]  # read by the role-matrix test
+    return admitted

@@ -15,10 +15,12 @@ from subsidy.errors import QinqingError
 
 class NotificationError(QinqingError):
     code = "notification.refused"
+    status, slug, title = 409, "notification-refused", "The notification cannot be acted on"
 
 
 class NotificationNotFound(NotificationError):
     code = "notification.not_found"
+    status, slug, title = 404, "not-found", "Not found"
 
 
 class NotUndelivered(NotificationError):
@@ -31,4 +33,5 @@ class NotUndelivered(NotificationError):
 
 class MailRelayError(NotificationError):
     code = "mail.relay"
+    status, slug, title = 502, "mail-relay", "The mail relay cannot be used as configured"
     variants = ("mail.relay.authentication", "mail.relay.no_starttls")

@@ -17,6 +17,10 @@ from subsidy.settings import get_settings
 from subsidy.signin import service
 
 console = make_console()
+LOCAL_OFF = (
+    "sign-in links and locally minted tokens are accepted only in development once an OpenID "
+    "provider is configured (QINQING_OIDC_ISSUER); people sign in through the provider"
+)
 sign_in_app = typer.Typer(help="Portal sign-in: one-time sign-in links, ended sessions.")
 
 
@@ -55,6 +59,8 @@ def link_command(
 ) -> None:
     """Print a sign-in link that signs SUBJECT in once, within QINQING_SIGN_IN_CODE_MINUTES."""
     settings = get_settings()
+    if not settings.local_sign_in:  # the portal would refuse the link: say so now
+        raise typer.BadParameter(LOCAL_OFF)
     who = Principal(subject=subject, role=role, uscc=uscc)
     issued_by = f"operator:{getpass.getuser()}"
     with refusals():

@@ -98,6 +98,8 @@ def test_no_refusal_answers_500_but_broken_settings() -> None:
         "TransientBankError",
         "OutcomeUnknown",
         "InstructionConflict",
+        "InstructionUnfit",
+        "MailRelayError",
         "Overloaded",
     }
 

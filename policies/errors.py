@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from subsidy import i18n
-from subsidy.errors import QinqingError, english, key_of, read_back, worded
+from subsidy.errors import QinqingError, counted, english, key_of, read_back, worded
 
 _CLAUSES = ("eligibility", "amount")
 READ_BACK = ("policy.document_too_large", "policy.document_nests")
@@ -130,8 +130,7 @@ class PolicyDocumentError(PolicyError):
 
     @property
     def detail(self) -> str:
-        count = len(self.issues)
-        return f"{self.source}: {count} problem{'s' if count != 1 else ''}"
+        return counted(self.source, len(self.issues))
 
     def extra(self) -> dict[str, object]:
         """Every issue placed for the editor (line and column 1-based)."""

@@ -123,6 +123,11 @@ def read_back(message: str, codes: tuple[str, ...]) -> tuple[str, dict[str, obje
     return None
 
 
+def counted(where: str, count: int) -> str:
+    """`demo.yaml: 3 problems`: the `detail` of a refusal that lists every problem it found."""
+    return f"{where}: {count} problem{'s' if count != 1 else ''}"
+
+
 def english(code: str, fields: Mapping[str, object]) -> str:
     """The English words of `code`: the message the error carries (logs, CLI, API `detail`)."""
     return worded("en", code, fields, code)

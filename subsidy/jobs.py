@@ -37,6 +37,16 @@ def configure(
     """Point the app at `broker_url` (none or empty: run tasks in-process, eagerly), with the
     task modules a worker imports (`include`) and the beat's entries."""
     global _configured
+    _apply(broker_url, include, beat_schedule)
+    _configured = True
+    return celery_app
+
+
+def _apply(
+    broker_url: str | None,
+    include: Iterable[str] = (),
+    beat_schedule: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
     celery_app.conf.update(
         broker_url=broker_url or "memory://",
         result_backend=None,
@@ -51,8 +61,6 @@ def configure(
         include=list(include),
         beat_schedule={name: dict(entry) for name, entry in (beat_schedule or {}).items()},
     )
-    _configured = True
-    return celery_app
 
 
 def configured() -> bool:
@@ -94,6 +102,4 @@ def after_commit(session: Session, send: Callable[[], Any]) -> None:
     event.listen(session, "after_commit", sent, once=True)
 
 
-# In-process until an entry point says otherwise; not counted as configured.
-configure(None)
-_configured = False
+_apply(None)  # in-process until an entry point configures the app

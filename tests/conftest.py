@@ -201,34 +201,37 @@ def _sqlite_copy(template: Path, target: Path) -> Engine:
     return db.make_engine(f"sqlite:///{target}")
 
 
-@pytest.fixture
-def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """A migrated database of this test's own: on the configured PostgreSQL server, or a
-    SQLite file."""
+@contextmanager
+def _test_database(file: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated database of the test's own: on the configured PostgreSQL server, or `file`
+    copied from the run's SQLite template."""
     if _on_postgres():
         server: PostgresServer = request.getfixturevalue("postgres_server")
         with server.database() as engine:
             yield engine
         return
     template: Path = request.getfixturevalue("sqlite_template")
-    engine = _sqlite_copy(template, tmp_path / "qinqing.db")
-    yield engine
-    engine.dispose()
+    engine = _sqlite_copy(template, file)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated database of this test's own: on the configured PostgreSQL server, or a
+    SQLite file."""
+    with _test_database(tmp_path / "qinqing.db", request) as engine:
+        yield engine
 
 
 @pytest.fixture
 def another_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A second database of this test's own, on the same server as `engine` (a reset or a
     restored backup, as the process that served the first one sees it)."""
-    if _on_postgres():
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        with server.database() as engine:
-            yield engine
-        return
-    template: Path = request.getfixturevalue("sqlite_template")
-    engine = _sqlite_copy(template, tmp_path / "another.db")
-    yield engine
-    engine.dispose()
+    with _test_database(tmp_path / "another.db", request) as engine:
+        yield engine
 
 
 @pytest.fixture

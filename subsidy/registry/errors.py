@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from subsidy import i18n
-from subsidy.errors import QinqingError, english, read_back, worded
+from subsidy.errors import QinqingError, counted, english, read_back, worded
 
 PROBLEM_CODES = (
     "registry.uscc_length",
@@ -257,8 +257,7 @@ class DeclarationError(QinqingError):
 
     @property
     def detail(self) -> str:
-        count = len(self.problems)
-        return f"{self.document}: {count} problem{'s' if count != 1 else ''}"
+        return counted(self.document, len(self.problems))
 
     def extra(self) -> dict[str, object]:
         """Every problem: the field's path, its line (1-based) when known, code and words."""

@@ -21,24 +21,10 @@ import uvicorn
 
 from subsidy.app import create_app
 from tests.oidc.conftest import OpenIdProvider
-from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _unavailable
+from tests.portal.test_browser import TIMEOUT_MS, browser  # noqa: F401  (the fixture)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -62,8 +48,8 @@ def portal(oidc_settings: OpenIdProvider, registered: list[str]) -> Iterator[str
 
 
 @pytest.fixture
-def page(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = chromium.new_context(locale="zh-CN")
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:  # noqa: F811
+    context = browser.new_context(locale="zh-CN")
     context.set_default_timeout(TIMEOUT_MS)
     opened = context.new_page()
     refused: list[str] = []

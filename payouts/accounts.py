@@ -22,8 +22,8 @@ from sqlmodel import Session, col
 from payouts.banks import ACCOUNT
 from payouts.errors import InvalidPayoutInput, MakerChecker, NotWaiting, PayoutNotFound
 from payouts.models import PayeeAccount
-from payouts.redemptions import person
 from payouts.repository import confirmed_payee, receiving_account
+from subsidy.actors import person
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
 from subsidy.masking import mask

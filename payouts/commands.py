@@ -20,12 +20,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from payouts import approval, ledger_check, reconcile, retry, reversal
-from payouts.redemptions import actor
+from payouts import ledger_check, reconcile, retry, reversal
+from subsidy.actors import actor
 from subsidy.auth import Role
 from subsidy.console import make_console, refusals
 from subsidy.db import require_current_schema, session_scope
 from subsidy.masking import mask
+from subsidy.redemption import approval
 
 console = make_console()
 

@@ -25,7 +25,6 @@ from fastapi import Path as PathParam
 
 from payouts import (
     accounts,
-    approval,
     launch,
     ledger_check,
     queries,
@@ -59,6 +58,7 @@ from subsidy.api.paging import OptionalPage, PageNumber, PageSize, Paging, with_
 from subsidy.api.params import After, Before, PolicyIdQuery, RowId, Uscc, UsccQuery
 from subsidy.api.security import DbSession, allow
 from subsidy.auth import Principal, Role
+from subsidy.redemption import approval
 from subsidy.redemption.models import RedemptionStatus
 
 router = APIRouter(prefix="/api/v1", tags=["payouts"])

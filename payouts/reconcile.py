@@ -55,7 +55,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import insert, select
 from sqlmodel import Session, col
 
-from payouts.approval import check_reason
 from payouts.errors import AlreadyResolved, PayoutNotFound
 from payouts.models import (
     ITEM_KEY,
@@ -71,6 +70,7 @@ from subsidy import localtime
 from subsidy.audit import service as audit
 from subsidy.audit.models import AuditEntry, AuditHead
 from subsidy.db import utcnow
+from subsidy.redemption.changes import check_reason
 from subsidy.settings import get_settings
 
 RECONCILE = "payouts.reconcile"

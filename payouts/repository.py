@@ -23,6 +23,7 @@ from payouts.models import (
 from subsidy.ledger.models import Account, LedgerEntry
 from subsidy.redemption.models import Redemption, RedemptionStatus
 from subsidy.registry.models import Enterprise
+from subsidy.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -117,32 +118,10 @@ def receivables(session: Session, usccs: Sequence[str]) -> dict[str, Decimal]:
     return {uscc: amount for uscc, amount in owed.items() if amount > 0}
 
 
-def set_status(session: Session, redemption_ids: Sequence[int], status: RedemptionStatus) -> None:
-    for start in range(0, len(redemption_ids), 5_000):
-        chunk = list(redemption_ids[start : start + 5_000])
-        session.execute(
-            update(Redemption)
-            .where(col(Redemption.id).in_(chunk))
-            .values(status=str(status))
-            .execution_options(synchronize_session=False)
-        )
-
-
-def mark_paying(session: Session, batch_ids: Sequence[int]) -> None:
-    """Every approved redemption with an item in these batches is now being paid."""
-    if not batch_ids:
-        return
-    in_batches = select(col(PayoutItem.redemption_id)).where(
+def in_batches(batch_ids: Sequence[int]) -> Any:
+    """The ids of the redemptions with an item in these batches (a subquery)."""
+    return select(col(PayoutItem.redemption_id)).where(
         col(PayoutItem.batch_id).in_(list(batch_ids))
-    )
-    session.execute(
-        update(Redemption)
-        .where(
-            col(Redemption.status) == RedemptionStatus.APPROVED,
-            col(Redemption.id).in_(in_batches),
-        )
-        .values(status=str(RedemptionStatus.PAYING))
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -194,11 +173,12 @@ def paid_since(session: Session, since: date) -> list[int]:
 
 def paid_items_locked(session: Session, item_ids: Sequence[int]) -> list[PayoutItem]:
     found: list[PayoutItem] = []
-    for start in range(0, len(item_ids), 5_000):
+    bound = get_settings().in_list_bound
+    for start in range(0, len(item_ids), bound):
         query = (
             select(PayoutItem)
             .where(
-                col(PayoutItem.id).in_(list(item_ids[start : start + 5_000])),
+                col(PayoutItem.id).in_(list(item_ids[start : start + bound])),
                 col(PayoutItem.state) == ItemState.PAID,
             )
             .order_by(col(PayoutItem.id))

@@ -44,7 +44,7 @@ from subsidy.db import utcnow
 from subsidy.ledger import service as ledger
 from subsidy.ledger.models import Account
 from subsidy.localtime import local_date
-from subsidy.redemption.models import RedemptionStatus
+from subsidy.redemption import payment
 from subsidy.registry.schema import MONEY_DTYPE
 from subsidy.settings import get_settings
 
@@ -122,7 +122,8 @@ def gather(
     if rows:
         table = PayoutItem.__table__  # type: ignore[attr-defined]
         bulk.insert_frame(session.connection(), table, pl.DataFrame(rows, schema=_ITEM_SCHEMA))
-    repository.mark_paying(session, [_id(b.id) for b, _ in batches])
+    if batches:
+        payment.paying(session, repository.in_batches([_id(b.id) for b, _ in batches]))
     audit.record_many(
         session,
         actor=ACTOR,
@@ -311,8 +312,8 @@ def apply(
     moves += [m for item in paid for m in _pay_moves(item)]
     changes += [_change("payout.pay", item) for item in paid]
     changes += [_change("payout.return", item) for item in returned]
-    repository.set_status(session, [i.redemption_id for i in paid], RedemptionStatus.PAID)
-    repository.set_status(session, [i.redemption_id for i in returned], RedemptionStatus.RETURNED)
+    payment.paid(session, [i.redemption_id for i in paid])
+    payment.came_back(session, [i.redemption_id for i in returned])
     session.flush()
     ledger.post(session, moves)
     if changes:
@@ -342,7 +343,7 @@ def apply_returns(session: Session, results: Sequence[ItemResult], *, now: dt.da
     moves = [m for item in items for m in _unpay_moves(item)]
     for item in items:
         _return(item, came_back[item.idempotency_key], now)
-    repository.set_status(session, [i.redemption_id for i in items], RedemptionStatus.RETURNED)
+    payment.came_back(session, [i.redemption_id for i in items])
     session.flush()
     ledger.post(session, moves)
     if items:

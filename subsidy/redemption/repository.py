@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import LargeBinary, bindparam, exists, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +14,7 @@ from matching.models import Qualification
 from subsidy.audit.service import SqlEntry
 from subsidy.db import Money, UTCDateTime, utcnow
 from subsidy.redemption.models import FirmFlag, PolicyBudget, Redemption, RedemptionStatus
+from subsidy.settings import get_settings
 
 
 def by_key(session: Session, uscc: str, key: str) -> Redemption | None:
@@ -38,8 +40,9 @@ def flagged(session: Session, uscc: str) -> bool:
 
 def flagged_among(session: Session, usccs: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(usccs), 5_000):  # bound the IN list
-        chunk = usccs[start : start + 5_000]
+    bound = get_settings().in_list_bound
+    for start in range(0, len(usccs), bound):
+        chunk = usccs[start : start + bound]
         query = select(col(FirmFlag.uscc)).where(col(FirmFlag.uscc).in_(chunk))
         found.update(session.execute(query).scalars())
     return found
@@ -63,6 +66,44 @@ def reserve(session: Session, policy_id: str, budget: Decimal, amount: Decimal) 
         .values(reserved=reserved + amount, budget=budget)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(session: Session, policy_id: str, amount: Decimal) -> None:
+    """Give `amount` back to the policy's budget (a reversal): others may redeem it."""
+    reserved = col(PolicyBudget.reserved)
+    released = session.execute(
+        update(PolicyBudget)
+        .where(col(PolicyBudget.policy_id) == policy_id)
+        .values(reserved=reserved - amount)
+    )
+    if released.rowcount != 1:  # type: ignore[attr-defined]
+        raise AssertionError(f"policy {policy_id} has a redemption but no budget row")
+
+
+def set_status(session: Session, redemption_ids: Sequence[int], status: RedemptionStatus) -> None:
+    """Many redemptions to one status at once (the bank's answers), the IN list bounded."""
+    chunk_size = get_settings().in_list_bound
+    for start in range(0, len(redemption_ids), chunk_size):
+        chunk = list(redemption_ids[start : start + chunk_size])
+        session.execute(
+            update(Redemption)
+            .where(col(Redemption.id).in_(chunk))
+            .values(status=str(status))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def mark_paying(session: Session, redemption_ids: Any) -> None:
+    """Every approved redemption among `redemption_ids` (a subquery) is now being paid."""
+    session.execute(
+        update(Redemption)
+        .where(
+            col(Redemption.status) == RedemptionStatus.APPROVED,
+            col(Redemption.id).in_(redemption_ids),
+        )
+        .values(status=str(RedemptionStatus.PAYING))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def locked_budget(session: Session, policy_id: str, budget: Decimal) -> PolicyBudget:

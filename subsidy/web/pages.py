@@ -19,8 +19,8 @@ from starlette.background import BackgroundTask
 
 from matching import preview as previewing
 from matching.service import compile_issues
-from payouts import approval, queries, receipts, reconcile, retry
 from payouts import errors as payout_errors
+from payouts import queries, receipts, reconcile, retry
 from policies import drafts, lifecycle
 from policies import service as policy_service
 from policies.errors import NotRequesterError, PolicyDocumentError, PolicyError, SameOfficerError
@@ -36,6 +36,7 @@ from subsidy.db import utcnow
 from subsidy.errors import QinqingError
 from subsidy.identity.errors import IdentityRefused
 from subsidy.masking import mask
+from subsidy.redemption import approval
 from subsidy.redemption import errors as redemption_errors
 from subsidy.redemption import service as redemption_service
 from subsidy.redemption.models import Redemption, RedemptionStatus

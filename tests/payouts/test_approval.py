@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from payouts import approval, ledger_check
+from payouts import ledger_check
 from payouts.errors import InvalidPayoutInput, MakerChecker, PayoutNotFound, RedemptionStateError
-from payouts.redemptions import actor, person
 from subsidy import db
+from subsidy.actors import actor, person
 from subsidy.ledger.models import LedgerEntry
+from subsidy.redemption import approval
 from subsidy.redemption.models import FirmFlag, Redemption, RedemptionStatus
 from tests.payouts.audit_trail import chain_intact, entries, last
 from tests.payouts.payments import FLAT, REVIEW, REVIEW_YUAN, World

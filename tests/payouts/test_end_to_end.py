@@ -15,13 +15,14 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from typer.testing import CliRunner
 
-from payouts import approval, ledger_check, reconcile, retry, reversal, tasks
+from payouts import ledger_check, reconcile, retry, reversal, tasks
 from payouts.gateways import Faults, SimulatedBank
 from payouts.models import ItemState, PayoutItem
 from payouts.statement import write_statement
 from subsidy import db
 from subsidy.audit import service as audit
 from subsidy.cli import app
+from subsidy.redemption import approval
 from subsidy.redemption.models import Redemption, RedemptionStatus
 from subsidy.registry.models import Enterprise
 from subsidy.settings import get_settings

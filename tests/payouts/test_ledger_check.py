@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine, bindparam, text
 from sqlmodel import Session
 
-from payouts import approval, ledger_check, reversal
+from payouts import ledger_check, reversal
 from payouts.ledger_check import Imbalance
 from subsidy import db
 from subsidy.db import Money
+from subsidy.redemption import approval
 from tests.payouts.payments import FLAT, REVIEW, World, paid, paying, returned
 
 

@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from payouts import approval, ledger_check, retry, reversal
+from payouts import ledger_check, retry, reversal
 from payouts.errors import AlreadyReversed, InvalidPayoutInput, PaymentInFlight, PayoutError
 from payouts.models import ItemState, PayoutItem
 from subsidy import db
 from subsidy.ledger.models import Account, LedgerEntry
+from subsidy.redemption import approval
 from subsidy.redemption.errors import BudgetExhausted
 from subsidy.redemption.models import PolicyBudget, Redemption, RedemptionStatus
 from tests.payouts.audit_trail import chain_intact, last

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from payouts import approval
 from policies.models import Policy
 from subsidy import db
 from subsidy.auth import Principal, Role
+from subsidy.redemption import approval
 from subsidy.redemption.models import Redemption
 from subsidy.settings import get_settings
 from subsidy.signin import service as signin

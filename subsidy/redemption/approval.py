@@ -4,7 +4,8 @@ A redemption is created `approved`, or `held` when a risk rule holds it (an amou
 policy's review threshold, or a flagged firm; `subsidy.redemption.risk`). An
 officer approves a held one: held -> approved, its money reserved -> payable. The officer may never
 be the redemption's maker (`Redemption.changed_by`). A flag holds the firm's *new* redemptions; it
-changes none already made. Everything flushes, nothing commits, everything is audited.
+changes none already made. Everything flushes, nothing commits, everything is audited
+(`subsidy.redemption.changes`).
 """
 
 from __future__ import annotations
@@ -12,56 +13,44 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from payouts.errors import InvalidPayoutInput, PayoutNotFound, RedemptionStateError
-from payouts.redemptions import audited, check_not_maker, locked
 from subsidy.audit import service as audit
 from subsidy.db import utcnow
 from subsidy.ledger.models import Account
 from subsidy.ledger.service import Move, post
+from subsidy.redemption.changes import audited_change, check_not_maker, check_reason
+from subsidy.redemption.errors import InvalidPayoutInput, PayoutNotFound, RedemptionStateError
 from subsidy.redemption.models import FirmFlag, Redemption, RedemptionStatus
 from subsidy.registry.uscc import is_valid as is_valid_uscc
 
 APPROVE = "redemption.approve"
 FLAG = "firm.flag"
 UNFLAG = "firm.unflag"
-MAX_REASON = 500
 
 
 def approve(session: Session, redemption_id: int, *, by: str) -> Redemption:
     """held -> approved by `by` (an actor, `officer:<subject>`), who is not its maker."""
-    redemption = locked(session, redemption_id)
-    if redemption.status != RedemptionStatus.HELD:
-        raise RedemptionStateError(
-            code="payout.not_held", redemption_id=redemption_id, status=redemption.status
-        )
-    check_not_maker(redemption, by, "approve")
-    before = audited(redemption)
-    redemption.status = RedemptionStatus.APPROVED
-    session.add(redemption)
-    session.flush()
-    assert redemption.id is not None
-    post(
-        session,
-        [
-            Move(
-                redemption.policy_id,
-                redemption.uscc,
-                redemption.id,
-                Account.RESERVED,
-                Account.PAYABLE,
-                redemption.amount,
-                "approve",
+    with audited_change(session, redemption_id, by=by, action=APPROVE) as change:
+        redemption = change.redemption
+        if redemption.status != RedemptionStatus.HELD:
+            raise RedemptionStateError(
+                code="payout.not_held", redemption_id=redemption_id, status=redemption.status
             )
-        ],
-    )
-    audit.record(
-        session,
-        actor=by,
-        action=APPROVE,
-        subject=f"redemption:{redemption.id}",
-        before=before,
-        after=audited(redemption),
-    )
+        check_not_maker(redemption, by, "approve")
+        redemption.status = RedemptionStatus.APPROVED
+        post(
+            session,
+            [
+                Move(
+                    redemption.policy_id,
+                    redemption.uscc,
+                    redemption_id,
+                    Account.RESERVED,
+                    Account.PAYABLE,
+                    redemption.amount,
+                    "approve",
+                )
+            ],
+        )
     return redemption
 
 
@@ -104,16 +93,6 @@ def unflag(session: Session, uscc: str, *, by: str) -> FirmFlag:
 def flags(session: Session) -> list[FirmFlag]:
     query = select(FirmFlag).order_by(col(FirmFlag.flagged_at).desc(), col(FirmFlag.uscc))
     return list(session.execute(query).scalars())
-
-
-def check_reason(reason: str) -> str:
-    """A reason as recorded: trimmed, not empty, at most MAX_REASON characters."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidPayoutInput(code="payout.reason_missing")
-    if len(reason) > MAX_REASON:
-        raise InvalidPayoutInput(code="payout.reason_too_long", limit=MAX_REASON)
-    return reason
 
 
 def _check_uscc(uscc: str) -> None:

@@ -36,6 +36,7 @@ from sqlalchemy.pool import NullPool
 
 from subsidy import db, workers
 from subsidy.settings import Settings, get_settings
+from tests import ownership
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 """Only its server is used: the run creates its own databases beside `test`."""
@@ -426,3 +427,23 @@ def full_rate_limits() -> None:
         pass  # no Redis: the limits fall back to each app's own buckets
     finally:
         client.close()
+
+
+# --- one owner per lifecycle ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ownership_guard() -> Iterator[None]:
+    """Every write of a redemption's status, a budget or a flag is watched (`tests.ownership`)."""
+    with ownership.guarded():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def owned_rows_written_by_their_owner(ownership_guard: None) -> Iterator[None]:
+    """A test whose product code wrote those rows from outside `subsidy/redemption/` fails."""
+    ownership.take_violations()
+    yield
+    found = ownership.take_violations()
+    if found:
+        pytest.fail("only subsidy/redemption/ writes these rows:\n" + "\n".join(found))

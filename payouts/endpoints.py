@@ -65,8 +65,8 @@ router = APIRouter(prefix="/api/v1", tags=["payouts"])
 
 Officer = Annotated[Principal, Depends(allow(Role.OFFICER))]
 Finance = Annotated[Principal, Depends(allow(Role.FINANCE))]
-PayoutReader = Annotated[Principal, Depends(allow(Role.FINANCE, Role.AUDITOR))]
-RedemptionReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.FINANCE, Role.AUDITOR))]
+PayoutReader = Annotated[Principal, Depends(allow(*queries.READERS))]
+RedemptionReader = Annotated[Principal, Depends(allow(*queries.REDEMPTION_READERS))]
 FlagReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_PAGE)]
 

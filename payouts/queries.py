@@ -17,9 +17,14 @@ from sqlmodel import Session, col
 
 from payouts.errors import UnknownBatch
 from payouts.models import PayoutBatch, PayoutItem, ReconciliationException
+from subsidy.auth import Role
 from subsidy.redemption.models import Redemption
 
 MAX_PAGE = 1_000
+READERS = (Role.FINANCE, Role.AUDITOR)
+"""Who reads payout runs, batches, statements and exceptions (API and portal alike)."""
+REDEMPTION_READERS = (Role.OFFICER, Role.FINANCE, Role.AUDITOR)
+"""Who reads the held and returned redemptions: officers approve them, finance corrects them."""
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,11 @@ from payouts.schemas import ReceiptOut
 from subsidy.api.openapi import answers
 from subsidy.api.params import RowId
 from subsidy.api.security import DbSession, allow
-from subsidy.auth import Principal, Role
+from subsidy.auth import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["payouts"])
 
-READERS = (Role.ENTERPRISE, Role.FINANCE, Role.AUDITOR)
-ReceiptReader = Annotated[Principal, Depends(allow(*READERS))]
+ReceiptReader = Annotated[Principal, Depends(allow(*receipts.READERS))]
 
 
 @router.get(

@@ -5,7 +5,8 @@ Reads only. The receipt names the payment as the bank made it (the payee and acc
 paid payout item, the amount, what an earlier clawback withheld) and the audit entry that
 recorded it (`payout.pay`, its id and the first characters of its MAC): whoever holds a receipt
 can have an auditor find that entry in the keyed chain, which nobody can forge without the key.
-Who may read it is the caller's business (the firm its own, finance and auditors any).
+`READERS` may read it (API and portal alike): the firm its own (the caller passes its USCC),
+finance and auditors any.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from payouts.errors import PayoutNotFound, RedemptionStateError
 from payouts.models import ItemState, PayoutItem
 from policies.models import Policy
 from subsidy.audit.models import AuditEntry
+from subsidy.auth import Role
 from subsidy.capitals import in_capitals
 from subsidy.masking import mask
 from subsidy.redemption.models import Redemption, RedemptionStatus
 
 PAY_ACTION = "payout.pay"
+READERS = (Role.ENTERPRISE, Role.FINANCE, Role.AUDITOR)
 MAC_SHOWN = 16
 """Hex characters of the audit entry's MAC a receipt prints (64 bits: no collision to fear)."""
 

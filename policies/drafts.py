@@ -28,9 +28,13 @@ from policies.service import ExtraCheck, Publication
 from policies.testing import TestResult, run_tests
 from subsidy.actors import person
 from subsidy.audit import service as audit
+from subsidy.auth import Role
 from subsidy.db import utcnow
 from subsidy.registry import catalog as catalogs
 from subsidy.registry.catalog import BUILTIN, Catalog
+
+READERS = (Role.OFFICER, Role.AUDITOR)
+"""Who reads drafts (the API's routes and the portal's pages alike): officers and auditors."""
 
 
 def source_name(draft_id: int | None, fmt: DraftFormat) -> str:

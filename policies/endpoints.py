@@ -48,15 +48,14 @@ from subsidy.api.paging import MAX_SIZE, PageNumber, PageSize, Paging, with_tota
 from subsidy.api.params import PolicyId, PolicyIdQuery, RowId, Version, control_in_text
 from subsidy.api.problems import ProblemError
 from subsidy.api.security import DbSession, allow
-from subsidy.auth import Principal, Role
+from subsidy.auth import Principal
 from subsidy.registry import catalog as catalogs
 
 PREFIX = "/api/v1"
 
-Officer = Annotated[Principal, Depends(allow(Role.OFFICER))]
-"""Whoever changes drafts and policies: the officer alone (an auditor reads, never writes)."""
-DraftReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.AUDITOR))]
-PolicyReader = Annotated[Principal, Depends(allow(Role.OFFICER, Role.FINANCE, Role.AUDITOR))]
+Officer = Annotated[Principal, Depends(allow(*service.EDITORS))]
+DraftReader = Annotated[Principal, Depends(allow(*drafts.READERS))]
+PolicyReader = Annotated[Principal, Depends(allow(*service.READERS))]
 
 MEDIA_TYPES = {
     "application/yaml": DraftFormat.YAML,

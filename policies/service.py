@@ -23,8 +23,15 @@ from policies.models import Policy, PolicyState, PolicyVersion
 from policies.testing import TestResult, run_tests
 from subsidy.actors import person
 from subsidy.audit import service as audit
+from subsidy.auth import Role
 from subsidy.db import utcnow
 from subsidy.registry.catalog import BUILTIN, Catalog
+
+EDITORS = (Role.OFFICER,)
+"""Who changes drafts and policies (the API's routes and the portal's pages alike): the officer
+alone; an auditor reads, never writes."""
+READERS = (Role.OFFICER, Role.FINANCE, Role.AUDITOR)
+"""Who reads the policies: officers and auditors, and finance, who pays by them."""
 
 ExtraCheck = Callable[[CheckedPolicy, str], list[Issue]]
 """A further check before publishing, e.g. that the matcher can compile the rules."""

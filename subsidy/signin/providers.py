@@ -9,7 +9,7 @@ A provider has two halves of one sign-in, a redirect out and a callback in:
     sign_out_url(request, hint) -> where the browser goes after the portal's session is closed
                                    (the provider's own sign-out), or None
 
-The portal (`subsidy/web/pages.py`) does the rest the same way for every provider: it opens the
+The portal (`subsidy/web/sign_in.py`) does the rest the same way for every provider: it opens the
 session with `service.open_session(..., method=provider.method)` (audited), sets the session
 cookie, and on sign-out closes the session before sending the browser to `sign_out_url`. A
 refusal is an `IdentityRefused` whose words the sign-in page shows.
@@ -34,7 +34,7 @@ SSO plugs in the same way; Zhejiang's 浙里办 legal-person sign-in, for instan
         def sign_out_url(self, request, hint):
             return None  # or the SSO's logout URL, if it offers one
 
-and the assembly (`subsidy/web/pages.py`, `identity_provider`) returns it when its settings are
+and the assembly (`subsidy/web/sign_in.py`, `identity_provider`) returns it when its settings are
 present. Whatever it returns must have passed `identity.claims.check_registered`, and its USCC
 `is_valid` (GB 32100-2015), exactly as the OpenID path checks them.
 """

@@ -3,7 +3,12 @@
 Jinja2 templates, htmx (vendored as a static file: `static/htmx.min.js`, htmx 2.0.11 from the npm
 package `htmx.org`, licence 0BSD, see `static/htmx.LICENSE`; nothing is downloaded at run time),
 Chinese by default with an English switch. `install(app)` adds the pages, the static files and
-the answers to "sign in first", "not for your role" and "stale form".
+the answers to "sign in first", "not for your role", "stale form" and a refusal a page explains
+(`PageRefusal`, raised once the request's unit of work has it to roll back).
+
+A module of pages per audience: `sign_in` (everyone: home, sign-in and out, the language),
+`firm`, `officer` (policies and the draft editor), `review` (held and returned redemptions),
+`finance`, `reports`, `audit`; what they share is in `shared`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from subsidy.web import audit_pages, finance_pages, pages
+from subsidy.web import audit, finance, firm, officer, reports, review, sign_in
 from subsidy.web.session import (
     COOKIE,
     CsrfRefused,
@@ -22,9 +27,18 @@ from subsidy.web.session import (
     PageRateLimited,
     SignInRequired,
 )
+from subsidy.web.shared import PageRefusal
 from subsidy.web.templating import render
 
-ROUTERS = (pages.router, finance_pages.router, audit_pages.router)
+ROUTERS = (
+    sign_in.router,
+    firm.router,
+    officer.router,
+    review.router,
+    finance.router,
+    reports.router,
+    audit.router,
+)
 """Every router of page routes (the role tests walk them all)."""
 
 
@@ -43,6 +57,10 @@ def install(app: FastAPI) -> None:
         if COOKIE in request.cookies:  # the session it names has ended: forget it
             response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
+
+    @app.exception_handler(PageRefusal)
+    async def _refused(request: Request, exc: PageRefusal) -> Response:
+        return exc.page  # rendered by the page; the unit of work rolled back on the way here
 
     @app.exception_handler(PageForbidden)
     async def _forbidden(request: Request, exc: PageForbidden) -> Response:

@@ -2,7 +2,7 @@
 why not, the policy funnel, a draft's starting text, the bar chart by district, the report form
 and report jobs.
 
-Reads only; the page handlers in `pages.py` call the services that change anything.
+Reads only; the page handlers (a module per audience) call the services that change anything.
 """
 
 from __future__ import annotations

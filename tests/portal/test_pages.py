@@ -13,15 +13,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from policies.models import Policy
+from policies.models import Policy, PolicyDraft
 from subsidy import db
 from subsidy.auth import Principal, Role
 from subsidy.redemption import approval
 from subsidy.redemption.models import Redemption
 from subsidy.settings import get_settings
 from subsidy.signin import service as signin
-from subsidy.web import ROUTERS, pages
+from subsidy.web import ROUTERS
 from subsidy.web.session import COOKIE, csrf_token
+from subsidy.web.sign_in import PUBLIC
 from tests.portal.conftest import token_for
 from tests.portal.world import World
 from tests.subsidy.test_api import demo_uscc
@@ -75,7 +76,7 @@ def sign_in(client: TestClient, role: Role, uscc: str | None = None) -> str:
 
 @pytest.mark.parametrize("route", page_routes(), ids=lambda r: f"{r.methods} {r.path}")
 def test_every_page_declares_roles_unless_public(route: APIRoute) -> None:
-    if route.path in pages.PUBLIC:
+    if route.path in PUBLIC:
         assert declared_roles(route) is None
     else:
         assert declared_roles(route), f"{route.path} declares no roles"
@@ -83,7 +84,7 @@ def test_every_page_declares_roles_unless_public(route: APIRoute) -> None:
 
 @pytest.mark.parametrize(
     "route",
-    [r for r in page_routes() if r.path not in pages.PUBLIC],
+    [r for r in page_routes() if r.path not in PUBLIC],
     ids=lambda r: f"{r.methods} {r.path}",
 )
 @pytest.mark.parametrize("role", list(Role))
@@ -104,7 +105,7 @@ def test_every_page_admits_only_its_roles(client: TestClient, route: APIRoute, r
 
 @pytest.mark.parametrize(
     "route",
-    [r for r in page_routes() if r.path not in pages.PUBLIC],
+    [r for r in page_routes() if r.path not in PUBLIC],
     ids=lambda r: f"{r.methods} {r.path}",
 )
 def test_every_page_needs_a_session(client: TestClient, route: APIRoute) -> None:
@@ -301,6 +302,36 @@ def test_the_editor_names_the_line_of_an_error(client: TestClient, world: World)
     )
     assert f"第 {line} 行" in check.text
     assert "是否想写 'ui_premium'" in html.unescape(check.text)  # in the page's language
+
+
+@pytest.mark.parametrize("action", ["preview", "publish"])
+def test_a_refused_preview_or_publication_keeps_the_officers_save(
+    client: TestClient, world: World, portal_env: Engine, action: str
+) -> None:
+    """The editor saves the text before it previews or publishes it: the step refused (the text
+    has an error), the officer's save stays."""
+    csrf = sign_in(client, Role.OFFICER)
+    created = client.post(
+        "/officer/drafts", data={"csrf": csrf, "start": "hz-2020-ui-refund"}, follow_redirects=False
+    )
+    found = re.search(
+        r"<textarea[^>]*>(.*?)</textarea>", client.get(created.headers["location"]).text, re.S
+    )
+    assert found
+    broken = html.unescape(found.group(1)).replace("amount: ui_premium", "amount: ui_premum")
+    refused = client.post(
+        f"{created.headers['location']}/{action}",
+        data={"text": broken},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert refused.status_code == 200  # a partial: htmx swaps it in
+    assert "是否想写 'ui_premium'" in html.unescape(refused.text)
+    draft_id = int(created.headers["location"].rsplit("/", 1)[1])
+    with Session(portal_env) as session:
+        draft = session.get(PolicyDraft, draft_id)
+        assert draft is not None
+        assert draft.text == broken
+        assert draft.published_version is None
 
 
 def _held_by_a_flag(client: TestClient, world: World, portal_env: Engine) -> httpx.Response:

@@ -25,7 +25,7 @@ from reports.queries import Period
 from subsidy import db
 from subsidy.auth import Role
 from subsidy.jobs import celery_app
-from subsidy.web import pages
+from subsidy.web import reports as report_pages
 from tests.portal.test_pages import declared_roles, filled, page_routes, sign_in
 from tests.reports.helpers import Payouts, build_payouts, table_rows
 from tests.reports.test_disbursements import Truth, yuan
@@ -313,15 +313,15 @@ def test_an_unknown_job_is_not_found(client: TestClient) -> None:
 
 def test_the_recent_jobs_poll_while_one_runs(client: TestClient, portal_env: Engine) -> None:
     with db.session_scope(portal_env) as session:
-        for n in range(pages.RECENT_JOBS + 2):
+        for n in range(report_pages.RECENT_JOBS + 2):
             jobs.create(session, Period(policy_id=f"p{n}"), "finance:x", 200_000)
     sign_in(client, Role.FINANCE)
     table = client.get("/finance/reports/table").text
     assert table.lstrip().startswith('<div id="report-jobs" hx-get="/finance/reports/table"')
     shown = [int(n) for n in re.findall(r'<tr id="report-job-(\d+)"', table)]
-    assert len(shown) == pages.RECENT_JOBS
+    assert len(shown) == report_pages.RECENT_JOBS
     assert shown == sorted(shown, reverse=True)  # newest first
-    assert shown[0] == pages.RECENT_JOBS + 2
+    assert shown[0] == report_pages.RECENT_JOBS + 2
     with db.session_scope(portal_env) as session:
         for job in session.execute(select(ReportJob)).scalars():
             job.state = JobState.FAILED

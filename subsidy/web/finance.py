@@ -1,10 +1,13 @@
-"""Finance's daily work in the portal: payout runs and their progress, bank statements and their
-reconciliation, and the approved redemptions waiting for a receiving account.
+"""Finance's daily work in the portal: payout runs and their progress, the batches they made,
+bank statements and their reconciliation, the exceptions it raised (resolved with a note), and
+the approved redemptions waiting for a receiving account.
 
-The same services as the API (`payouts.launch`, `payouts.runs`, `payouts.statements`,
-`payouts.accounts`), the same roles: finance acts, auditors read. A run is started as the API
-starts one: queued by the request, its task enqueued once the request commits (without a broker,
-run in this process once the answer has gone), its page polled with htmx until it is finished.
+The same services as the API (`payouts.launch`, `payouts.runs`, `payouts.queries`,
+`payouts.statements`, `payouts.reconcile`, `payouts.accounts`), the same roles: finance acts,
+auditors read (`payouts.queries.READERS`). A run is started as the API starts one: queued by
+the request, its task enqueued once the request commits (without a broker, run in this process
+once the answer has gone), its page polled with htmx until it is finished. A refusal is a
+`PageRefusal` (the unit of work rolls back).
 """
 
 from __future__ import annotations
@@ -12,50 +15,43 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.background import BackgroundTask
 
-from payouts import accounts, launch, queries, runs, statements
+from payouts import accounts, launch, queries, reconcile, runs, statements
 from payouts import errors as payout_errors
 from payouts.gateways.errors import BankFileError
 from subsidy.api.params import RowId, Uscc
 from subsidy.api.security import DbSession
-from subsidy.auth import Principal, Role
-from subsidy.errors import QinqingError
+from subsidy.auth import Principal
 from subsidy.masking import mask
 from subsidy.web.paging import pager
-from subsidy.web.session import allow_page, csrf_checked
+from subsidy.web.shared import (
+    Csrf,
+    Finance,
+    PageRefusal,
+    PayoutReader,
+    back,
+    not_found,
+    refused,
+)
 from subsidy.web.templating import language, render
 
 router = APIRouter(include_in_schema=False)
 
-Finance = Annotated[Principal, Depends(allow_page(Role.FINANCE))]
-PayoutReader = Annotated[Principal, Depends(allow_page(Role.FINANCE, Role.AUDITOR))]
-Csrf = Depends(csrf_checked)
 Sha256 = Annotated[str, PathParam(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$")]
-
-
-def _back(path: str, background: BackgroundTask | None = None) -> RedirectResponse:
-    return RedirectResponse(path, status_code=303, background=background)
+ITEMS_PER_PAGE = 200
 
 
 def _refused(
-    request: Request, me: Principal, session: DbSession, exc: QinqingError, back: str
-) -> HTMLResponse:
-    session.rollback()
+    request: Request, me: Principal, exc: payout_errors.PayoutError, back: str
+) -> PageRefusal:
     maker_checker = isinstance(exc, payout_errors.MakerChecker)
-    context = {
-        "refusal": exc.message_in(language(request)),
-        "maker_checker": maker_checker,
-        "back": back,
-    }
-    return render(request, "error.html", context, status=409, me=me)
-
-
-def _not_found(request: Request, me: Principal) -> HTMLResponse:
-    return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+    return refused(
+        request, me, exc.message_in(language(request)), back, maker_checker=maker_checker
+    )
 
 
 # --- payout runs -----------------------------------------------------------------------------
@@ -76,9 +72,9 @@ def start_run(request: Request, me: Finance, session: DbSession) -> Response:
     try:
         started = launch.start(session, by=me.actor)
     except payout_errors.PayoutError as exc:
-        return _refused(request, me, session, exc, "/finance/runs")
+        raise _refused(request, me, exc, "/finance/runs") from exc
     run = started.run_after_answer
-    return _back(f"/finance/runs/{started.run_id}", BackgroundTask(run) if run else None)
+    return back(f"/finance/runs/{started.run_id}", BackgroundTask(run) if run else None)
 
 
 @router.get("/finance/runs/{run_id}", response_class=HTMLResponse)
@@ -86,7 +82,7 @@ def run_page(request: Request, run_id: RowId, me: PayoutReader, session: DbSessi
     try:
         found = runs.progress(session, run_id)
     except payout_errors.PayoutNotFound:
-        return _not_found(request, me)
+        return not_found(request, me)
     return render(request, "finance_run.html", _run_context(session, found), me=me)
 
 
@@ -96,7 +92,7 @@ def run_progress(request: Request, run_id: RowId, me: PayoutReader, session: DbS
     try:
         found = runs.progress(session, run_id)
     except payout_errors.PayoutNotFound:
-        return _not_found(request, me)
+        return not_found(request, me)
     return render(request, "_run_progress.html", _run_context(session, found), me=me)
 
 
@@ -144,15 +140,14 @@ def upload_statement(
             session, statement.filename, statement.file.read(), by=me.actor
         )
     except BankFileError as exc:
-        session.rollback()
-        return _statements_page(request, me, session, problems=exc, status=422)
+        page = _statements_page(request, me, session, problems=exc, status=422)
+        raise PageRefusal(page) from exc
     except payout_errors.PayoutError as exc:
-        session.rollback()
-        return _statements_page(
-            request, me, session, refusal=exc.message_in(language(request)), status=422
-        )
+        refusal = exc.message_in(language(request))
+        page = _statements_page(request, me, session, refusal=refusal, status=422)
+        raise PageRefusal(page) from exc
     repeated = "?repeated=1" if done.repeated else ""
-    return _back(f"/finance/statements/{statements.digest_of(done)}{repeated}")
+    return back(f"/finance/statements/{statements.digest_of(done)}{repeated}")
 
 
 @router.get("/finance/statements/{sha256}", response_class=HTMLResponse)
@@ -163,7 +158,7 @@ def statement_page(
     try:
         found = statements.statement(session, sha256)
     except payout_errors.PayoutNotFound:
-        return _not_found(request, me)
+        return not_found(request, me)
     total = queries.count_exceptions(session, statement=found.name)
     paged = pager(request, total)
     exceptions = queries.exceptions(
@@ -202,7 +197,7 @@ def enter_account(
 ) -> Response:
     by = me.actor
     return _account_step(
-        request, me, session, lambda: accounts.enter(session, uscc, account, by=by), "entered"
+        request, me, lambda: accounts.enter(session, uscc, account, by=by), "entered"
     )
 
 
@@ -210,20 +205,72 @@ def enter_account(
 def confirm_account(request: Request, uscc: Uscc, me: Finance, session: DbSession) -> Response:
     """Confirm another finance user's entry: the next payout run pays the firm to it."""
     by = me.actor
-    return _account_step(
-        request, me, session, lambda: accounts.confirm(session, uscc, by=by), "confirmed"
-    )
+    return _account_step(request, me, lambda: accounts.confirm(session, uscc, by=by), "confirmed")
 
 
 def _account_step(
-    request: Request,
-    me: Principal,
-    session: DbSession,
-    step: Callable[[], object],
-    done: str,
+    request: Request, me: Principal, step: Callable[[], object], done: str
 ) -> Response:
     try:
         step()
     except payout_errors.PayoutError as exc:
-        return _refused(request, me, session, exc, "/finance/accounts")
-    return _back(f"/finance/accounts?done={done}")
+        raise _refused(request, me, exc, "/finance/accounts") from exc
+    return back(f"/finance/accounts?done={done}")
+
+
+# --- payout batches and reconciliation exceptions ---------------------------------------------
+@router.get("/finance/batches", response_class=HTMLResponse)
+def batches(request: Request, me: PayoutReader, session: DbSession) -> HTMLResponse:
+    return render(request, "finance_batches.html", _batch_page(request, session), me=me)
+
+
+@router.get("/finance/batches/table", response_class=HTMLResponse)
+def batches_table(request: Request, me: PayoutReader, session: DbSession) -> HTMLResponse:
+    """The batches table alone (of the page shown): the page polls it while a batch is open."""
+    return render(request, "_batches.html", _batch_page(request, session), me=me)
+
+
+def _batch_page(request: Request, session: DbSession) -> dict[str, object]:
+    paged = pager(request, queries.count_batches(session), path="/finance/batches")
+    found = queries.batches(session, limit=paged.size, offset=paged.offset)
+    return {"batches": found, "pager": paged}
+
+
+@router.get("/finance/batches/{batch_id}", response_class=HTMLResponse)
+def batch(request: Request, batch_id: RowId, me: PayoutReader, session: DbSession) -> HTMLResponse:
+    try:
+        summary = queries.batch(session, batch_id)
+        paged = pager(request, queries.count_items(session, batch_id), size=ITEMS_PER_PAGE)
+        items = queries.items(session, batch_id, limit=paged.size, offset=paged.offset)
+    except payout_errors.PayoutError:
+        return not_found(request, me)
+    context = {"summary": summary, "items": items, "mask": mask, "pager": paged}
+    return render(request, "finance_batch.html", context, me=me)
+
+
+@router.get("/finance/exceptions", response_class=HTMLResponse)
+def exceptions(
+    request: Request, me: PayoutReader, session: DbSession, resolved: bool = False
+) -> HTMLResponse:
+    which = None if resolved else False
+    paged = pager(request, queries.count_exceptions(session, resolved=which))
+    found = queries.exceptions(session, resolved=which, limit=paged.size, offset=paged.offset)
+    context = {"exceptions": found, "show_resolved": resolved, "pager": paged}
+    return render(request, "finance_exceptions.html", context, me=me)
+
+
+@router.post("/finance/exceptions/{exception_id}/resolve", dependencies=[Csrf])
+def resolve(
+    request: Request,
+    exception_id: RowId,
+    me: Finance,
+    session: DbSession,
+    note: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    try:
+        reconcile.resolve(session, exception_id, note, by=me.actor)
+    except payout_errors.PayoutError as exc:
+        raise refused(
+            request, me, exc.message_in(language(request)), "/finance/exceptions"
+        ) from exc
+    return back("/finance/exceptions")

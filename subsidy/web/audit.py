@@ -22,13 +22,13 @@ from subsidy.auth import Principal
 from subsidy.trail import export
 from subsidy.trail.endpoints import READERS
 from subsidy.web.paging import pager
-from subsidy.web.session import allow_page, csrf_checked, page_rate_limited
+from subsidy.web.session import allow_page, page_rate_limited
+from subsidy.web.shared import Csrf, not_found
 from subsidy.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 Auditor = Annotated[Principal, Depends(allow_page(*READERS))]
-Csrf = Depends(csrf_checked)
 AuditLimit = Depends(page_rate_limited("audit"))
 FIELDS = ("subject", "actor", "action", "from", "to")
 MAX_TEXT = 200
@@ -98,7 +98,7 @@ def export_entries(request: Request, fmt: str, me: Auditor, session: DbSession) 
     """The entries the form filters, every one in chain order, as CSV or XLSX."""
     _, wanted, errors = _form(request)
     if fmt not in export.MEDIA_TYPES:
-        return render(request, "error.html", {"message": "not_found"}, status=404, me=me)
+        return not_found(request, me)
     if errors:
         return _page(request, me, session)
     body = export.write("csv" if fmt == "csv" else "xlsx", queries.every(session, wanted))

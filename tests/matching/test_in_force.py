@@ -85,12 +85,9 @@ def test_outside_its_window_a_policy_qualifies_nobody_everywhere(
     qualified = run.qualified
     assert qualified > 0, "the demo registry has firms for it while it is in force"
     assert stored(app_env, policy_id) == qualified
-    firm = (
-        Session(app_env)
-        .execute(select(col(Qualification.uscc)).where(col(Qualification.policy_id) == policy_id))
-        .scalars()
-        .first()
-    )
+    with Session(app_env) as session:  # closed: an open read would block the next TRUNCATE
+        query = select(col(Qualification.uscc)).where(col(Qualification.policy_id) == policy_id)
+        firm = session.execute(query).scalars().first()
     assert firm is not None
 
     # the match: nobody, and what the earlier match stored gives way to nothing

@@ -15,6 +15,11 @@ The suite touches nothing it did not create:
   absent (`qinqing:test:claim`, expiring), flushes only that one, and points QINQING_BROKER_URL
   at it for the whole run. Database 0 is never used.
 Commits are real: no test runs inside a transaction rolled back for it.
+
+The suite runs in parallel (pytest-xdist, `-n auto` in pyproject.toml): one worker per core, at
+most four. Each worker is a run of its own (its own RUN name, so its own PostgreSQL template and
+clones and its own claimed Redis database), which is why nothing above is shared between them.
+`-n 0` runs the suite in this one process, for a debugger or print().
 """
 
 from __future__ import annotations
@@ -312,6 +317,12 @@ def _claim_redis() -> RedisDatabase:
     import redis
 
     pinned = os.environ.get("QINQING_TEST_REDIS_URL")
+    if pinned and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        raise redis.RedisError(
+            f"QINQING_TEST_REDIS_URL pins one database, which each of the "
+            f"{os.environ['PYTEST_XDIST_WORKER_COUNT']} parallel workers would flush under the "
+            "others: run with -n 0, or unset it so that each worker claims its own"
+        )
     if pinned:
         client = _client(pinned)
         try:
@@ -339,6 +350,12 @@ def _claim_redis() -> RedisDatabase:
         f"no empty Redis database 1..15 to claim on {where.hostname}:{where.port or 6379}; "
         "name one with QINQING_TEST_REDIS_URL"
     )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker per core, at most four (beyond that the PostgreSQL server, not the
+    tests, is what the workers wait for)."""
+    return min(os.cpu_count() or 1, 4)
 
 
 _redis: RedisDatabase | None = None

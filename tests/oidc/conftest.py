@@ -21,6 +21,7 @@ Accounts (any password on the provider's own login form):
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -121,6 +122,14 @@ def _installed() -> Path:
         / hashlib.sha256(lock).hexdigest()[:16]
     )
     folder.mkdir(parents=True, exist_ok=True)
+    # The suite's workers (pytest-xdist) share the folder: one installs, the others wait for it.
+    with (folder.parent / f"{folder.name}.lock").open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        _install_into(folder)
+    return folder
+
+
+def _install_into(folder: Path) -> None:
     for name in ("package.json", "package-lock.json", "provider.mjs"):
         shutil.copy(HERE / name, folder / name)
     if not (folder / "node_modules" / "oidc-provider").is_dir():
@@ -134,7 +143,6 @@ def _installed() -> Path:
         )
         if done.returncode != 0:
             _unavailable(f"npm ci of the OpenID provider failed: {done.stderr[-2000:]}")
-    return folder
 
 
 @pytest.fixture(scope="session")

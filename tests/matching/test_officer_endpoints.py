@@ -18,11 +18,11 @@ from matching import preview as previewing
 from policies.clauses import split_clauses
 from policies.document import load_document, load_path
 from subsidy import db
-from subsidy.app import create_app
 from subsidy.auth import Role
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.subsidy.test_api import demo_uscc, token
 
 EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
@@ -35,7 +35,7 @@ PROBLEM = "urn:qinqing:problem:"
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

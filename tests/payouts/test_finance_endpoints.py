@@ -15,10 +15,10 @@ from sqlalchemy import Engine
 from payouts import reconcile
 from payouts.statement import StatementLine, write_statement
 from subsidy import db
-from subsidy.app import create_app
 from subsidy.auth import Role, mint
 from subsidy.redemption.models import Redemption
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.payouts.payments import (
     REGISTRY_ACCOUNT,
     REVIEW,
@@ -40,7 +40,7 @@ def world(app_env: Engine, data_dir: Path, tmp_path: Path) -> World:
 
 @pytest.fixture
 def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

@@ -21,10 +21,10 @@ from policies.errors import Issue
 from policies.limits import MAX_DOCUMENT_BYTES
 from policies.models import Policy, PolicyDraft, PolicyVersion
 from subsidy.api import problems
-from subsidy.app import create_app
 from subsidy.audit.models import AuditEntry
 from subsidy.auth import Role, mint
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.subsidy.test_api import demo_uscc, token
 
 EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
@@ -39,7 +39,7 @@ PROBLEM = "urn:qinqing:problem:"
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

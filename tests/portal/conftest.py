@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from subsidy.app import create_app
 from subsidy.auth import Role, mint
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.portal.world import AS_OF, World, make_world
 
 
@@ -32,7 +32,7 @@ def world(portal_env: Engine, data_dir: Path, tmp_path: Path) -> World:
 
 @pytest.fixture
 def client(portal_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url="http://testserver") as test_client:
+    with TestClient(app_for_this_test(), base_url="http://testserver") as test_client:
         yield test_client
 
 

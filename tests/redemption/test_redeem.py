@@ -16,12 +16,12 @@ from sqlmodel import Session
 
 from policies.models import PolicyState
 from subsidy import db
-from subsidy.app import create_app
 from subsidy.audit import service as audit
 from subsidy.auth import Role, mint
 from subsidy.redemption import errors
 from subsidy.registry import demo
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.policies.two_officers import change_state
 from tests.redemption.helpers import (
     TODAY,
@@ -103,7 +103,7 @@ def test_a_firm_that_no_longer_qualifies_is_refused_with_why(
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

@@ -17,9 +17,9 @@ from reports import _sheets, disbursements, jobs, tasks
 from reports.models import JobState, ReportJob
 from reports.queries import Period
 from subsidy import db
-from subsidy.app import create_app
 from subsidy.auth import Role, mint
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.reports.helpers import Payouts, build_payouts, table_rows
 
 URL = "/api/v1/reports/disbursements.xlsx"
@@ -33,7 +33,7 @@ def paid(app_env: Engine, data_dir: Path, tmp_path: Path) -> Payouts:
 
 @pytest.fixture
 def client(paid: Payouts) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

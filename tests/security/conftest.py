@@ -8,17 +8,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from subsidy.app import create_app
 from subsidy.auth import Role, mint
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.subsidy.factories import make_uscc
 
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    app = create_app()
     with TestClient(
-        app, base_url="http://testserver", raise_server_exceptions=False
+        app_for_this_test(), base_url="http://testserver", raise_server_exceptions=False
     ) as test_client:
         yield test_client
 

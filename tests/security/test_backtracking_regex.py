@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from policies.checking import load_and_check
 from policies.errors import PolicyDocumentError
 from policies.regexes import problem
-from subsidy.app import create_app
 from subsidy.auth import Role
+from tests.apps import app_for_this_test
 from tests.security._policies import (
     BACKTRACKS,
     ELIGIBILITY_COLUMN,
@@ -100,7 +100,7 @@ def test_a_pattern_read_from_a_firms_data_is_refused() -> None:
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

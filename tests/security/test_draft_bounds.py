@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from policies import limits
 from policies.checking import load_and_check
 from policies.errors import PolicyDocumentError
-from subsidy.app import create_app
 from subsidy.auth import Role
+from tests.apps import app_for_this_test
 from tests.security._policies import (
     ELIGIBILITY_COLUMN,
     ELIGIBILITY_LINE,
@@ -30,7 +30,7 @@ YAML = {"Content-Type": "application/yaml"}
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

@@ -18,12 +18,12 @@ from policies import service as policy_service
 from policies.document import load_path
 from policies.models import Policy
 from subsidy import db
-from subsidy.app import create_app
 from subsidy.audit.models import AuditEntry
 from subsidy.auth import Role, mint
 from subsidy.cli import app
 from subsidy.settings import get_settings
 from subsidy.web.session import COOKIE, csrf_token
+from tests.apps import app_for_this_test
 
 EXAMPLE = Path(__file__).parents[2] / "policies" / "examples" / "hz-2020-ui-refund.yaml"
 POLICY = "hz-2020-ui-refund"
@@ -39,7 +39,7 @@ def published(app_env: Engine) -> Engine:
 
 @pytest.fixture
 def client(published: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url="http://testserver") as test_client:
+    with TestClient(app_for_this_test(), base_url="http://testserver") as test_client:
         yield test_client
 
 

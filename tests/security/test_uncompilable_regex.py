@@ -18,8 +18,8 @@ from matching.errors import InvalidRule
 from policies import regexes
 from policies.checking import load_and_check
 from policies.errors import PolicyDocumentError
-from subsidy.app import create_app
 from subsidy.auth import Role
+from tests.apps import app_for_this_test
 from tests.security._policies import ELIGIBILITY_COLUMN, ELIGIBILITY_LINE, with_eligibility
 from tests.subsidy.test_api import token
 
@@ -59,7 +59,7 @@ def test_the_compiler_refuses_it_instead_of_leaving_it_to_a_run() -> None:
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

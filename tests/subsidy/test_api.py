@@ -22,6 +22,7 @@ from subsidy.auth import AuthenticationError, Role, mint, verify
 from subsidy.registry import demo
 from subsidy.registry import service as registry_service
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.subsidy.factories import make_uscc
 
 EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
@@ -29,7 +30,7 @@ EXAMPLES = Path(__file__).parents[2] / "policies" / "examples"
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

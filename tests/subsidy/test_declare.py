@@ -15,7 +15,6 @@ from sqlmodel import Session, col
 
 from policies.columns import columns_read_by_published, rule_words
 from policies.models import Policy, PolicyState, PolicyVersion
-from subsidy.app import create_app
 from subsidy.audit.models import AuditEntry
 from subsidy.auth import Role
 from subsidy.declare import service
@@ -24,6 +23,7 @@ from subsidy.registry import catalog as catalogs
 from subsidy.registry.demo_sources import DECLARATION
 from subsidy.registry.errors import DeclarationError
 from subsidy.registry.models import RegistryDeclaration
+from tests.apps import app_for_this_test
 from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 from tests.subsidy.test_api import demo_uscc, token
 
@@ -308,7 +308,7 @@ def test_a_missing_file_is_a_usage_error(app_env: Engine, tmp_path: Path) -> Non
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

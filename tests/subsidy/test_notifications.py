@@ -14,13 +14,13 @@ from sqlmodel import Session, col
 from typer.testing import CliRunner
 
 from subsidy import db
-from subsidy.app import create_app
 from subsidy.auth import Role, mint
 from subsidy.cli import app
 from subsidy.notifications import service
 from subsidy.notifications.models import Notification
 from subsidy.notifications.senders import FileSender
 from subsidy.settings import get_settings
+from tests.apps import app_for_this_test
 from tests.redemption.helpers import flat, load_registry, publish, redeem
 
 runner = CliRunner()
@@ -93,7 +93,7 @@ def test_a_crash_after_sending_does_not_deliver_twice(
 
 @pytest.fixture
 def client(app_env: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
+    with TestClient(app_for_this_test()) as test_client:
         yield test_client
 
 

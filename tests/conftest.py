@@ -41,7 +41,7 @@ from sqlalchemy.pool import NullPool
 
 from subsidy import db, workers
 from subsidy.settings import Settings, get_settings
-from tests import ownership
+from tests import ownership, snapshots
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 """Only its server is used: the run creates its own databases beside `test`."""
@@ -93,6 +93,7 @@ class PostgresServer:
         self.template = f"{RUN}_template"
         self._scratch = scratch
         self._count = 0
+        self._kept = 0
         self._admin: Engine | None = None
         self._failure: str | None = None
         self._live: set[str] = set()
@@ -150,6 +151,46 @@ class PostgresServer:
         finally:
             engine.dispose()
             self._drop(name)
+
+    def keep(self, engine: Engine, name: str) -> str:
+        """`DatabaseCopies.keep`: a database of the run cloned from the test's."""
+        source = engine.url.database
+        assert source is not None
+        assert source.startswith(RUN)
+        admin = self._connect()
+        self._kept += 1
+        kept = f"{RUN}_kept_{self._kept}"
+        self._alone_on(engine)
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{kept}" TEMPLATE "{source}"'))
+        self._live.add(kept)
+        return kept
+
+    def put_back(self, kept: str, engine: Engine) -> None:
+        """`DatabaseCopies.put_back`: the test's database dropped and cloned from `kept`."""
+        name = engine.url.database
+        assert name is not None
+        assert name.startswith(RUN)
+        admin = self._connect()
+        self._alone_on(engine)
+        self._drop(name)
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{kept}"'))
+        self._live.add(name)
+
+    def _alone_on(self, engine: Engine) -> None:
+        """Nobody on the test's database: its engines' connections closed, any other ended."""
+        engine.dispose()
+        snapshots.dispose_cached_engine()
+        assert self._admin is not None
+        with self._admin.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": engine.url.database},
+            )
 
     def _drop(self, name: str) -> None:
         """Drop a database of this run: first end the sessions left on it (a server or worker
@@ -245,6 +286,24 @@ def pg_engine(postgres_server: PostgresServer) -> Iterator[Engine]:
     """A migrated PostgreSQL database of this test's own, whatever the suite runs on."""
     with postgres_server.database() as engine:
         yield engine
+
+
+@pytest.fixture(scope="session")
+def kept_worlds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kept-worlds")
+
+
+@pytest.fixture
+def worlds(
+    engine: Engine, tmp_path: Path, kept_worlds: Path, request: pytest.FixtureRequest
+) -> snapshots.Snapshots:
+    """Worlds built once per worker and copied into this test (`tests.snapshots`)."""
+    copies: snapshots.DatabaseCopies = (
+        request.getfixturevalue("postgres_server")
+        if _on_postgres()
+        else snapshots.SqliteCopies(kept_worlds)
+    )
+    return snapshots.Snapshots(engine, tmp_path, copies, kept_worlds)
 
 
 @pytest.fixture

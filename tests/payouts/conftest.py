@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.payouts.payments import World, make_world
+from tests.snapshots import Snapshots
 
 
 @pytest.fixture
-def world(engine: Engine, data_dir: Path, tmp_path: Path) -> World:
-    return make_world(engine, data_dir, tmp_path / "registry")
+def world(engine: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> World:
+    return worlds.once("payments", lambda: make_world(engine, data_dir, tmp_path / "registry"))

@@ -16,11 +16,12 @@ from subsidy.redemption.models import PolicyBudget
 from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 from tests.payouts.payments import REVIEW, World, make_world, paid, returned
 from tests.redemption.helpers import TODAY
+from tests.snapshots import Snapshots
 
 
 @pytest.fixture
-def world(app_env: Engine, data_dir: Path, tmp_path: Path) -> World:
-    return make_world(app_env, data_dir, tmp_path / "registry")
+def world(app_env: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> World:
+    return worlds.once("payments", lambda: make_world(app_env, data_dir, tmp_path / "registry"))
 
 
 def test_approve_and_maker_checker(world: World) -> None:

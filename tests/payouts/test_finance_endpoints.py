@@ -29,13 +29,14 @@ from tests.payouts.payments import (
     returned,
 )
 from tests.redemption.helpers import TODAY
+from tests.snapshots import Snapshots
 
 NEW_ACCOUNT = "6217001234567890123"
 
 
 @pytest.fixture
-def world(app_env: Engine, data_dir: Path, tmp_path: Path) -> World:
-    return make_world(app_env, data_dir, tmp_path / "registry")
+def world(app_env: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> World:
+    return worlds.once("payments", lambda: make_world(app_env, data_dir, tmp_path / "registry"))
 
 
 @pytest.fixture

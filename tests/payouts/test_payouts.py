@@ -24,6 +24,7 @@ from subsidy.redemption.models import Redemption, RedemptionStatus
 from subsidy.registry.models import Enterprise
 from subsidy.settings import get_settings
 from tests.redemption.helpers import flat, load_registry, publish, redeem
+from tests.snapshots import Snapshots
 
 runner = CliRunner()
 
@@ -44,11 +45,15 @@ def bank_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 
 @pytest.fixture
-def redeemed(app_env: Engine, data_dir: Path, tmp_path: Path) -> list[int]:
+def redeemed(app_env: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> list[int]:
     """Every active firm of a 300-firm registry redeemed a flat 120-yuan policy."""
-    firms = load_registry(app_env, data_dir, tmp_path / "registry", 300)
-    publish(app_env, flat("pay-120", 120, 10_000_000))
-    return [_id(redeem(app_env, u, "pay-120", f"key-{u}").redemption.id) for u in firms]
+
+    def build() -> list[int]:
+        firms = load_registry(app_env, data_dir, tmp_path / "registry", 300)
+        publish(app_env, flat("pay-120", 120, 10_000_000))
+        return [_id(redeem(app_env, u, "pay-120", f"key-{u}").redemption.id) for u in firms]
+
+    return worlds.once("payouts-300", build)
 
 
 def _id(value: int | None) -> int:

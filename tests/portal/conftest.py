@@ -14,6 +14,7 @@ from subsidy.auth import Role, mint
 from subsidy.settings import get_settings
 from tests.apps import app_for_this_test
 from tests.portal.world import AS_OF, World, make_world
+from tests.snapshots import Snapshots
 
 
 @pytest.fixture
@@ -26,8 +27,8 @@ def portal_env(app_env: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Eng
 
 
 @pytest.fixture
-def world(portal_env: Engine, data_dir: Path, tmp_path: Path) -> World:
-    return make_world(portal_env, data_dir, tmp_path / "registry")
+def world(portal_env: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> World:
+    return worlds.once("portal", lambda: make_world(portal_env, data_dir, tmp_path / "registry"))
 
 
 @pytest.fixture

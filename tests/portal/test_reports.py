@@ -29,6 +29,7 @@ from subsidy.web import reports as report_pages
 from tests.portal.test_pages import declared_roles, filled, page_routes, sign_in
 from tests.reports.helpers import Payouts, build_payouts, table_rows
 from tests.reports.test_disbursements import Truth, yuan
+from tests.snapshots import Snapshots
 
 URL = "/finance/reports/disbursements.xlsx"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -37,8 +38,10 @@ ALL_ITEMS = 82
 
 
 @pytest.fixture
-def paid(portal_env: Engine, data_dir: Path, tmp_path: Path) -> Payouts:
-    return build_payouts(portal_env, data_dir, tmp_path / "registry")
+def paid(portal_env: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> Payouts:
+    return worlds.once(
+        "reports", lambda: build_payouts(portal_env, data_dir, tmp_path / "registry")
+    )
 
 
 @pytest.fixture

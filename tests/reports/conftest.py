@@ -15,13 +15,14 @@ from policies.document import load_path
 from subsidy import db
 from subsidy.redemption.models import Redemption, RedemptionStatus
 from tests.reports.helpers import Payouts, build_payouts
+from tests.snapshots import Snapshots
 
 EXAMPLE = Path(__file__).parents[2] / "policies" / "examples" / "hz-2020-ui-refund.yaml"
 
 
 @pytest.fixture
-def payouts(engine: Engine, data_dir: Path, tmp_path: Path) -> Payouts:
-    return build_payouts(engine, data_dir, tmp_path / "registry")
+def payouts(engine: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> Payouts:
+    return worlds.once("reports", lambda: build_payouts(engine, data_dir, tmp_path / "registry"))
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ from sqlalchemy import Engine
 
 from tests.commands import qinqing, wide_terminal  # noqa: F401 (an autouse fixture)
 from tests.reports.helpers import Payouts, build_payouts
+from tests.snapshots import Snapshots
 
 
 @pytest.fixture
-def paid(app_env: Engine, data_dir: Path, tmp_path: Path) -> Payouts:
-    return build_payouts(app_env, data_dir, tmp_path / "registry")
+def paid(app_env: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> Payouts:
+    return worlds.once("reports", lambda: build_payouts(app_env, data_dir, tmp_path / "registry"))
 
 
 def test_disbursements_to_a_file(paid: Payouts, tmp_path: Path) -> None:

@@ -21,14 +21,15 @@ from subsidy.auth import Role, mint
 from subsidy.settings import get_settings
 from tests.apps import app_for_this_test
 from tests.reports.helpers import Payouts, build_payouts, table_rows
+from tests.snapshots import Snapshots
 
 URL = "/api/v1/reports/disbursements.xlsx"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
-def paid(app_env: Engine, data_dir: Path, tmp_path: Path) -> Payouts:
-    return build_payouts(app_env, data_dir, tmp_path / "registry")
+def paid(app_env: Engine, data_dir: Path, tmp_path: Path, worlds: Snapshots) -> Payouts:
+    return worlds.once("reports", lambda: build_payouts(app_env, data_dir, tmp_path / "registry"))
 
 
 @pytest.fixture

@@ -294,16 +294,22 @@ def kept_worlds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def worlds(
-    engine: Engine, tmp_path: Path, kept_worlds: Path, request: pytest.FixtureRequest
-) -> snapshots.Snapshots:
+def worlds(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> snapshots.Snapshots:
     """Worlds built once per worker and copied into this test (`tests.snapshots`)."""
+    return worlds_for(engine, tmp_path, request)
+
+
+def worlds_for(
+    engine: Engine, tmp_path: Path, request: pytest.FixtureRequest
+) -> snapshots.Snapshots:
+    """The worlds of a test whose database is `engine` and whose files are under `tmp_path`."""
+    kept: Path = request.getfixturevalue("kept_worlds")
     copies: snapshots.DatabaseCopies = (
         request.getfixturevalue("postgres_server")
         if _on_postgres()
-        else snapshots.SqliteCopies(kept_worlds)
+        else snapshots.SqliteCopies(kept)
     )
-    return snapshots.Snapshots(engine, tmp_path, copies, kept_worlds)
+    return snapshots.Snapshots(engine, tmp_path, copies, kept)
 
 
 @pytest.fixture

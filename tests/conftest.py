@@ -14,7 +14,9 @@ The suite touches nothing it did not create:
   database 1..15 on the server of QINQING_BROKER_URL (or 127.0.0.1:6379) with a key set only if
   absent (`qinqing:test:claim`, expiring), flushes only that one, and points QINQING_BROKER_URL
   at it for the whole run. Database 0 is never used.
-Commits are real: no test runs inside a transaction rolled back for it.
+Commits are real: no test runs inside a transaction rolled back for it. A heavy world (a registry
+matched, redemptions made) is built once per worker and copied into each test that asks for it
+(the `worlds` fixture, `tests/snapshots.py`): a copy of its own, as the migrated file is.
 
 The suite runs in parallel (pytest-xdist, `-n auto` in pyproject.toml): one worker per core, at
 most four. Each worker is a run of its own (its own RUN name, so its own PostgreSQL template and

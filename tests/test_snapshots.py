@@ -52,6 +52,15 @@ def _write(engine: Engine, n: int) -> None:
         connection.execute(text("INSERT INTO probe (n) VALUES (:n)"), {"n": n})
 
 
+def _built_in_this_test(
+    engine: Engine, tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[str, list[Path], Probe]:
+    """A new world's name, the folders it was built in (this test's), and the world."""
+    name, builds = f"probe-{secrets.token_hex(4)}", list[Path]()
+    world = worlds_for(engine, tmp_path, request).once(name, _builder(engine, tmp_path, builds))
+    return name, builds, world
+
+
 def test_a_world_is_built_once_and_every_later_test_gets_a_copy_of_its_own(
     engine: Engine,
     another_engine: Engine,
@@ -59,8 +68,7 @@ def test_a_world_is_built_once_and_every_later_test_gets_a_copy_of_its_own(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    name, builds = f"probe-{secrets.token_hex(4)}", list[Path]()
-    first = worlds_for(engine, tmp_path, request).once(name, _builder(engine, tmp_path, builds))
+    name, builds, first = _built_in_this_test(engine, tmp_path, request)
     assert first.engine is engine
     _write(engine, 2)  # the building test goes on after its world was kept
     (tmp_path / "data" / "later.txt").write_text("after the world")
@@ -94,8 +102,7 @@ def test_other_settings_build_a_world_of_their_own(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    name, builds = f"probe-{secrets.token_hex(4)}", list[Path]()
-    worlds_for(engine, tmp_path, request).once(name, _builder(engine, tmp_path, builds))
+    name, builds, _ = _built_in_this_test(engine, tmp_path, request)
     monkeypatch.setenv("QINQING_TODAY", "2021-01-04")
     get_settings.cache_clear()
     other = _another_test(tmp_path / "other", monkeypatch)
